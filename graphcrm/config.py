@@ -1,0 +1,243 @@
+"""Settings and every tunable constant, in one place.
+
+Defaults are the values documented in ``docs/config.md``. A user overrides any of them with a
+TOML file given by ``--config FILE`` or the ``GRAPHCRM_CONFIG`` environment variable, whose
+tables mirror the dataclasses below::
+
+    [metrics]
+    max_hops = 5
+
+    [rewards]
+    level_shares = [0.10, 0.05, 0.02]
+
+Unknown keys are an error (a typo must not be silently ignored).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: Environment variables.
+ENV_STORE = "GRAPHCRM_STORE"
+ENV_CONFIG = "GRAPHCRM_CONFIG"
+ENV_NEO4J_URI = "GRAPHCRM_NEO4J_URI"
+ENV_NEO4J_USER = "GRAPHCRM_NEO4J_USER"
+ENV_NEO4J_PASSWORD = "GRAPHCRM_NEO4J_PASSWORD"
+ENV_NEO4J_DATABASE = "GRAPHCRM_NEO4J_DATABASE"
+
+#: The embedded store used when neither --store nor GRAPHCRM_STORE is given.
+DEFAULT_STORE = "graphcrm.db"
+
+
+@dataclass
+class IngestSettings:
+    #: rows per executemany call inside a file's single transaction
+    batch_rows: int = 50_000
+    #: files with more rows than this show a progress bar
+    progress_min_rows: int = 20_000
+    #: rejects file written next to the current directory unless --rejects is given
+    rejects_file: str = "graphcrm-rejects.csv"
+    #: mobile numbers: 11 digits starting with 1 and a second digit 3-9
+    phone_pattern: str = r"^1[3-9]\d{9}$"
+
+
+@dataclass
+class Neo4jSettings:
+    uri: str = ""
+    user: str = "neo4j"
+    password: str = ""
+    database: str = "neo4j"
+    #: rows per UNWIND transaction
+    batch_rows: int = 5_000
+    #: attempts for a failing batch before the job stops
+    max_retries: int = 3
+    #: run whole-graph metrics inside Neo4j with GDS instead of NetworkX (docs/scaling.md)
+    use_gds: bool = False
+
+
+@dataclass
+class MetricSettings:
+    """Relationship strength, connection distance and influence (DESIGN.md)."""
+
+    #: base strength by relationship type, or "TYPE:kind" where the kind matters
+    base_strength: dict[str, float] = field(default_factory=lambda: {
+        "RELATIVE_OF:spouse": 0.95,
+        "RELATIVE_OF:parent": 0.85,
+        "RELATIVE_OF:child": 0.85,
+        "RELATIVE_OF:sibling": 0.75,
+        "RELATIVE_OF:other": 0.55,
+        "FRIEND_OF": 0.60,
+        "REFERRED": 0.60,
+        "COLLEAGUE_OF": 0.45,
+        "WORKS_AT": 0.30,
+        "BUSINESS_TIE": 0.35,
+        "SERVES": 0.50,
+    })
+    #: agent-client tie strength by trust level (replaces SERVES base when higher)
+    trust_strength: dict[str, float] = field(default_factory=lambda: {
+        "none": 0.30, "perceived": 0.55, "emotional": 0.75, "behavioural": 0.90,
+    })
+    #: each interaction in the recent window adds this much strength (capped at max_strength)
+    interaction_bonus: float = 0.02
+    recent_days: int = 180
+    #: strength halves every this many days since the last contact (agent-client ties)
+    decay_half_life_days: float = 365.0
+    min_strength: float = 0.05
+    max_strength: float = 1.0
+    #: scale for relationship `confidence` column: s *= confidence ** confidence_power
+    confidence_power: float = 1.0
+    max_hops: int = 4
+    top_k_paths: int = 3
+    pagerank_alpha: float = 0.85
+    pagerank_tol: float = 1e-10
+    pagerank_max_iter: int = 200
+    #: betweenness is sampled with this many sources above `betweenness_exact_max_nodes`
+    betweenness_samples: int = 500
+    betweenness_exact_max_nodes: int = 5_000
+    community_seed: int = 42
+    community_resolution: float = 1.0
+    hubs_top: int = 20
+
+
+@dataclass
+class TierSettings:
+    """Ability x trust quadrant, value tiers and ABC (DOMAIN.md, 'Tiering')."""
+
+    #: asset bands counted as high ability
+    high_ability_bands: tuple[str, ...] = ("high",)
+    #: trust levels counted as high trust
+    high_trust_levels: tuple[str, ...] = ("emotional", "behavioural")
+    #: ABC: A = clients making up the top `abc_a_share` of premium, B up to `abc_b_share`
+    abc_a_share: float = 0.80
+    abc_b_share: float = 0.95
+    #: value tiers: percentile of the value score
+    mvc_percentile: float = 0.90
+    mgc_percentile: float = 0.60
+    lvc_percentile: float = 0.20
+    #: value score weights: profit (premium), influence, loyalty (tenure/trust), potential
+    value_weights: dict[str, float] = field(default_factory=lambda: {
+        "profit": 0.4, "influence": 0.25, "loyalty": 0.2, "potential": 0.15,
+    })
+    #: age band of the most re-developable clients
+    prime_age_low: int = 26
+    prime_age_high: int = 45
+
+
+@dataclass
+class NeedsSettings:
+    """Life stage and coverage gaps (DOMAIN.md, 'Re-developing existing clients')."""
+
+    retirement_age: int = 60
+    #: a child at or above this age no longer makes a 'young family'
+    young_child_max_age: int = 12
+    #: recommended sum insured as a multiple of annual income, by income band
+    income_by_band: dict[str, float] = field(default_factory=lambda: {
+        "low": 60_000.0, "middle": 150_000.0, "high": 400_000.0,
+    })
+    sum_insured_income_multiple: float = 5.0
+    #: clients usually buy again within this many years of their first policy
+    rebuy_window_years: int = 3
+
+
+@dataclass
+class RewardSettings:
+    """Chain-referral rewards (CVE), DESIGN.md."""
+
+    #: points per unit of a client's own first-year premium
+    own_points_per_premium: float = 0.01
+    #: share of the referee's first-year premium points earned per level above
+    level_shares: tuple[float, ...] = (0.10, 0.05, 0.02)
+    #: at most this many points per client per period
+    cap_per_client_per_period: float = 5_000.0
+
+
+@dataclass
+class OrphanSettings:
+    """Orphan-client assignment and the three-visit plan (DOMAIN.md)."""
+
+    cap_per_agent_per_month: int = 5
+    first_year_days: int = 365
+    first_visit_days: int = 15
+    second_visit_months: int = 1
+    third_visit_months: int = 1
+    min_attempts: tuple[int, int, int] = (4, 3, 1)
+
+
+@dataclass
+class AppSettings:
+    #: most nodes the penetration network draws before it says it capped the view
+    max_network_nodes: int = 300
+    default_language: str = "zh"
+
+
+@dataclass
+class Settings:
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    neo4j: Neo4jSettings = field(default_factory=Neo4jSettings)
+    metrics: MetricSettings = field(default_factory=MetricSettings)
+    tiers: TierSettings = field(default_factory=TierSettings)
+    needs: NeedsSettings = field(default_factory=NeedsSettings)
+    rewards: RewardSettings = field(default_factory=RewardSettings)
+    orphans: OrphanSettings = field(default_factory=OrphanSettings)
+    app: AppSettings = field(default_factory=AppSettings)
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used."""
+
+
+def _merge(obj: Any, data: dict[str, Any], where: str) -> Any:
+    names = {f.name: f for f in dataclasses.fields(obj)}
+    updates: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in names:
+            raise ConfigError(f"{where}: unknown setting '{key}' (known: {', '.join(names)})")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}.{key}: expected a table")
+            updates[key] = _merge(current, value, f"{where}.{key}")
+        elif isinstance(current, dict) and isinstance(value, dict):
+            updates[key] = {**current, **value}
+        elif isinstance(current, tuple):
+            updates[key] = tuple(value)
+        else:
+            if isinstance(current, (int, float)) and not isinstance(value, (int, float)):
+                raise ConfigError(f"{where}.{key}: expected a number, got {value!r}")
+            updates[key] = type(current)(value) if isinstance(current, float) else value
+    return dataclasses.replace(obj, **updates)
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Defaults, overridden by the TOML file at ``path`` or ``$GRAPHCRM_CONFIG`` if set."""
+    path = path or os.environ.get(ENV_CONFIG)
+    settings = Settings()
+    if path:
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file not found: {p}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
+        settings = _merge(settings, data, str(p))
+    # Neo4j credentials come from the environment, never from the command line.
+    neo = settings.neo4j
+    settings.neo4j = dataclasses.replace(
+        neo,
+        uri=os.environ.get(ENV_NEO4J_URI, neo.uri),
+        user=os.environ.get(ENV_NEO4J_USER, neo.user),
+        password=os.environ.get(ENV_NEO4J_PASSWORD, neo.password),
+        database=os.environ.get(ENV_NEO4J_DATABASE, neo.database),
+    )
+    return settings
+
+
+def store_location(store: str | None = None) -> str:
+    """The store URL or path: ``--store``, then ``$GRAPHCRM_STORE``, then ``graphcrm.db``."""
+    return store or os.environ.get(ENV_STORE) or DEFAULT_STORE

@@ -1,0 +1,130 @@
+"""The graph store interface: what every back end (SQLite, Neo4j) implements.
+
+It speaks the domain (node labels, relationship types, interactions, identity aliases), never
+SQL or Cypher, so ingest, metrics and the app work unchanged on either back end. Tables are
+exchanged as pandas DataFrames whose columns are the template columns in :mod:`graphcrm.model`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+
+import pandas as pd
+
+from graphcrm.model import Label, Table
+
+
+class StoreError(RuntimeError):
+    """A store that cannot be opened or used; the message is one line for the user."""
+
+
+class GraphStore(ABC):
+    """A graph of agents, clients, organizations and policies, their ties and interactions."""
+
+    #: where the store lives (a file path or a URL), for messages
+    location: str
+
+    # -- writing -------------------------------------------------------------------------
+    @abstractmethod
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One unit of work: everything written inside commits together or not at all.
+
+        On a successful exit that changed anything, the data version moves on.
+        """
+
+    @abstractmethod
+    def upsert(self, table: Table, rows: pd.DataFrame) -> int:
+        """Insert or update ``rows`` (columns = ``table.column_names``) keyed by ``table.key``.
+
+        Returns the number of records that were inserted or actually changed; rows identical
+        to what is stored change nothing. Must be called inside :meth:`transaction`.
+        """
+
+    @abstractmethod
+    def add_aliases(self, aliases: pd.DataFrame) -> int:
+        """Record merged identities.
+
+        ``aliases`` has columns ``alias_id`` (the id a source row used), ``client_id`` (the
+        client it was merged into), ``source_file``, ``source_row`` and ``reason``. Returns how
+        many aliases were new.
+        """
+
+    # -- reading -------------------------------------------------------------------------
+    @abstractmethod
+    def aliases(self) -> dict[str, str]:
+        """Every merged id mapped to the client id it resolves to."""
+
+    @abstractmethod
+    def labels_of(self, ids: Iterable[str]) -> dict[str, Label]:
+        """The label of each of ``ids`` that exists as an agent, client or organization."""
+
+    @abstractmethod
+    def nodes(self, label: Label, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """All nodes of one label as a table (``columns`` to read fewer)."""
+
+    @abstractmethod
+    def get_nodes(self, label: Label, ids: Iterable[str]) -> pd.DataFrame:
+        """The nodes of one label with the given ids."""
+
+    @abstractmethod
+    def relationships(
+        self, types: Sequence[str] | None = None, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """All relationships, or those of the given types."""
+
+    @abstractmethod
+    def relationships_of(self, ids: Iterable[str]) -> pd.DataFrame:
+        """Every relationship that touches one of ``ids`` (either end)."""
+
+    @abstractmethod
+    def interactions(
+        self, client_ids: Iterable[str] | None = None, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """All interactions, or those with the given clients."""
+
+    @abstractmethod
+    def search_people(self, text: str, limit: int = 20) -> pd.DataFrame:
+        """Clients and agents whose id, name or phone contains ``text`` (case-insensitive).
+
+        Columns: ``id``, ``label``, ``name``, ``phone``, ``city``.
+        """
+
+    @abstractmethod
+    def counts(self) -> dict[str, int]:
+        """Counts of every node label, relationship type, interactions and aliases."""
+
+    @abstractmethod
+    def data_version(self) -> int:
+        """A number that moves on with every ingest that changed something."""
+
+    def close(self) -> None:  # noqa: B027 - optional for back ends without resources
+        """Release connections."""
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_store(location: str | None = None, *, create: bool = True) -> GraphStore:
+    """Open the store at ``location`` (see :func:`graphcrm.config.store_location`).
+
+    ``neo4j://``, ``neo4j+s://``, ``bolt://`` and ``bolt+s://`` URLs open the Neo4j back end;
+    anything else is a SQLite file path (``sqlite:///path`` also accepted).
+    """
+    from graphcrm.config import store_location
+
+    loc = store_location(location)
+    if loc.split("://", 1)[0] in {"neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"}:
+        from graphcrm.store.neo4j import Neo4jStore  # type: ignore[import-not-found]
+
+        return Neo4jStore(loc)
+    from graphcrm.store.sqlite import SQLiteStore
+
+    if loc.startswith("sqlite:///"):
+        loc = loc[len("sqlite:///"):]
+    return SQLiteStore(loc, create=create)

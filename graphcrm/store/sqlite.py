@@ -1,0 +1,360 @@
+"""The embedded graph store: one SQLite file (WAL mode, foreign keys on).
+
+A ``nodes`` table holds every agent, client and organization id with its label, so a
+relationship endpoint is a real foreign key whatever its label. Upserts skip rows identical to
+what is stored (``WHERE (cols) IS NOT (excluded cols)``), which is what makes re-running an
+ingest a no-op: no change, and the data version stays where it was.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from graphcrm.model import NODE_TABLES, TABLES, Label, Table
+from graphcrm.store.base import GraphStore, StoreError
+
+SCHEMA_VERSION = 1
+
+_SQL_TYPES = {"int": "INTEGER", "float": "REAL", "bool": "INTEGER"}
+
+# Foreign keys other than the node id itself (column -> referenced table(column)).
+_FOREIGN_KEYS: dict[str, dict[str, str]] = {
+    "agents": {"supervisor_id": "nodes(id)"},
+    "policies": {
+        "holder_id": "clients(client_id)",
+        "insured_id": "clients(client_id)",
+        "writing_agent_id": "agents(agent_id)",
+        "servicing_agent_id": "agents(agent_id)",
+    },
+    "relationships": {"src_id": "nodes(id)", "dst_id": "nodes(id)"},
+    "interactions": {"agent_id": "agents(agent_id)", "client_id": "clients(client_id)"},
+}
+
+_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS rel_src ON relationships(src_id)",
+    "CREATE INDEX IF NOT EXISTS rel_dst ON relationships(dst_id)",
+    "CREATE INDEX IF NOT EXISTS int_client ON interactions(client_id)",
+    "CREATE INDEX IF NOT EXISTS pol_holder ON policies(holder_id)",
+    "CREATE INDEX IF NOT EXISTS cli_phone ON clients(phone)",
+    "CREATE INDEX IF NOT EXISTS cli_idn ON clients(id_number)",
+    "CREATE INDEX IF NOT EXISTS cli_name ON clients(name)",
+)
+
+
+def _table_ddl(table: Table) -> str:
+    fks = _FOREIGN_KEYS.get(table.name, {})
+    cols = []
+    for c in table.columns:
+        sql_type = _SQL_TYPES.get(c.kind, "TEXT")
+        not_null = " NOT NULL" if c.name in table.key else ""
+        ref = ""
+        if table.label is not None and c.name == table.key[0] and table.label != Label.POLICY:
+            ref = " REFERENCES nodes(id)"
+        elif c.name in fks:
+            ref = f" REFERENCES {fks[c.name]}"
+        cols.append(f"{c.name} {sql_type}{not_null}{ref}")
+    cols.append(f"PRIMARY KEY ({', '.join(table.key)})")
+    return f"CREATE TABLE IF NOT EXISTS {table.name} (\n  " + ",\n  ".join(cols) + "\n)"
+
+
+_BASE_DDL = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS nodes (id TEXT PRIMARY KEY, label TEXT NOT NULL) WITHOUT ROWID",
+    """CREATE TABLE IF NOT EXISTS aliases (
+  alias_id TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL REFERENCES clients(client_id),
+  source_file TEXT, source_row INTEGER, reason TEXT)""",
+)
+
+
+def _column_values(series: pd.Series) -> list[Any]:
+    """A column as Python values with None for missing (sqlite3 binds these directly)."""
+    if series.dtype == object:
+        return [None if (v is None or v is pd.NA or (isinstance(v, float) and v != v)) else v
+                for v in series.tolist()]
+    if pd.api.types.is_bool_dtype(series):
+        return [int(v) for v in series.tolist()]
+    mask = series.isna().to_numpy()
+    values = series.tolist()
+    if mask.any():
+        for i in np.flatnonzero(mask):
+            values[i] = None
+    if pd.api.types.is_float_dtype(series) or pd.api.types.is_integer_dtype(series):
+        return values
+    return [None if v is None else str(v) for v in values]
+
+
+class SQLiteStore(GraphStore):
+    """The embedded store in one SQLite file.
+
+    Parameters
+    ----------
+    path : str
+        The database file; created with its folder when ``create`` is true.
+    create : bool
+        Create the file and schema if missing; otherwise a missing file is a :class:`StoreError`.
+    """
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self.path = Path(path)
+        self.location = str(self.path)
+        if not self.path.exists():
+            if not create:
+                raise StoreError(f"no store at {self.path} (run `graphcrm ingest` first)")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = sqlite3.connect(
+                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA cache_size=-262144")  # 256 MiB page cache
+            self._conn.execute("PRAGMA temp_store=MEMORY")
+            self._ensure_schema()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a GraphCRM store ({exc})") from exc
+        self._lock = threading.RLock()
+        self._in_tx = False
+        self._changes = 0
+
+    # -- schema --------------------------------------------------------------------------
+    def _ensure_schema(self) -> None:
+        cur = self._conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            for ddl in _BASE_DDL:
+                cur.execute(ddl)
+            for table in TABLES:
+                cur.execute(_table_ddl(table))
+            for ddl in _INDEXES:
+                cur.execute(ddl)
+            cur.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?), ('data_version', '0'),"
+                " ('created', ?)",
+                (str(SCHEMA_VERSION), time.strftime("%Y-%m-%dT%H:%M:%S")),
+            )
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        version = self._meta("schema_version")
+        if version != str(SCHEMA_VERSION):
+            raise StoreError(
+                f"{self.path}: schema version {version}, this GraphCRM reads {SCHEMA_VERSION}"
+            )
+
+    def _meta(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    # -- writing -------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            if self._in_tx:
+                raise StoreError("nested transactions are not supported")
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._in_tx, self._changes = True, 0
+            try:
+                yield
+                if self._changes:
+                    self._conn.execute(
+                        "UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
+                        "WHERE key = 'data_version'"
+                    )
+                    self._conn.execute(
+                        "INSERT INTO meta VALUES ('updated', ?) "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        (time.strftime("%Y-%m-%dT%H:%M:%S"),),
+                    )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            finally:
+                self._in_tx = False
+
+    def _require_tx(self) -> None:
+        if not self._in_tx:
+            raise StoreError("writes must happen inside store.transaction()")
+
+    def upsert(self, table: Table, rows: pd.DataFrame) -> int:
+        self._require_tx()
+        if rows.empty:
+            return 0
+        cols = list(table.column_names)
+        missing = [c for c in cols if c not in rows.columns]
+        if missing:
+            raise StoreError(f"{table.name}: missing columns {missing}")
+        if table.label is not None and table.label != Label.POLICY:
+            node_ids = rows[table.key[0]].tolist()
+            self._conn.executemany(
+                "INSERT INTO nodes (id, label) VALUES (?, ?) ON CONFLICT(id) DO NOTHING",
+                zip(node_ids, [table.label.value] * len(node_ids), strict=True),
+            )
+        before = self._conn.total_changes
+        values = list(zip(*(_column_values(rows[c]) for c in cols), strict=True))
+        non_key = [c for c in cols if c not in table.key]
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+            f" ON CONFLICT({', '.join(table.key)}) DO "
+        )
+        if non_key:
+            sql += (
+                "UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in non_key)
+                + f" WHERE ({', '.join(f'{table.name}.{c}' for c in non_key)}) IS NOT "
+                + f"({', '.join(f'excluded.{c}' for c in non_key)})"
+            )
+        else:
+            sql += "NOTHING"
+        self._conn.executemany(sql, values)
+        changed = self._conn.total_changes - before
+        self._changes += changed
+        return changed
+
+    def add_aliases(self, aliases: pd.DataFrame) -> int:
+        self._require_tx()
+        if aliases.empty:
+            return 0
+        cols = ["alias_id", "client_id", "source_file", "source_row", "reason"]
+        before = self._conn.total_changes
+        self._conn.executemany(
+            "INSERT INTO aliases VALUES (?, ?, ?, ?, ?) ON CONFLICT(alias_id) DO NOTHING",
+            zip(*(_column_values(aliases[c]) for c in cols), strict=True),
+        )
+        added = self._conn.total_changes - before
+        self._changes += added
+        return added
+
+    # -- reading -------------------------------------------------------------------------
+    def _frame(self, sql: str, params: Sequence[Any] = (), columns: Sequence[str] | None = None
+               ) -> pd.DataFrame:
+        with self._lock:
+            cur = self._conn.execute(sql, params)
+            names = [d[0] for d in cur.description]
+            data = cur.fetchall()
+        frame = pd.DataFrame.from_records(data, columns=names)
+        return frame if columns is None else frame[list(columns)]
+
+    def _in_ids(self, sql: str, ids: Iterable[str], columns: Sequence[str] | None = None
+                ) -> pd.DataFrame:
+        """Run ``sql`` (which selects ``... WHERE x IN (SELECT id FROM _ids)``) for many ids."""
+        id_list = list(dict.fromkeys(ids))
+        with self._lock:
+            self._conn.execute("CREATE TEMP TABLE IF NOT EXISTS _ids (id TEXT PRIMARY KEY)")
+            self._conn.execute("DELETE FROM _ids")
+            self._conn.executemany("INSERT OR IGNORE INTO _ids VALUES (?)", ((i,) for i in id_list))
+            frame = self._frame(sql, (), columns)
+            self._conn.execute("DELETE FROM _ids")
+        return frame
+
+    @staticmethod
+    def _select(table: Table, columns: Sequence[str] | None) -> str:
+        cols = list(columns) if columns else list(table.column_names)
+        bad = set(cols) - set(table.column_names)
+        if bad:
+            raise StoreError(f"{table.name}: unknown columns {sorted(bad)}")
+        return ", ".join(cols)
+
+    def aliases(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._conn.execute("SELECT alias_id, client_id FROM aliases").fetchall())
+
+    def labels_of(self, ids: Iterable[str]) -> dict[str, Label]:
+        frame = self._in_ids("SELECT id, label FROM nodes WHERE id IN (SELECT id FROM _ids)", ids)
+        return {i: Label(lbl) for i, lbl in zip(frame["id"], frame["label"], strict=True)}
+
+    def nodes(self, label: Label, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        table = NODE_TABLES[label]
+        return self._frame(f"SELECT {self._select(table, columns)} FROM {table.name}")
+
+    def get_nodes(self, label: Label, ids: Iterable[str]) -> pd.DataFrame:
+        table = NODE_TABLES[label]
+        return self._in_ids(
+            f"SELECT * FROM {table.name} WHERE {table.key[0]} IN (SELECT id FROM _ids)", ids
+        )
+
+    def relationships(
+        self, types: Sequence[str] | None = None, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        from graphcrm.model import RELATIONSHIPS
+
+        sql = f"SELECT {self._select(RELATIONSHIPS, columns)} FROM relationships"
+        if types:
+            sql += f" WHERE type IN ({', '.join('?' * len(types))})"
+            return self._frame(sql, list(types))
+        return self._frame(sql)
+
+    def relationships_of(self, ids: Iterable[str]) -> pd.DataFrame:
+        return self._in_ids(
+            "SELECT * FROM relationships WHERE src_id IN (SELECT id FROM _ids) "
+            "UNION SELECT * FROM relationships WHERE dst_id IN (SELECT id FROM _ids)",
+            ids,
+        )
+
+    def interactions(
+        self, client_ids: Iterable[str] | None = None, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        from graphcrm.model import INTERACTIONS
+
+        select = self._select(INTERACTIONS, columns)
+        if client_ids is None:
+            return self._frame(f"SELECT {select} FROM interactions")
+        return self._in_ids(
+            f"SELECT {select} FROM interactions WHERE client_id IN (SELECT id FROM _ids)",
+            client_ids,
+        )
+
+    def search_people(self, text: str, limit: int = 20) -> pd.DataFrame:
+        pattern = f"%{text.strip()}%"
+        return self._frame(
+            "SELECT client_id AS id, 'Client' AS label, name, phone, city FROM clients "
+            "WHERE client_id LIKE ?1 OR name LIKE ?1 OR phone LIKE ?1 "
+            "UNION ALL SELECT agent_id, 'Agent', name, phone, region FROM agents "
+            "WHERE agent_id LIKE ?1 OR name LIKE ?1 OR phone LIKE ?1 LIMIT ?2",
+            (pattern, limit),
+        )
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        with self._lock:
+            for label, table in NODE_TABLES.items():
+                out[label.value] = self._conn.execute(
+                    f"SELECT COUNT(*) FROM {table.name}"
+                ).fetchone()[0]
+            out["Prospect"] = self._conn.execute(
+                "SELECT COUNT(*) FROM clients c WHERE NOT EXISTS (SELECT 1 FROM policies p "
+                "WHERE p.holder_id = c.client_id AND p.status = 'in_force')"
+            ).fetchone()[0]
+            from graphcrm.model import RelType
+
+            by_type = dict(self._conn.execute(
+                "SELECT type, COUNT(*) FROM relationships GROUP BY type"
+            ).fetchall())
+            for rel in RelType:
+                out[rel.value] = int(by_type.get(rel.value, 0))
+            out["INTERACTION"] = self._conn.execute(
+                "SELECT COUNT(*) FROM interactions"
+            ).fetchone()[0]
+            out["merged_ids"] = self._conn.execute("SELECT COUNT(*) FROM aliases").fetchone()[0]
+        return out
+
+    def data_version(self) -> int:
+        with self._lock:
+            return int(self._meta("data_version") or 0)
+
+    def close(self) -> None:
+        try:
+            self._conn.close()
+        except sqlite3.Error:
+            pass
