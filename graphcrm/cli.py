@@ -109,6 +109,19 @@ def stats(store: str | None, as_json: bool) -> None:
         click.echo(f"  {key:<{width}}  {value:>12,}")
 
 
+@main.command("config")
+@config_option
+def config_command(config_path: str | None) -> None:
+    """Print the effective settings as TOML (defaults, overridden by --config / $GRAPHCRM_CONFIG).
+
+    Copy the output to a file, keep the keys you change, and pass it with --config or
+    GRAPHCRM_CONFIG. Every tunable constant of GraphCRM is here; docs/config.md explains them.
+    """
+    from graphcrm.config import settings_toml
+
+    click.echo(settings_toml(settings_from(config_path)), nl=False)
+
+
 @main.group()
 def bench() -> None:
     """Benchmarks, reproducible with one command, reported as ratios to the baselines."""

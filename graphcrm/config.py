@@ -241,3 +241,19 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
 def store_location(store: str | None = None) -> str:
     """The store URL or path: ``--store``, then ``$GRAPHCRM_STORE``, then ``graphcrm.db``."""
     return store or os.environ.get(ENV_STORE) or DEFAULT_STORE
+
+
+def settings_dict(settings: Settings | None = None, *, include_secrets: bool = False
+                  ) -> dict[str, Any]:
+    """The settings as plain data (tuples as lists), the Neo4j password masked by default."""
+    data = dataclasses.asdict(settings or Settings())
+    if not include_secrets and data["neo4j"].get("password"):
+        data["neo4j"]["password"] = "********"
+    return data
+
+
+def settings_toml(settings: Settings | None = None) -> str:
+    """The settings as a TOML file a user can copy and edit (see ``graphcrm config``)."""
+    import tomli_w
+
+    return tomli_w.dumps(settings_dict(settings))

@@ -138,8 +138,9 @@ ENUM_SYNONYMS: dict[str, str] = {
     "配偶": "spouse", "父母": "parent", "子女": "child", "兄弟姐妹": "sibling", "其他亲属": "other",
     "客户": "customer", "供应商": "supplier", "合作伙伴": "partner", "战略联盟": "alliance",
     # interactions
-    "拜访": "visit", "电话": "call", "消息": "message", "点赞": "social_like", "评论": "social_comment",
-    "转发": "share_post", "私事交流": "private_talk", "私密互动": "private_comment", "活动": "event",
+    "拜访": "visit", "电话": "call", "消息": "message", "点赞": "social_like",
+    "评论": "social_comment", "转发": "share_post", "私事交流": "private_talk",
+    "私密互动": "private_comment", "活动": "event",
     "携家属活动": "event_family", "咨询": "enquiry", "购买": "purchase", "投诉": "complaint",
     # policies
     "重疾": "critical_illness", "医疗": "medical", "意外": "accident", "寿险": "life",
@@ -293,8 +294,10 @@ RELATIONSHIPS = Table(
     "(client→organization), REFERRED (referrer→referee) and RELATIVE_OF parent/child.",
     synonyms=("relationship", "relations", "ties", "关系"),
     columns=(
-        Column("src_id", "起点编号", "ref", required=True, refs=NODE_REFS, aliases=("from", "起点")),
-        Column("dst_id", "终点编号", "ref", required=True, refs=NODE_REFS, aliases=("to", "终点")),
+        Column("src_id", "起点编号", "ref", required=True, refs=NODE_REFS,
+               aliases=("from", "起点")),
+        Column("dst_id", "终点编号", "ref", required=True, refs=NODE_REFS,
+               aliases=("to", "终点")),
         Column("type", "关系类型", "enum", required=True, values=_values(RelType)),
         Column("kind", "关系细类", "enum",
                values=_values(RelativeKind) + _values(BusinessKind),
@@ -313,7 +316,8 @@ INTERACTIONS = Table(
     synonyms=("interaction", "events", "互动", "互动记录"),
     columns=(
         Column("interaction_id", "互动编号", "id", aliases=("id",)),
-        Column("agent_id", "工号", "ref", required=True, refs=(Label.AGENT,), aliases=("业务员工号",)),
+        Column("agent_id", "工号", "ref", required=True, refs=(Label.AGENT,),
+               aliases=("业务员工号",)),
         Column("client_id", "客户编号", "ref", required=True, refs=(Label.CLIENT,)),
         Column("type", "互动类型", "enum", required=True, values=_values(InteractionType)),
         Column("date", "日期", "date", required=True),

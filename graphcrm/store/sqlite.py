@@ -12,7 +12,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -354,7 +354,5 @@ class SQLiteStore(GraphStore):
             return int(self._meta("data_version") or 0)
 
     def close(self) -> None:
-        try:
+        with suppress(sqlite3.Error):
             self._conn.close()
-        except sqlite3.Error:
-            pass
