@@ -248,3 +248,29 @@ def _rejected(result: object) -> int:
     if isinstance(files, dict):
         files = list(files.values())
     return sum(int(getattr(f, "rejected", 0)) for f in files)  # type: ignore[union-attr]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("graphcrm.ingest.job") is None,
+                    reason="graphcrm.ingest.job not available yet")
+def test_bench_ingest_reports_both_contenders(tmp_path: Path) -> None:
+    from graphcrm.ingest.bench import bench_ingest, format_table
+
+    res = bench_ingest(400, seed=5, workdir=tmp_path)
+    data = tmp_path / "data"
+    expected = {name: sum(1 for _ in (data / f"{name}.csv").open(encoding="utf-8")) - 1
+                for name in FILES}
+    assert res["rows_per_file"] == expected
+    assert res["rows"] == sum(expected.values())
+    for kind in ("ours", "baseline"):
+        assert res[kind]["seconds"] > 0 and res[kind]["peak_mb"] > 0
+    # the baseline really wrote every row into its own SQLite file
+    import sqlite3
+
+    con = sqlite3.connect(tmp_path / "baseline.db")
+    try:
+        for name, n in expected.items():
+            assert con.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0] == n
+    finally:
+        con.close()
+    assert res["counts"]["Client"] == expected["clients"]
+    assert "total" in format_table(res)
