@@ -274,3 +274,31 @@ def test_bench_ingest_reports_both_contenders(tmp_path: Path) -> None:
         con.close()
     assert res["counts"]["Client"] == expected["clients"]
     assert "total" in format_table(res)
+
+
+def test_values_fit_every_column_kind(frames: dict[str, pd.DataFrame]) -> None:
+    """Required fields filled, enums canonical, dates ISO, numbers in range, booleans."""
+    iso = r"^\d{4}-\d{2}-\d{2}$"
+    for table in TABLES:
+        frame = frames[table.name]
+        for col in table.columns:
+            values = frame[col.name]
+            filled = values[values != ""]
+            if col.required:
+                assert len(filled) == len(values), (table.name, col.name)
+            if col.kind == "enum":
+                assert set(filled) <= set(col.values), (table.name, col.name, set(filled))
+            elif col.kind == "date":
+                assert filled.str.match(iso).all(), (table.name, col.name)
+                pd.to_datetime(filled, format="%Y-%m-%d")  # raises on an impossible date
+            elif col.kind in ("int", "float"):
+                nums = pd.to_numeric(filled)
+                if col.kind == "int":
+                    assert (nums == nums.round()).all()
+                if col.low is not None:
+                    assert (nums >= col.low).all(), (table.name, col.name)
+                if col.high is not None:
+                    assert (nums <= col.high).all(), (table.name, col.name)
+            elif col.kind == "bool":
+                assert set(filled) <= {"true", "false"}
+        assert not frame.duplicated(list(table.key)).any(), table.name
