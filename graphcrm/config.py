@@ -102,6 +102,21 @@ class MetricSettings:
     community_seed: int = 42
     community_resolution: float = 1.0
     hubs_top: int = 20
+    #: reference date (YYYY-MM-DD) for recency and decay; "" = the latest interaction date
+    as_of: str = ""
+    #: influence score = weighted sum of percentile ranks of these measures
+    influence_weights: dict[str, float] = field(default_factory=lambda: {
+        "pagerank": 0.5, "power_circle": 0.3, "referral_premium": 0.2,
+    })
+    #: warm-path search gives up after expanding this many partial paths (keeps the best found)
+    path_max_expansions: int = 200_000
+    #: trust level each interaction type is evidence for (DOMAIN.md trust table; model.py)
+    trust_evidence: dict[str, str] = field(default_factory=lambda: {
+        "visit": "perceived", "call": "perceived", "message": "perceived",
+        "social_like": "perceived", "social_comment": "perceived", "share_post": "perceived",
+        "event": "perceived", "private_talk": "emotional", "private_comment": "emotional",
+        "event_family": "emotional", "enquiry": "behavioural", "purchase": "behavioural",
+    })
 
 
 @dataclass
@@ -126,6 +141,20 @@ class TierSettings:
     #: age band of the most re-developable clients
     prime_age_low: int = 26
     prime_age_high: int = 45
+    #: potential: premium below this share of the income band's annual income leaves headroom
+    premium_income_ratio: float = 0.10
+    #: loyalty: tenure (years since the first policy) counted in full at this many years
+    tenure_full_years: float = 10.0
+    #: experience plan per quadrant (DOMAIN.md): √ give, ☆ key experience, ◎ case by case, × not
+    experiences: tuple[str, ...] = (
+        "routine_service", "periodic_visit", "general_event", "premium_event", "life_service",
+        "tailor_made",
+    )
+    experience_cost: tuple[str, ...] = ("very low", "low", "medium", "high", "very high",
+                                        "extreme")
+    experience_plan: dict[str, str] = field(default_factory=lambda: {
+        "develop": "√√◎×××", "maintain": "√☆☆◎××", "cultivate": "√√☆√◎×", "pamper": "√√×√☆☆",
+    })
 
 
 @dataclass
@@ -142,6 +171,40 @@ class NeedsSettings:
     sum_insured_income_multiple: float = 5.0
     #: clients usually buy again within this many years of their first policy
     rebuy_window_years: int = 3
+    #: priority needs by life stage, in order (DOMAIN.md); codes are keys of need_categories
+    stage_needs: dict[str, list[str]] = field(default_factory=lambda: {
+        "single": ["accident", "critical_illness", "parents_medical", "pension"],
+        "couple": ["critical_illness", "accident", "savings", "parents_pension"],
+        "young_family": ["own_life", "critical_illness", "child_health", "child_accident",
+                         "education", "savings", "pension"],
+        "mature_family": ["medical", "critical_illness", "accident", "pension", "savings"],
+        "retired": ["medical", "savings", "grandchild_education", "accident"],
+    })
+    #: need -> "whom:category|category": whom is self, child, parent or any (held by the client)
+    need_categories: dict[str, str] = field(default_factory=lambda: {
+        "accident": "self:accident",
+        "critical_illness": "self:critical_illness",
+        "medical": "self:medical|critical_illness",
+        "own_life": "self:life",
+        "pension": "self:annuity",
+        "savings": "self:savings|annuity",
+        "parents_medical": "parent:medical|critical_illness",
+        "parents_pension": "parent:annuity",
+        "child_health": "child:critical_illness|medical",
+        "child_accident": "child:accident",
+        "education": "child:education",
+        "grandchild_education": "any:education",
+    })
+    #: high income or education moves these needs up, right after the first need
+    high_income_promote: tuple[str, ...] = ("savings", "parents_pension")
+    #: average income puts these protection needs first
+    protection_needs: tuple[str, ...] = (
+        "accident", "critical_illness", "medical", "own_life", "child_health", "child_accident",
+    )
+    #: the first this-many needs of the stage are the core ones (findings 3 and 5)
+    core_needs: int = 2
+    #: categories whose sum insured counts as protection for the 'too low' test
+    protection_categories: tuple[str, ...] = ("life", "critical_illness", "accident")
 
 
 @dataclass
@@ -154,6 +217,8 @@ class RewardSettings:
     level_shares: tuple[float, ...] = (0.10, 0.05, 0.02)
     #: at most this many points per client per period
     cap_per_client_per_period: float = 5_000.0
+    #: policies with these statuses earn no points
+    excluded_statuses: tuple[str, ...] = ("surrendered",)
 
 
 @dataclass

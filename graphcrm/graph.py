@@ -1,0 +1,255 @@
+"""The analysis graph: the store's data as one weighted, undirected relationship graph.
+
+:func:`build_graph` reads every table from a :class:`~graphcrm.store.base.GraphStore`, computes
+each tie's strength and distance (:mod:`graphcrm.metrics.strength`) and returns an
+:class:`AnalysisGraph`. ``ag.G`` is a plain :class:`networkx.Graph` (built on first use);
+``ag.csr`` is the same graph as a SciPy CSR matrix that the whole-graph passes and the path
+search use at scale. :func:`load_graph` caches the result per store, data version and settings.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from graphcrm.config import Settings
+from graphcrm.metrics import UnknownIdError
+from graphcrm.metrics.strength import edge_table
+from graphcrm.model import Label
+from graphcrm.store.base import GraphStore
+
+
+@dataclass
+class CSRView:
+    """The analysis graph as arrays: node ``ids`` (position = index), ``index`` (id -> pos),
+    symmetric ``strength`` and ``distance`` CSR matrices, and per-edge ``edge_pos`` into
+    :attr:`AnalysisGraph.edges` (aligned with ``strength.data``)."""
+
+    ids: np.ndarray
+    index: pd.Index
+    strength: sp.csr_matrix
+    distance: sp.csr_matrix
+    edge_pos: np.ndarray
+
+    def pos(self, node_id: str) -> int:
+        p = self.index.get_indexer([node_id])[0]
+        if p < 0:
+            raise UnknownIdError(node_id)
+        return int(p)
+
+
+@dataclass
+class AnalysisGraph:
+    """Everything the metrics need, read once from a store.
+
+    Attributes
+    ----------
+    G : networkx.Graph (property, built on first access)
+        Nodes = agent, client and organization ids with attributes ``label`` and ``name``;
+        edges carry ``strength`` (0, 1], ``distance`` (= -ln strength), ``type``, ``kind`` and
+        ``last_contact`` (ISO date string or None). Parallel ties collapse to the strongest;
+        distrusted agent–client ties are absent.
+    referrals : networkx.DiGraph
+        REFERRED edges referrer -> referee with ``date`` and ``converted``.
+    agents, clients, organizations, policies, relationships, interactions : DataFrame
+        The store's tables, node and policy tables indexed by their id column.
+        ``clients['status']`` is filled: ``client`` if the person holds or is insured by an
+        in-force policy (or the file says so), else ``prospect``.
+    nodes : DataFrame
+        Every node: index id, columns ``label``, ``name``.
+    edges : DataFrame
+        The collapsed tie table ``u, v, strength, distance, type, kind, last_contact``.
+    """
+
+    agents: pd.DataFrame
+    clients: pd.DataFrame
+    organizations: pd.DataFrame
+    policies: pd.DataFrame
+    relationships: pd.DataFrame
+    interactions: pd.DataFrame
+    referrals: nx.DiGraph
+    nodes: pd.DataFrame
+    edges: pd.DataFrame
+    serving: pd.Series
+    data_version: int
+    settings: Settings
+    location: str = ""
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @functools.cached_property
+    def G(self) -> nx.Graph:
+        g = nx.Graph()
+        g.add_nodes_from(
+            (i, {"label": lbl, "name": nm})
+            for i, lbl, nm in zip(self.nodes.index, self.nodes["label"], self.nodes["name"],
+                                  strict=True)
+        )
+        e = self.edges
+        g.add_edges_from(
+            (u, v, {"strength": s, "distance": d, "type": t, "kind": k, "last_contact": lc})
+            for u, v, s, d, t, k, lc in zip(e["u"], e["v"], e["strength"], e["distance"],
+                                            e["type"], e["kind"], e["last_contact"], strict=True)
+        )
+        return g
+
+    @functools.cached_property
+    def csr(self) -> CSRView:
+        ids = self.nodes.index.to_numpy(dtype=object)
+        index = pd.Index(ids)
+        n = len(ids)
+        e = self.edges
+        u = index.get_indexer(e["u"])
+        v = index.get_indexer(e["v"])
+        m = len(e)
+        rows = np.concatenate([u, v])
+        cols = np.concatenate([v, u])
+        pos = np.concatenate([np.arange(m), np.arange(m)])
+        order = np.lexsort((cols, rows))
+        rows, cols, pos = rows[order], cols[order], pos[order]
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+        s = e["strength"].to_numpy(dtype=float)[pos]
+        d = e["distance"].to_numpy(dtype=float)[pos]
+        strength = sp.csr_matrix((s, cols.astype(np.int32), indptr), shape=(n, n))
+        distance = sp.csr_matrix((d, cols.astype(np.int32), indptr), shape=(n, n))
+        return CSRView(ids, index, strength, distance, pos)
+
+    # -- lookups ----------------------------------------------------------------------
+    def has(self, node_id: str) -> bool:
+        return node_id in self.nodes.index
+
+    def label(self, node_id: str) -> str:
+        try:
+            return str(self.nodes.at[node_id, "label"])
+        except KeyError:
+            raise UnknownIdError(node_id) from None
+
+    def name(self, node_id: str) -> str:
+        """The display name of an agent, client or organization (raises UnknownIdError)."""
+        try:
+            return str(self.nodes.at[node_id, "name"])
+        except KeyError:
+            raise UnknownIdError(node_id) from None
+
+    def serving_agent(self, client_id: str) -> str | None:
+        """The client's servicing agent: SERVES, else the latest policy's servicing agent."""
+        agent = self.serving.get(client_id)
+        return None if agent is None or pd.isna(agent) else str(agent)
+
+    def book(self, agent_id: str) -> list[str]:
+        """The ids of the clients (and prospects) the agent serves."""
+        books = self._cache.get("books")
+        if books is None:
+            books = {a: list(g.index) for a, g in self.serving.groupby(self.serving, sort=False)}
+            self._cache["books"] = books
+        return list(books.get(agent_id, []))
+
+    def status(self, person_id: str) -> str | None:
+        """``client`` or ``prospect`` for a client node, None for agents and organizations."""
+        if person_id in self.clients.index:
+            return str(self.clients.at[person_id, "status"])
+        return None
+
+
+def _frame(store: GraphStore, label: Label, key: str) -> pd.DataFrame:
+    df = store.nodes(label)
+    return df.set_index(key, drop=False).rename_axis(None)
+
+
+def build_graph(store: GraphStore, settings: Settings | None = None) -> AnalysisGraph:
+    """Read the store and build the analysis graph.
+
+    Parameters
+    ----------
+    store : GraphStore
+    settings : Settings, optional
+        Defaults to :class:`graphcrm.config.Settings` ().
+
+    Returns
+    -------
+    AnalysisGraph
+    """
+    settings = settings or Settings()
+    version = store.data_version()
+    agents = _frame(store, Label.AGENT, "agent_id")
+    clients = _frame(store, Label.CLIENT, "client_id")
+    orgs = _frame(store, Label.ORGANIZATION, "org_id")
+    policies = _frame(store, Label.POLICY, "policy_id")
+    rels = store.relationships()
+    inter = store.interactions()
+    if "interaction_id" in inter and inter["interaction_id"].notna().all():
+        inter = inter.set_index("interaction_id", drop=False).rename_axis(None)
+
+    # client / prospect
+    in_force = policies.loc[policies["status"] == "in_force"]
+    holders = set(in_force["holder_id"].dropna()) | set(in_force["insured_id"].dropna())
+    derived = np.where(clients.index.isin(list(holders)), "client", "prospect")
+    given = clients["status"] if "status" in clients else pd.Series(None, index=clients.index)
+    clients = clients.assign(status=np.where(given == "client", "client", derived))
+
+    nodes = pd.concat([
+        pd.DataFrame({"label": "Agent", "name": agents["name"].to_numpy()}, index=agents.index),
+        pd.DataFrame({"label": "Client", "name": clients["name"].to_numpy()},
+                     index=clients.index),
+        pd.DataFrame({"label": "Organization", "name": orgs["name"].to_numpy()},
+                     index=orgs.index),
+    ])
+    nodes = nodes[~nodes.index.duplicated()]
+
+    edges = edge_table(rels, inter, policies, settings)
+
+    # serving agent: SERVES (latest start), else latest policy's servicing agent
+    serves = rels.loc[rels["type"] == "SERVES", ["src_id", "dst_id", "start_date"]]
+    serves = serves.sort_values("start_date", na_position="first", kind="stable")
+    serving = serves.drop_duplicates("dst_id", keep="last").set_index("dst_id")["src_id"]
+    pol = policies.dropna(subset=["servicing_agent_id"]).sort_values(
+        "start_date", na_position="first", kind="stable")
+    fallback = pol.drop_duplicates("holder_id", keep="last").set_index("holder_id")[
+        "servicing_agent_id"]
+    serving = pd.concat([serving, fallback[~fallback.index.isin(serving.index)]])
+    serving = serving[serving.index.isin(clients.index)].rename_axis(None)
+
+    ref = rels.loc[rels["type"] == "REFERRED"]
+    referrals = nx.DiGraph()
+    referrals.add_edges_from(
+        (a, b, {"date": d, "converted": c})
+        for a, b, d, c in zip(ref["src_id"], ref["dst_id"], ref["start_date"],
+                              ref["converted"] if "converted" in ref else [None] * len(ref),
+                              strict=True)
+    )
+    return AnalysisGraph(
+        agents=agents, clients=clients, organizations=orgs, policies=policies,
+        relationships=rels, interactions=inter, referrals=referrals, nodes=nodes, edges=edges,
+        serving=serving, data_version=version, settings=settings, location=store.location,
+    )
+
+
+_CACHE: dict[tuple[str, int, str], AnalysisGraph] = {}
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 2
+
+
+def load_graph(store: GraphStore, settings: Settings | None = None) -> AnalysisGraph:
+    """:func:`build_graph`, cached per (store location, data version, settings).
+
+    A new ingest moves the data version on, so the next call rebuilds.
+    """
+    settings = settings or Settings()
+    key = (str(store.location), store.data_version(), repr(settings))
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    ag = build_graph(store, settings)
+    with _CACHE_LOCK:
+        _CACHE[key] = ag
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+    return ag
