@@ -302,3 +302,14 @@ def test_values_fit_every_column_kind(frames: dict[str, pd.DataFrame]) -> None:
             elif col.kind == "bool":
                 assert set(filled) <= {"true", "false"}
         assert not frame.duplicated(list(table.key)).any(), table.name
+
+
+def test_policies_start_after_birth_and_agent_hire(frames: dict[str, pd.DataFrame]) -> None:
+    pol = frames["policies"]
+    births = frames["clients"].set_index("client_id")["birth_date"]
+    insured = pol["insured_id"].where(pol["insured_id"] != "", pol["holder_id"])
+    assert (pol["start_date"] > insured.map(births)).all()
+    hires = frames["agents"].set_index("agent_id")["hire_date"]
+    assert (pol["start_date"] >= pol["writing_agent_id"].map(hires)).all()
+    ref = frames["relationships"]
+    assert (ref.loc[ref["type"] == "REFERRED", "start_date"] != "").all()

@@ -465,6 +465,10 @@ def build_tables(clients: int, seed: int = 7, progress: Progress | None = None,
     hi_d = agent_end[p_agent] - 1
     p_start = np.where(hi_d > lo_d, lo_d + (rng.random(n_pol) * (hi_d - lo_d)).astype(np.int64),
                        hi_d)
+    # an agent who left before a child was born cannot have insured the child: the holder's own
+    unborn = (insured >= 0) & (p_start < birth[np.maximum(insured, 0)])
+    cat[unborn & (cat == 5)] = 6
+    insured[unborn] = -1
     p_status = _choice(rng, ("in_force", "lapsed", "surrendered"), n_pol, (0.86, 0.09, 0.05))
     # the first policy of a holder is the earliest; sort so that policy ids follow holder, date
     porder = np.lexsort((p_start, p_holder))
