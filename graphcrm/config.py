@@ -97,8 +97,8 @@ class MetricSettings:
     pagerank_tol: float = 1e-10
     pagerank_max_iter: int = 200
     #: betweenness is sampled with this many sources above `betweenness_exact_max_nodes`
-    betweenness_samples: int = 500
-    betweenness_exact_max_nodes: int = 5_000
+    betweenness_samples: int = 200
+    betweenness_exact_max_nodes: int = 1_000
     community_seed: int = 42
     community_resolution: float = 1.0
     hubs_top: int = 20
@@ -162,6 +162,8 @@ class NeedsSettings:
     """Life stage and coverage gaps (DOMAIN.md, 'Re-developing existing clients')."""
 
     retirement_age: int = 60
+    #: below this age a person is a dependent (stage "dependent": covered through the parents)
+    adult_age: int = 18
     #: a child at or above this age no longer makes a 'young family'
     young_child_max_age: int = 12
     #: recommended sum insured as a multiple of annual income, by income band
