@@ -22,27 +22,22 @@ import pandas as pd
 
 from graphcrm.config import MetricSettings, Settings
 
-#: interaction type -> trust level it evidences (DOMAIN.md, 'Trust'); complaint = distrust
-TRUST_EVIDENCE: dict[str, str] = {
-    "visit": "perceived", "call": "perceived", "message": "perceived",
-    "social_like": "perceived", "social_comment": "perceived", "share_post": "perceived",
-    "event": "perceived", "private_talk": "emotional", "private_comment": "emotional",
-    "event_family": "emotional", "enquiry": "behavioural", "purchase": "behavioural",
-}
-LEVELS: tuple[str, ...] = ("none", "perceived", "emotional", "behavioural")
-
 EDGE_COLUMNS = ["u", "v", "strength", "distance", "type", "kind", "last_contact"]
 
 
-def reference_date(interactions: pd.DataFrame, settings: MetricSettings) -> pd.Timestamp:
-    """The 'today' of recency and decay: ``settings.as_of`` or the latest interaction date."""
+def reference_date(interactions: pd.DataFrame, policies: pd.DataFrame | None,
+                   settings: MetricSettings) -> pd.Timestamp:
+    """The 'today' of recency and decay: ``settings.as_of``, else the latest interaction or
+    policy start date in the data (never the wall clock, so results are reproducible)."""
     if settings.as_of:
         return pd.Timestamp(settings.as_of)
-    if len(interactions) and "date" in interactions:
-        latest = pd.to_datetime(interactions["date"], errors="coerce").max()
-        if pd.notna(latest):
-            return pd.Timestamp(latest)
-    return pd.Timestamp.today().normalize()
+    dates = []
+    if interactions is not None and len(interactions) and "date" in interactions:
+        dates.append(pd.to_datetime(interactions["date"], errors="coerce").max())
+    if policies is not None and len(policies) and "start_date" in policies:
+        dates.append(pd.to_datetime(policies["start_date"], errors="coerce").max())
+    dates = [d for d in dates if pd.notna(d)]
+    return pd.Timestamp(max(dates)) if dates else pd.Timestamp("1970-01-01")
 
 
 def relationship_strength(relationships: pd.DataFrame, settings: MetricSettings) -> pd.Series:
@@ -79,40 +74,14 @@ def relationship_strength(relationships: pd.DataFrame, settings: MetricSettings)
     return s.where(s <= 0, s.clip(lower=settings.min_strength))
 
 
-def local_trust_levels(interactions: pd.DataFrame, policies: pd.DataFrame,
-                       settings: Settings) -> pd.DataFrame:
-    """Trust level per agent–client pair from interactions (used when metrics.trust is absent).
+def trust_table(interactions: pd.DataFrame, policies: pd.DataFrame, settings: Settings,
+                as_of: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Trust level per agent–client pair: :func:`graphcrm.metrics.trust.trust_levels`."""
+    from graphcrm.metrics.trust import trust_levels
 
-    Returns
-    -------
-    DataFrame
-        ``agent_id, client_id, level, evidence, last_contact, distrust``.
-    """
-    cols = ["agent_id", "client_id", "level", "evidence", "last_contact", "distrust"]
-    if interactions is None or not len(interactions):
-        return pd.DataFrame(columns=cols)
-    it = interactions[["agent_id", "client_id", "type", "date", "rating"]].copy()
-    rank = it["type"].map(TRUST_EVIDENCE).map({lv: i for i, lv in enumerate(LEVELS)})
-    it["rank"] = rank.fillna(0).astype(int)
-    rating = pd.to_numeric(it["rating"], errors="coerce")
-    it["bad"] = (it["type"] == "complaint") | (rating < 0)
-    it["ev"] = it["type"].where(it["rank"] > 0)
-    g = it.groupby(["agent_id", "client_id"], sort=False)
-    out = g.agg(rank=("rank", "max"), last_contact=("date", "max"), distrust=("bad", "any"))
-    best = it.sort_values("rank").drop_duplicates(["agent_id", "client_id"], keep="last")
-    out["evidence"] = best.set_index(["agent_id", "client_id"])["ev"].reindex(out.index)
-    out["level"] = [LEVELS[r] for r in out["rank"]]
-    return out.reset_index()[cols]
-
-
-def trust_table(interactions: pd.DataFrame, policies: pd.DataFrame,
-                settings: Settings) -> pd.DataFrame:
-    """Trust levels from :func:`graphcrm.metrics.trust.trust_levels` when present, else local."""
-    try:
-        from graphcrm.metrics.trust import trust_levels  # type: ignore[import-not-found]
-    except ImportError:
-        return local_trust_levels(interactions, policies, settings)
-    return trust_levels(interactions, policies, settings)
+    return trust_levels(interactions.reset_index(drop=True),
+                        policies.reset_index(drop=True), settings,
+                        as_of=None if as_of is None else as_of.date())
 
 
 def agent_client_ties(relationships: pd.DataFrame, interactions: pd.DataFrame,
@@ -147,7 +116,8 @@ def agent_client_ties(relationships: pd.DataFrame, interactions: pd.DataFrame,
         p = policies[["servicing_agent_id", "holder_id"]].dropna()
         pairs.append(pd.DataFrame({"u": p["servicing_agent_id"].to_numpy(),
                                    "v": p["holder_id"].to_numpy(), "serves": True, "conf": 1.0}))
-    trust = trust_table(interactions, policies, settings)
+    today = reference_date(interactions, policies, m)
+    trust = trust_table(interactions, policies, settings, today)
     if len(trust):
         pairs.append(pd.DataFrame({"u": trust["agent_id"].to_numpy(),
                                    "v": trust["client_id"].to_numpy(), "serves": False,
@@ -160,21 +130,16 @@ def agent_client_ties(relationships: pd.DataFrame, interactions: pd.DataFrame,
                                                     conf=("conf", "max"))
     if len(trust):
         t = trust.set_index(["agent_id", "client_id"]).rename_axis(["u", "v"])
-        ties = ties.join(t[["level", "last_contact", "distrust"]], how="left")
+        ties = ties.join(t[["level", "last_contact", "distrust", "interactions_recent"]],
+                         how="left")
     else:
         ties["level"], ties["last_contact"], ties["distrust"] = None, None, False
+        ties["interactions_recent"] = 0
     ties["level"] = ties["level"].fillna("none")
     ties["distrust"] = ties["distrust"].eq(True)
-    today = reference_date(interactions if interactions is not None else pd.DataFrame(), m)
     s = ties["level"].map(m.trust_strength).astype(float)
     s = np.maximum(s, np.where(ties["serves"], m.base_strength.get("SERVES", 0.5), 0.0))
-    if interactions is not None and len(interactions):
-        dates = pd.to_datetime(interactions["date"], errors="coerce")
-        recent = interactions.loc[(dates > today - pd.Timedelta(days=m.recent_days))
-                                  & (dates <= today), ["agent_id", "client_id"]]
-        n_recent = recent.groupby(["agent_id", "client_id"]).size()
-        n_recent.index = n_recent.index.set_names(["u", "v"])
-        s = s + m.interaction_bonus * n_recent.reindex(ties.index).fillna(0).to_numpy()
+    s = s + m.interaction_bonus * ties["interactions_recent"].fillna(0).to_numpy(dtype=float)
     s = np.minimum(s, m.max_strength)
     last = pd.to_datetime(ties["last_contact"], errors="coerce")
     days = ((today - last).dt.days.clip(lower=0)).fillna(0).to_numpy(dtype=float)
@@ -214,7 +179,11 @@ def edge_table(relationships: pd.DataFrame, interactions: pd.DataFrame, policies
     ac = agent_client_ties(relationships, interactions, policies, settings)
     distrusted = ac.loc[ac["distrust"].astype(bool), ["u", "v"]]
     ac = ac.loc[~ac["distrust"].astype(bool), ordinary.columns]
-    edges = pd.concat([ordinary, ac], ignore_index=True)
+    edges = pd.DataFrame({
+        col: np.concatenate([ordinary[col].to_numpy(dtype=object if col != "strength" else float),
+                             ac[col].to_numpy(dtype=object if col != "strength" else float)])
+        for col in ordinary.columns
+    })
     edges = edges.loc[(edges["strength"] > 0) & (edges["u"] != edges["v"])]
     a, b = edges["u"].to_numpy(dtype=object), edges["v"].to_numpy(dtype=object)
     swap = a > b

@@ -1,0 +1,126 @@
+"""Warm paths: exact answers on a hand-made world and brute force on the bundled sample."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+from graphcrm.graph import build_graph
+from graphcrm.metrics import UnknownIdError
+from graphcrm.metrics.paths import connection_distances, warm_paths
+from graphcrm.model import TABLES
+from graphcrm.store.sqlite import SQLiteStore
+from tests.conftest import SAMPLE_DIR
+from tests.graph_fixtures import build_world
+
+# hand-computed warmths (products of default strengths), see graph_fixtures.build_world
+FAMILY = 0.5 * 0.95 * 0.85 * 0.75  # A1-C1-C2-C3-P
+COLLEAGUE = 0.5 * 0.45  # A1-C4-P
+FRIENDS = 0.5 * 0.6 * 0.6  # A1-C4-C5-P
+BUSINESS = 0.5 * 0.35  # A1-C7-P
+COUSIN = 0.5 * 0.55 * 0.6  # A1-C1-C5-P
+
+
+def test_exact_paths_with_introducer_diversity(tmp_store: SQLiteStore) -> None:
+    build_world(tmp_store)
+    ag = build_graph(tmp_store)
+    paths = warm_paths(ag, "A1", "P", k=3, max_hops=4)
+    # by distance alone the third path would be FRIENDS (0.18 > 0.175), but it repeats the
+    # introducer C4, so the business partner C7 comes first
+    assert [p.ids for p in paths] == [["C1", "C2", "C3", "P"], ["C4", "P"], ["C7", "P"]]
+    assert [p.warmth for p in paths] == pytest.approx([FAMILY, COLLEAGUE, BUSINESS])
+    assert paths[0].distance == pytest.approx(-math.log(FAMILY))
+    hop = paths[0].hops[0]
+    assert (hop.person_id, hop.tie_type, hop.strength, hop.serving_agent, hop.label) == (
+        "C1", "SERVES", pytest.approx(0.5), "A1", "Client")
+    assert paths[0].hops[1].tie_kind == "spouse"
+    assert paths[0].hops[3].tie_type == "RELATIVE_OF" and paths[0].hops[3].tie_kind == "sibling"
+    # with k=5 the fill comes in distance order after the three introducers
+    five = warm_paths(ag, "A1", "P", k=5, max_hops=4)
+    assert [p.warmth for p in five] == pytest.approx([FAMILY, COLLEAGUE, BUSINESS, FRIENDS,
+                                                     COUSIN])
+    # max_hops cuts the family path
+    three = warm_paths(ag, "A1", "P", k=3, max_hops=3)
+    assert [p.ids for p in three] == [["C4", "P"], ["C7", "P"], ["C1", "C5", "P"]]
+
+
+def test_distrust_never_on_a_path(tmp_store: SQLiteStore) -> None:
+    build_world(tmp_store)
+    ag = build_graph(tmp_store)
+    for p in warm_paths(ag, "A1", "P", k=10, max_hops=4):
+        assert p.hops[0].person_id != "C6"  # the A1-C6 tie was removed by the complaint
+
+
+def test_no_path_and_unknown_ids(tmp_store: SQLiteStore) -> None:
+    build_world(tmp_store)
+    ag = build_graph(tmp_store)
+    assert warm_paths(ag, "A1", "Q") == []  # Q only knows agent A2
+    assert warm_paths(ag, "A1", "P", max_hops=1) == []
+    with pytest.raises(UnknownIdError, match="unknown target id 'X9'"):
+        warm_paths(ag, "A1", "X9")
+    with pytest.raises(UnknownIdError, match="unknown source id 'A9'"):
+        warm_paths(ag, "A9", "P")
+
+
+def _sample_store(path: Path) -> SQLiteStore:
+    store = SQLiteStore(path)
+    with store.transaction():
+        for t in TABLES:
+            df = pd.read_csv(SAMPLE_DIR / f"{t.name}.csv", dtype=str, keep_default_na=False)
+            df = df.replace("", None)
+            for c in t.columns:
+                if c.kind in ("float", "int"):
+                    df[c.name] = pd.to_numeric(df[c.name])
+                elif c.kind == "bool":
+                    df[c.name] = df[c.name].map({"true": 1, "false": 0})
+            df = df.astype(object).where(df.notna(), None)
+            store.upsert(t, df[list(t.column_names)])
+    return store
+
+
+def _reference(g: nx.Graph, s: str, t: str, k: int, hops: int) -> list[float]:
+    """Plain NetworkX: every simple path within ``hops``, best per introducer, then fill."""
+    paths = sorted(
+        (nx.path_weight(g, p, "distance"), p) for p in nx.all_simple_paths(g, s, t, cutoff=hops)
+    )
+    seen: set[str | None] = set()
+    chosen, rest = [], []
+    for d, p in paths:
+        intro = p[1] if len(p) > 2 else None
+        if intro not in seen and len(chosen) < k:
+            seen.add(intro)
+            chosen.append(d)
+        else:
+            rest.append(d)
+    return chosen + rest[: k - len(chosen)]
+
+
+def test_matches_brute_force_on_sample(tmp_path: Path) -> None:
+    store = _sample_store(tmp_path / "sample.db")
+    ag = build_graph(store)
+    g = ag.G
+    rng = np.random.default_rng(5)
+    prospects = list(ag.clients.index[ag.clients["status"] == "prospect"])
+    agents = list(ag.agents.index)
+    found = 0
+    for _ in range(25):
+        a, p = str(rng.choice(agents)), str(rng.choice(prospects))
+        got = warm_paths(ag, a, p, k=3, max_hops=3)
+        ref = _reference(g, a, p, 3, 3)
+        assert [x.distance for x in got] == pytest.approx(ref, abs=1e-9)
+        for x in got:
+            assert len(x.hops) <= 3 and x.hops[-1].person_id == p
+            assert nx.path_weight(g, [a, *x.ids], "distance") == pytest.approx(x.distance)
+        dist = connection_distances(ag, a, max_hops=3)
+        if ref:
+            found += 1
+            assert dist.at[p, "distance"] == pytest.approx(ref[0])
+        else:
+            assert p not in dist.index
+    assert found >= 5
+    store.close()
