@@ -124,3 +124,68 @@ def test_matches_brute_force_on_sample(tmp_path: Path) -> None:
             assert p not in dist.index
     assert found >= 5
     store.close()
+
+
+def test_operation_map_and_penetration(tmp_store: SQLiteStore) -> None:
+    from graphcrm.metrics.opmap import COLUMNS, operation_map
+    from graphcrm.metrics.penetration import penetration_network
+
+    build_world(tmp_store)
+    ag = build_graph(tmp_store)
+    om = operation_map(ag, "A1").set_index("person_id")
+    assert list(om.reset_index().columns) == COLUMNS
+    # reachable clients within 4 hops: all but Q; C6 is in the book but the tie is gone, yet
+    # C6 is reachable through P (A1-C1-C2-C3-P-C6 is 5 hops, A1-C4-P-C6 is 3)
+    assert set(om.index) == {"C1", "C2", "C3", "C4", "C5", "C6", "C7", "P"}
+    assert om.at["P", "warmth"] == pytest.approx(FAMILY)
+    assert om.at["P", "best_introducer"] == "C1" and om.at["P", "hops"] == 4
+    assert om.at["C4", "best_introducer"] is None and om.at["C4", "tie_type"] == "SERVES"
+    assert om.at["C6", "warmth"] == pytest.approx(COLLEAGUE * 0.95)
+    assert om.at["C6", "best_introducer"] == "C4"
+    assert om["warmth"].is_monotonic_decreasing
+    with pytest.raises(UnknownIdError, match="unknown agent id 'C1'"):
+        operation_map(ag, "C1")
+
+    pen = penetration_network(ag, ["C1", "C2"], hops=1)
+    assert dict(zip(pen.nodes["id"], pen.nodes["hop"], strict=True)) == {
+        "C1": 0, "C2": 0, "A1": 1, "C3": 1, "C5": 1}
+    assert not pen.capped
+    pairs = {frozenset((a, b)) for a, b in zip(pen.edges["src"], pen.edges["dst"], strict=True)}
+    assert pairs == {frozenset(p) for p in [("C1", "C2"), ("A1", "C1"), ("C2", "C3"),
+                                            ("C1", "C5")]}
+    fam = penetration_network(ag, ["C1"], hops=3, types=["RELATIVE_OF"])
+    assert set(fam.nodes["id"]) == {"C1", "C2", "C3", "C5", "P"}
+    capped = penetration_network(ag, ["P"], hops=2, max_nodes=3)
+    assert capped.capped and len(capped.nodes) == 3
+    # the two strongest ties of P are kept first: C6 (0.95) and C3 (0.75)
+    assert set(capped.nodes["id"]) == {"P", "C6", "C3"}
+
+
+def test_cli_paths_map_hubs(tmp_store: SQLiteStore) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from graphcrm.cli import main
+
+    build_world(tmp_store)
+    loc = tmp_store.location
+    run = CliRunner().invoke
+    res = run(main, ["paths", "--from", "A1", "--to", "P", "--store", loc, "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert [p["first_introducer"] for p in data["paths"]] == ["C1", "C4", "C7"]
+    assert data["paths"][0]["steps"][3]["person_id"] == "P"
+    assert data["paths"][0]["warmth"] == pytest.approx(FAMILY)
+    res = run(main, ["paths", "--from", "A1", "--to", "Q", "--store", loc])
+    assert res.exit_code == 0 and "no warm path within 4 hops" in res.output
+    res = run(main, ["paths", "--from", "A1", "--to", "nobody", "--store", loc])
+    assert res.exit_code == 1 and "unknown target id 'nobody'" in res.output
+    res = run(main, ["map", "--agent", "A1", "--store", loc, "--json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.output)["rows"]
+    assert rows[0]["person_id"] == "C1" and len(rows) == 8
+    res = run(main, ["hubs", "--top", "2", "--store", loc, "--json"])
+    assert res.exit_code == 0, res.output
+    hubs = json.loads(res.output)["hubs"]
+    assert len(hubs) == 2 and hubs[0]["id"] == "P"

@@ -1,0 +1,116 @@
+"""The operation map (作战地图) of one agent: everyone within reach, how warm, how valuable.
+
+One row per client or prospect within ``settings.metrics.max_hops`` ties of the agent (and
+every client of the agent's book, reachable or not), with the connection distance, warmth,
+influence, the agent's trust level with the person, the ability x trust quadrant, value tier,
+ABC class and the best first introducer.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from graphcrm.graph import AnalysisGraph
+from graphcrm.metrics import UnknownIdError
+from graphcrm.metrics.influence import influence_scores
+from graphcrm.metrics.paths import connection_distances
+
+COLUMNS = ["person_id", "name", "status", "distance", "warmth", "hops", "influence",
+           "power_circle", "trust_level", "trust_evidence", "quadrant", "value_tier", "abc",
+           "best_introducer", "best_introducer_name", "tie_type"]
+
+
+def _cached(ag: AnalysisGraph, key: str, make: object) -> pd.DataFrame:
+    if key not in ag._cache:
+        ag._cache[key] = make()  # type: ignore[operator]
+    return ag._cache[key]
+
+
+def trust(ag: AnalysisGraph) -> pd.DataFrame:
+    """Trust level of every agent–client pair (cached on the analysis graph)."""
+    from graphcrm.metrics.strength import reference_date, trust_table
+
+    today = reference_date(ag.interactions, ag.policies, ag.settings.metrics)
+    return _cached(ag, "trust", lambda: trust_table(ag.interactions, ag.policies, ag.settings,
+                                                     today))
+
+
+def client_tiers(ag: AnalysisGraph) -> pd.DataFrame:
+    """Quadrant, value tier and ABC class per client id (cached; empty columns on failure)."""
+    def make() -> pd.DataFrame:
+        from graphcrm.metrics import tiers
+
+        clients = ag.clients.reset_index(drop=True)
+        policies = ag.policies.reset_index(drop=True)
+        t = trust(ag)
+        infl = influence_scores(ag)["influence"]
+        infl = infl[infl.index.isin(ag.clients.index)]
+        q = tiers.quadrants(clients, t, ag.settings).set_index("client_id")["quadrant"]
+        v = tiers.value_tiers(clients, policies, influence=infl, trust=t,
+                              settings=ag.settings).set_index("client_id")["value_tier"]
+        a = tiers.abc_classes(policies, clients, ag.settings).set_index("client_id")["abc"]
+        return pd.DataFrame({"quadrant": q, "value_tier": v, "abc": a})
+    return _cached(ag, "tiers", make)
+
+
+def operation_map(ag: AnalysisGraph, agent_id: str, max_hops: int | None = None
+                  ) -> pd.DataFrame:
+    """The agent's operation map.
+
+    Parameters
+    ----------
+    ag : AnalysisGraph
+    agent_id : str
+    max_hops : int, optional
+        Default ``settings.metrics.max_hops``.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``person_id, name, status (client/prospect), distance, warmth, hops,
+        influence, power_circle, trust_level, trust_evidence, quadrant, value_tier, abc,
+        best_introducer, best_introducer_name, tie_type``, warmest first. ``distance`` /
+        ``warmth`` / ``hops`` are NaN for a book client the agent cannot reach (e.g. after a
+        complaint); ``best_introducer`` is the first person on the best path (None when the
+        tie is direct); ``tie_type`` is the type of the last tie of the best path.
+
+    Raises
+    ------
+    UnknownIdError
+        ``agent_id`` is not an agent.
+    """
+    if agent_id not in ag.agents.index:
+        raise UnknownIdError(agent_id, "agent")
+    cd = connection_distances(ag, agent_id, max_hops)
+    cd = cd[cd.index.isin(ag.clients.index)]
+    people = cd.index.union(pd.Index(ag.book(agent_id)))
+    df = cd.reindex(people)
+    out = pd.DataFrame({"person_id": people})
+    out["name"] = ag.nodes["name"].reindex(people).to_numpy()
+    out["status"] = ag.clients["status"].reindex(people).to_numpy()
+    out["distance"] = df["distance"].to_numpy()
+    out["warmth"] = df["warmth"].to_numpy()
+    out["hops"] = df["hops"].to_numpy()
+    scores = _cached(ag, "influence", lambda: influence_scores(ag))
+    out["influence"] = scores["influence"].reindex(people).to_numpy()
+    out["power_circle"] = scores["power_circle"].reindex(people).to_numpy()
+    t = trust(ag)
+    mine = t.loc[t["agent_id"] == agent_id].set_index("client_id")
+    out["trust_level"] = mine["level"].reindex(people).fillna("none").to_numpy()
+    out["trust_evidence"] = mine["evidence"].reindex(people).to_numpy()
+    try:
+        tiers = client_tiers(ag).reindex(people)
+        for col in ("quadrant", "value_tier", "abc"):
+            out[col] = tiers[col].to_numpy()
+    except (ImportError, AttributeError):  # the tiers module is optional
+        out["quadrant"] = out["value_tier"] = out["abc"] = None
+    first = df["first"].to_numpy()
+    direct = first == people.to_numpy()
+    out["best_introducer"] = pd.Series(first).where(~direct & pd.notna(first), None).to_numpy()
+    out["best_introducer_name"] = ag.nodes["name"].reindex(out["best_introducer"]).to_numpy()
+    out["tie_type"] = df["tie_type"].to_numpy()
+    out = out.astype(object).where(out.notna(), None)
+    for col in ("distance", "warmth", "influence", "power_circle"):
+        out[col] = pd.to_numeric(out[col])
+    out = out.sort_values(["distance", "person_id"], na_position="last", kind="stable")
+    return out[COLUMNS].reset_index(drop=True)

@@ -1,0 +1,112 @@
+"""The penetration network (渗透网络) around a client, a family or an organization."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from graphcrm.graph import AnalysisGraph
+from graphcrm.metrics import UnknownIdError
+
+
+@dataclass
+class Penetration:
+    """Nodes ``id, label, name, status, serving_agent, hop``; edges ``src, dst, type, kind,
+    strength``; ``capped`` when more nodes were in reach than drawn."""
+
+    nodes: pd.DataFrame
+    edges: pd.DataFrame
+    capped: bool
+
+
+def penetration_network(ag: AnalysisGraph, center_ids: Sequence[str], hops: int = 2,
+                        types: Sequence[str] | None = None, max_nodes: int | None = None
+                        ) -> Penetration:
+    """Everyone within ``hops`` ties of the centres, and the ties among them.
+
+    Parameters
+    ----------
+    ag : AnalysisGraph
+    center_ids : list of str
+        One client, a family (several ids) or an organization.
+    hops : int, default 2
+    types : list of str, optional
+        Only follow ties of these relationship types (e.g. ``["RELATIVE_OF", "WORKS_AT"]``).
+    max_nodes : int, optional
+        Default ``settings.app.max_network_nodes``; nearer nodes are kept first (then the
+        stronger tie to the previous ring), and ``capped`` says whether anything was cut.
+
+    Returns
+    -------
+    Penetration
+
+    Raises
+    ------
+    UnknownIdError
+        A centre is not in the graph.
+    """
+    max_nodes = ag.settings.app.max_network_nodes if max_nodes is None else int(max_nodes)
+    c = ag.csr
+    centers = []
+    for cid in center_ids:
+        p = c.index.get_indexer([cid])[0]
+        if p < 0:
+            raise UnknownIdError(cid)
+        centers.append(int(p))
+    w = c.strength
+    if types is not None:
+        allowed = ag.edges["type"].isin(list(types)).to_numpy()[c.edge_pos]
+        w = w.copy()
+        w.data = np.where(allowed, w.data, 0.0)
+        w.eliminate_zeros()
+    hop = {p: 0 for p in centers}
+    best = {p: 1.0 for p in centers}
+    frontier = list(dict.fromkeys(centers))
+    capped = False
+    for h in range(1, hops + 1):
+        ring: dict[int, float] = {}
+        for u in frontier:
+            lo, hi = w.indptr[u], w.indptr[u + 1]
+            for v, s in zip(w.indices[lo:hi], w.data[lo:hi], strict=True):
+                v = int(v)
+                if v not in hop and s > ring.get(v, 0.0):
+                    ring[v] = float(s)
+        order = sorted(ring, key=lambda v: (-ring[v], c.ids[v]))
+        room = max_nodes - len(hop)
+        if len(order) > room:
+            capped = True
+            order = order[:max(room, 0)]
+        for v in order:
+            hop[v] = h
+            best[v] = ring[v]
+        frontier = order
+        if capped:
+            break
+    pos = np.array(sorted(hop, key=lambda p: (hop[p], c.ids[p])), dtype=np.int64)
+    ids = c.ids[pos]
+    nodes = pd.DataFrame({
+        "id": ids, "label": ag.nodes["label"].reindex(ids).to_numpy(),
+        "name": ag.nodes["name"].reindex(ids).to_numpy(),
+        "status": ag.clients["status"].reindex(ids).to_numpy(),
+        "serving_agent": ag.serving.reindex(ids).to_numpy(),
+        "hop": [hop[p] for p in pos],
+    })
+    nodes = nodes.astype(object).where(nodes.notna(), None)
+    nodes["hop"] = nodes["hop"].astype(int)
+    sub = w[pos][:, pos].tocoo()
+    upper = sub.row < sub.col
+    e = ag.edges
+    epos = []
+    for r, col in zip(sub.row[upper], sub.col[upper], strict=True):
+        a, b = int(pos[r]), int(pos[col])
+        lo, hi = c.strength.indptr[a], c.strength.indptr[a + 1]
+        j = lo + int(np.searchsorted(c.strength.indices[lo:hi], b))
+        epos.append(int(c.edge_pos[j]))
+    sel = e.iloc[epos]
+    edges = pd.DataFrame({"src": sel["u"].to_numpy(), "dst": sel["v"].to_numpy(),
+                          "type": sel["type"].to_numpy(), "kind": sel["kind"].to_numpy(),
+                          "strength": sel["strength"].to_numpy(dtype=float)})
+    return Penetration(nodes=nodes, edges=edges.reset_index(drop=True), capped=capped)
