@@ -132,10 +132,13 @@ def _register() -> None:
     from graphcrm.ingest import bench as ingest_bench
     from graphcrm.ingest import cli as ingest_cli
     from graphcrm.ingest import generate as ingest_generate
+    from graphcrm.metrics import bench as metrics_bench
     from graphcrm.metrics import cli as metrics_cli
+    from graphcrm.metrics import cli_tables
     from graphcrm.store import cli as store_cli
 
-    for module in (ingest_cli, ingest_generate, ingest_bench, metrics_cli, store_cli, demo):
+    for module in (ingest_cli, ingest_generate, ingest_bench, metrics_cli, cli_tables,
+                   metrics_bench, store_cli, demo):
         for command in getattr(module, "COMMANDS", []):
             main.add_command(command)
         for command in getattr(module, "BENCH_COMMANDS", []):

@@ -158,11 +158,6 @@ class AnalysisGraph:
         return None
 
 
-def _frame(store: GraphStore, label: Label, key: str) -> pd.DataFrame:
-    df = store.nodes(label)
-    return df.set_index(key, drop=False).rename_axis(None)
-
-
 def build_graph(store: GraphStore, settings: Settings | None = None) -> AnalysisGraph:
     """Read the store and build the analysis graph.
 
@@ -177,13 +172,33 @@ def build_graph(store: GraphStore, settings: Settings | None = None) -> Analysis
     AnalysisGraph
     """
     settings = settings or Settings()
-    version = store.data_version()
-    agents = _frame(store, Label.AGENT, "agent_id")
-    clients = _frame(store, Label.CLIENT, "client_id")
-    orgs = _frame(store, Label.ORGANIZATION, "org_id")
-    policies = _frame(store, Label.POLICY, "policy_id")
-    rels = store.relationships()
-    inter = store.interactions()
+    frames = {
+        "agents": store.nodes(Label.AGENT), "clients": store.nodes(Label.CLIENT),
+        "organizations": store.nodes(Label.ORGANIZATION), "policies": store.nodes(Label.POLICY),
+        "relationships": store.relationships(), "interactions": store.interactions(),
+    }
+    return build_graph_frames(frames, settings, data_version=store.data_version(),
+                              location=store.location)
+
+
+def build_graph_frames(frames: dict[str, pd.DataFrame], settings: Settings | None = None,
+                       data_version: int = 0, location: str = "") -> AnalysisGraph:
+    """Build the analysis graph from the six tables as DataFrames (template columns).
+
+    :func:`build_graph` reads them from a store; the benchmark feeds generated files directly.
+    """
+    settings = settings or Settings()
+    version = data_version
+
+    def indexed(name: str, key: str) -> pd.DataFrame:
+        return frames[name].set_index(key, drop=False).rename_axis(None)
+
+    agents = indexed("agents", "agent_id")
+    clients = indexed("clients", "client_id")
+    orgs = indexed("organizations", "org_id")
+    policies = indexed("policies", "policy_id")
+    rels = frames["relationships"]
+    inter = frames["interactions"]
     if "interaction_id" in inter and inter["interaction_id"].notna().all():
         inter = inter.set_index("interaction_id", drop=False).rename_axis(None)
 
@@ -227,7 +242,7 @@ def build_graph(store: GraphStore, settings: Settings | None = None) -> Analysis
     return AnalysisGraph(
         agents=agents, clients=clients, organizations=orgs, policies=policies,
         relationships=rels, interactions=inter, referrals=referrals, nodes=nodes, edges=edges,
-        serving=serving, data_version=version, settings=settings, location=store.location,
+        serving=serving, data_version=version, settings=settings, location=location,
     )
 
 

@@ -15,8 +15,11 @@ GraphCRM store, used by the benchmark and by ``tests/test_real_networks.py``:
 
 from __future__ import annotations
 
+import json
 import resource
+import time
 from pathlib import Path
+from typing import Any
 
 import click
 import numpy as np
@@ -112,4 +115,200 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-BENCH_COMMANDS: list[click.Command] = []
+def _read_generated(data_dir: Path) -> dict[str, pd.DataFrame]:
+    from graphcrm.model import TABLES
+
+    frames: dict[str, pd.DataFrame] = {}
+    for t in TABLES:
+        df = pd.read_csv(data_dir / f"{t.name}.csv", dtype=str, keep_default_na=False)
+        df = df.replace("", None)
+        for c in t.columns:
+            if c.kind in ("float", "int") and c.name in df:
+                df[c.name] = pd.to_numeric(df[c.name])
+        frames[t.name] = df
+    return frames
+
+
+def graph_bytes(ag: Any) -> int:
+    """Bytes held by the analysis graph's own structures (edge table, nodes, CSR view)."""
+    c = ag.csr
+    total = int(ag.edges.memory_usage(deep=True).sum() + ag.nodes.memory_usage(deep=True).sum())
+    for m in (c.strength, c.distance):
+        total += m.data.nbytes + m.indices.nbytes + m.indptr.nbytes
+    return total + c.edge_pos.nbytes + c.ids.nbytes
+
+
+def _in_child(func: Any, budget: float) -> tuple[float | None, float]:
+    """Run ``func()`` in a forked child; (seconds or None if over ``budget``, child peak MB)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    q: Any = ctx.Queue()
+
+    def target() -> None:
+        t0 = time.perf_counter()
+        func()
+        q.put((time.perf_counter() - t0, _rss_mb()))
+
+    proc = ctx.Process(target=target)
+    proc.start()
+    proc.join(budget)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+        return None, float("nan")
+    return q.get() if not q.empty() else (None, float("nan"))
+
+
+def plain_networkx_influence(g: Any, referrals: Any, pure_python: bool) -> None:
+    """The influence pass as a user would write it with NetworkX alone."""
+    import networkx as nx
+    from networkx.algorithms.link_analysis.pagerank_alg import _pagerank_python
+
+    if pure_python:
+        _pagerank_python(g, weight="strength")
+    else:
+        nx.pagerank(g, weight="strength")
+    {v: sum(g[v][w]["strength"] * (1 + sum(g[w][u]["strength"] for u in g[w] if u != v))
+            for w in g[v]) for v in g}
+    {v: len(nx.descendants(referrals, v)) for v in referrals if referrals.out_degree(v)}
+
+
+def run_bench(clients: int, dataset: str | None, seed: int, pairs: int, baseline_budget: float,
+              data_dir: Path | None, work: Path) -> dict[str, Any]:
+    """Everything ``graphcrm bench metrics`` reports, as a dict (documented keys)."""
+    from graphcrm.graph import build_graph, build_graph_frames
+    from graphcrm.metrics.influence import pagerank, power_circle, referral_reach
+    from graphcrm.metrics.paths import warm_paths
+    from graphcrm.store.sqlite import SQLiteStore
+
+    out: dict[str, Any] = {"dataset": dataset or "generated", "clients_requested": clients}
+    t0 = time.perf_counter()
+    if dataset:
+        frames = email_frames(DATASETS) if dataset == "email" else bitcoin_frames(DATASETS)
+        store = SQLiteStore(work / f"{dataset}.db")
+        load_frames(store, frames)
+        t1 = time.perf_counter()
+        ag = build_graph(store)
+        store.close()
+    else:
+        if data_dir is None:
+            from graphcrm.ingest.generate import generate
+
+            data_dir = work / "data"
+            generate(data_dir, clients, seed=seed)
+        out["generate_s"] = round(time.perf_counter() - t0, 2)
+        t0 = time.perf_counter()
+        frames = _read_generated(data_dir)
+        t1 = time.perf_counter()
+        ag = build_graph_frames(frames)
+        out["read_s"] = round(t1 - t0, 2)
+    _ = ag.csr
+    out["build_s"] = round(time.perf_counter() - t1, 2)
+    n_nodes, n_edges = len(ag.nodes), len(ag.edges)
+    out.update(nodes=n_nodes, ties=n_edges, relationships=len(ag.relationships),
+               clients=len(ag.clients), referrals=ag.referrals.number_of_edges())
+    out["analysis_graph_mb"] = round(graph_bytes(ag) / 2**20, 1)
+    out["rss_after_build_mb"] = round(_rss_mb(), 1)
+
+    runs = []
+    for _ in range(2):  # best of two, as for igraph
+        t = time.perf_counter()
+        pr = pagerank(ag)
+        power_circle(ag)
+        referral_reach(ag)
+        runs.append(time.perf_counter() - t)
+    ours = min(runs)
+    out["ours_influence_s"] = round(ours, 3)
+
+    import igraph as ig
+
+    c = ag.csr
+    coo = c.strength.tocoo()
+    upper = coo.row < coo.col
+    t = time.perf_counter()
+    gi = ig.Graph(n=n_nodes, edges=np.column_stack([coo.row[upper], coo.col[upper]]).tolist(),
+                  directed=False)
+    out["igraph_build_s"] = round(time.perf_counter() - t, 2)
+    gi.es["w"] = coo.data[upper].tolist()
+    runs = []
+    for _ in range(2):  # the first call also loads igraph's PRPACK machinery
+        t = time.perf_counter()
+        pri = gi.pagerank(weights="w", damping=ag.settings.metrics.pagerank_alpha)
+        runs.append(time.perf_counter() - t)
+    ig_s = min(runs)
+    out["igraph_pagerank_s"] = round(ig_s, 3)
+    out["igraph_pagerank_max_abs_diff"] = float(np.abs(np.asarray(pri) - pr.to_numpy()).max())
+    out["ratio_ours_vs_igraph_pagerank"] = round(ours / ig_s, 3) if ig_s else None
+
+    t = time.perf_counter()
+    g = ag.G
+    out["networkx_graph_build_s"] = round(time.perf_counter() - t, 2)
+    out["rss_with_networkx_graph_mb"] = round(_rss_mb(), 1)
+    for label, pure in (("networkx_default", False), ("networkx_pure_python", True)):
+        secs, peak = _in_child(lambda p=pure: plain_networkx_influence(g, ag.referrals, p),
+                               baseline_budget)
+        out[f"{label}_influence_s"] = None if secs is None else round(secs, 2)
+        out[f"{label}_timed_out"] = secs is None
+        out[f"{label}_child_peak_mb"] = None if np.isnan(peak) else round(peak, 1)
+        out[f"{label}_speedup"] = (round(secs / ours, 1) if secs is not None
+                                   else f">{baseline_budget / ours:.1f}")
+    out["baseline_budget_s"] = baseline_budget
+
+    rng = np.random.default_rng(seed)
+    agents = ag.agents.index.to_numpy()
+    prospects = ag.clients.index[ag.clients["status"] == "prospect"].to_numpy()
+    if not len(prospects):
+        prospects = ag.clients.index.to_numpy()
+    times, found = [], 0
+    for _ in range(pairs):
+        a, p = str(rng.choice(agents)), str(rng.choice(prospects))
+        t = time.perf_counter()
+        res = warm_paths(ag, a, p)
+        times.append(time.perf_counter() - t)
+        found += bool(res)
+    ms = np.array(times) * 1000
+    out.update(paths_pairs=pairs, paths_found=found, paths_p50_ms=round(float(np.median(ms)), 2),
+               paths_p99_ms=round(float(np.percentile(ms, 99)), 2),
+               paths_max_ms=round(float(ms.max()), 2))
+    out["peak_rss_mb"] = round(_rss_mb(), 1)
+    return out
+
+
+@click.command("metrics")
+@click.option("--clients", type=int, default=100_000, show_default=True,
+              help="Generated clients (ignored with --dataset).")
+@click.option("--dataset", type=click.Choice(["email", "bitcoin"]), default=None,
+              help="Use a real SNAP network from ../shared/datasets instead.")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Reuse generated files in this folder.")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--pairs", type=int, default=1000, show_default=True,
+              help="Random agent-prospect pairs for warm-path latency.")
+@click.option("--baseline-budget", type=float, default=600.0, show_default=True,
+              help="Seconds after which a plain-NetworkX baseline is stopped.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (keys as in the report).")
+def bench_metrics(clients: int, dataset: str | None, data_dir: Path | None, seed: int,
+                  pairs: int, baseline_budget: float, as_json: bool) -> None:
+    """Influence pass and warm paths vs plain NetworkX and igraph (docs/benchmarks-metrics.md).
+
+    Times this project's influence pass (PageRank + power circle + referral reach on the CSR
+    view) against igraph's PageRank alone and against plain NetworkX (nx.pagerank default and
+    pure-Python PageRank + a Python two-hop loop + nx.descendants), each NetworkX baseline in a
+    forked child stopped after --baseline-budget seconds; then warm-path latency over --pairs
+    random agent-prospect pairs. Keys: every key printed below (seconds *_s, megabytes *_mb,
+    ratios ratio_*/ *_speedup; a speedup given as ">x" means the baseline hit the budget).
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="graphcrm-bench-") as tmp:
+        out = run_bench(clients, dataset, seed, pairs, baseline_budget, data_dir, Path(tmp))
+    if as_json:
+        click.echo(json.dumps(out, indent=2))
+        return
+    width = max(len(k) for k in out)
+    for key, value in out.items():
+        click.echo(f"  {key:<{width}}  {value}")
+
+
+BENCH_COMMANDS: list[click.Command] = [bench_metrics]
