@@ -1,0 +1,41 @@
+"""GraphCRM app: ``streamlit run app.py`` (store from $GRAPHCRM_STORE, see docs/app.md)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from graphcrm.app import common, data, gaps, hubs, opmap, paths, penetration, rewards
+from graphcrm.config import load_settings
+from graphcrm.i18n import LANGUAGES, t
+
+PAGES = {
+    "page_opmap": opmap.render,
+    "page_paths": paths.render,
+    "page_penetration": penetration.render,
+    "page_hubs": hubs.render,
+    "page_rewards": rewards.render,
+    "page_gaps": gaps.render,
+    "page_data": data.render,
+}
+
+st.set_page_config(page_title="GraphCRM", page_icon="🕸", layout="wide")
+default_lang = load_settings().app.default_language
+langs = list(LANGUAGES)
+lang = st.sidebar.radio(
+    "语言 / Language", langs, key="lang", format_func=LANGUAGES.__getitem__,
+    index=langs.index(default_lang) if default_lang in langs else 0, horizontal=True,
+)
+st.sidebar.title(t("app_title", lang))
+page = st.sidebar.radio(t("page", lang), list(PAGES), key="page",
+                        format_func=lambda k: t(k, lang))
+ctx = common.context(lang)
+if ctx is not None:
+    st.sidebar.caption(f"{t('store', lang)}: {ctx.location} · {t('data_version', lang)} "
+                       f"{ctx.version}")
+    if ctx.empty and page != "page_data":
+        st.info(t("empty_store", lang, store=ctx.location))
+    else:
+        try:
+            PAGES[page](ctx)
+        except Exception as exc:
+            st.error(t("failed", lang, error=f"{type(exc).__name__}: {exc}"))

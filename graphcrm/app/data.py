@@ -1,0 +1,57 @@
+"""Page 7: data (数据) — upload files into the store, see its location, version and counts."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from graphcrm.app.common import Ctx, csv_bytes, optional
+
+
+def render(ctx: Ctx) -> None:
+    st.header(ctx.t("page_data"))
+    st.markdown(f"**{ctx.t('store')}**: `{ctx.location}`  \n"
+                f"**{ctx.t('data_version')}**: {ctx.version}")
+    counts = pd.DataFrame({ctx.t("counts"): ctx.counts}).rename_axis("").reset_index()
+    st.dataframe(counts, hide_index=True, key="data_counts")
+    files = st.file_uploader(ctx.t("upload"), type=["csv", "xlsx"], accept_multiple_files=True,
+                             help=ctx.t("upload_help"), key="data_upload")
+    if not files or not st.button(ctx.t("run_ingest"), key="data_run"):
+        return
+    ingest_paths = optional("graphcrm.ingest.job", "ingest_paths")
+    if ingest_paths is None:
+        st.info(ctx.t("not_ready", module="graphcrm.ingest.job"))
+        return
+    from graphcrm.store.base import open_store
+
+    bar = st.progress(0.0)
+
+    def progress(label: str, done: int, total: int) -> None:
+        bar.progress(min(done / total, 1.0) if total else 1.0,
+                     text=ctx.t("progress", file=label, done=done, total=total))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for f in files:
+            path = Path(tmp) / Path(f.name).name
+            path.write_bytes(f.getvalue())
+            paths.append(path)
+        try:
+            with open_store(ctx.location, create=True) as store:
+                report = ingest_paths(paths, store, progress=progress)
+        except Exception as exc:
+            st.error(ctx.t("ingest_failed", error=exc))
+            return
+    bar.progress(1.0)
+    st.success(ctx.t("ingest_done", before=report.data_version_before,
+                     after=report.data_version_after))
+    st.dataframe(report.summary_table(), hide_index=True, key="data_summary")
+    rejects = report.rejects
+    st.markdown(ctx.t("rejects", n=len(rejects)))
+    if len(rejects):
+        st.dataframe(rejects.head(200), hide_index=True, key="data_rejects")
+        st.download_button(ctx.t("download_rejects"), csv_bytes(rejects),
+                           "graphcrm-rejects.csv", "text/csv", key="data_rejects_csv")

@@ -1,0 +1,63 @@
+"""Page 5: chain-referral rewards (客户价值奖励): ledger, totals, chains, exclusions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from graphcrm.app.common import Ctx, csv_bytes, optional, person_label
+
+
+def render(ctx: Ctx) -> None:
+    st.header(ctx.t("page_rewards"))
+    st.info(ctx.t("points_note"))
+    reward_ledger = optional("graphcrm.metrics.rewards", "reward_ledger")
+    if reward_ledger is None:
+        st.info(ctx.t("not_ready", module="graphcrm.metrics.rewards"))
+        return
+    ag = ctx.graph()
+    months = sorted(pd.to_datetime(ag.policies["start_date"], errors="coerce").dropna()
+                    .dt.strftime("%Y-%m").unique(), reverse=True)
+    if not months:
+        st.info(ctx.t("no_results"))
+        return
+    period = st.selectbox(ctx.t("period"), months, key="rewards_period")
+    ledger = _ledger(ctx, reward_ledger, period)
+    if ledger is None:
+        return
+    st.subheader(ctx.t("totals"))
+    totals = ledger.totals.copy()
+    totals.insert(1, "name", [ag.name(i) if ag.has(i) else "" for i in totals["earner_id"]])
+    st.dataframe(totals, hide_index=True, key="rewards_totals")
+    st.download_button(ctx.t("download_csv"), csv_bytes(ledger.lines),
+                       f"rewards-{period}.csv", "text/csv", key="rewards_csv")
+    st.subheader(ctx.t("ledger"))
+    st.dataframe(ledger.lines, hide_index=True, key="rewards_lines")
+    earners = list(totals["earner_id"])
+    if earners:
+        who = st.selectbox(ctx.t("drill"), earners, key="rewards_drill",
+                           format_func=lambda i: person_label(ag, i))
+        lines = ledger.lines.loc[ledger.lines["earner_id"] == who]
+        st.markdown(f"**{ctx.t('chain')}**")
+        for r in lines.itertuples():
+            st.markdown(f"- L{r.level}: {person_label(ag, who)} ← "
+                        f"{person_label(ag, str(r.referee_id))} · {r.source_policy_id} · "
+                        f"{r.points:g} ({r.reason})")
+    st.subheader(ctx.t("exclusions"))
+    st.dataframe(ledger.exclusions, hide_index=True, key="rewards_exclusions")
+
+
+def _ledger(ctx: Ctx, fn: Any, period: str) -> Any:
+    from graphcrm.app.common import safe
+
+    key = ("rewards", ctx.location, ctx.version, period)
+    cached = st.session_state.get("_ledger")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    ag = ctx.graph()
+    ledger = safe(ctx, fn, ag.clients, ag.policies, ag.relationships, period, ctx.settings)
+    if ledger is not None:
+        st.session_state["_ledger"] = (key, ledger)
+    return ledger

@@ -1,0 +1,169 @@
+"""Network drawings for the app: pyvis HTML that works with no internet access.
+
+pyvis 0.3.2 inlines vis-network with ``cdn_resources="in_line"`` but its template still links
+Bootstrap from cdn.jsdelivr.net and vis from ``../node_modules`` (pyvis issue #229). On an office
+intranet those requests hang or fail, so :func:`network_html` strips every external
+``<link href>`` / ``<script src>`` tag and :func:`external_refs` lets callers (and tests) verify
+that nothing is fetched from anywhere.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from pyvis.network import Network
+
+#: ``<link ... href=...>`` and ``<script ... src=...></script>`` tags (any attribute order)
+_LINK_TAG = re.compile(r"<link\b[^>]*\bhref\s*=\s*[\"'][^\"']*[\"'][^>]*/?>", re.I | re.S)
+_SCRIPT_SRC = re.compile(r"<script\b[^>]*\bsrc\s*=\s*[\"'][^\"']*[\"'][^>]*>\s*</script>",
+                         re.I | re.S)
+_REF = re.compile(r"\b(?:src|href)\s*=\s*[\"']([^\"']+)[\"']", re.I)
+
+#: colours by relationship type (edges) and by node kind
+EDGE_COLOURS: dict[str, str] = {
+    "SERVES": "#7f7f7f", "RELATIVE_OF": "#d62728", "FRIEND_OF": "#2ca02c",
+    "COLLEAGUE_OF": "#1f77b4", "WORKS_AT": "#17becf", "BUSINESS_TIE": "#9467bd",
+    "REFERRED": "#ff7f0e",
+}
+NODE_COLOURS: dict[str, str] = {
+    "agent": "#333333", "client": "#1f77b4", "prospect": "#ff9896", "organization": "#bcbd22",
+    "center": "#d62728",
+}
+#: colours for trust levels and quadrants (operation map)
+TRUST_COLOURS: dict[str, str] = {
+    "behavioural": "#2ca02c", "emotional": "#98df8a", "perceived": "#ffbb78",
+    "none": "#c7c7c7", "": "#c7c7c7",
+}
+QUADRANT_COLOURS: dict[str, str] = {
+    "pamper": "#2ca02c", "cultivate": "#1f77b4", "maintain": "#ff7f0e", "develop": "#c7c7c7",
+}
+_FALLBACK = "#8c8c8c"
+
+
+def colour_for(value: object, palette: Mapping[str, str]) -> str:
+    """The palette colour of ``value`` (its string form), or a neutral grey."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return palette.get("", _FALLBACK)
+    return palette.get(str(value), _FALLBACK)
+
+
+def external_refs(html: str) -> list[str]:
+    """Every ``src``/``href`` attribute value in ``html`` that would make the browser fetch.
+
+    ``data:``, ``#anchor`` and ``javascript:`` references fetch nothing and are ignored.
+    """
+    refs = []
+    for ref in _REF.findall(html):
+        if ref.startswith(("data:", "#", "javascript:", "about:")):
+            continue
+        refs.append(ref)
+    return refs
+
+
+def make_offline(html: str) -> str:
+    """Remove every external stylesheet/script tag pyvis's template adds (issue #229)."""
+    html = _LINK_TAG.sub("", html)
+    html = _SCRIPT_SRC.sub("", html)
+    return html
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One node to draw."""
+
+    id: str
+    label: str
+    title: str
+    colour: str
+    size: float = 15.0
+    shape: str = "dot"
+    x: float | None = None
+    y: float | None = None
+
+
+@dataclass(frozen=True)
+class EdgeSpec:
+    """One edge to draw."""
+
+    src: str
+    dst: str
+    colour: str
+    title: str = ""
+    width: float = 1.0
+    length: float | None = None
+    dashes: bool = False
+    arrows: bool = False
+
+
+def network_html(nodes: Iterable[NodeSpec], edges: Iterable[EdgeSpec], *, height: int = 600,
+                 physics: bool = True) -> str:
+    """A self-contained pyvis network page (vis-network inlined, nothing fetched).
+
+    Parameters
+    ----------
+    nodes, edges : iterables of NodeSpec / EdgeSpec
+    height : int
+        Canvas height in pixels.
+    physics : bool
+        False keeps the given ``x``/``y`` positions fixed (the operation map's radial layout).
+
+    Returns
+    -------
+    str
+        HTML for ``st.components.v1.html``; :func:`external_refs` of it is empty.
+    """
+    net = Network(height=f"{height}px", width="100%", cdn_resources="in_line",
+                  directed=False, notebook=False)
+    for n in nodes:
+        kwargs: dict[str, object] = {"label": n.label, "title": n.title, "color": n.colour,
+                                     "size": float(n.size), "shape": n.shape}
+        if n.x is not None and n.y is not None:
+            kwargs.update(x=float(n.x), y=float(n.y), physics=physics)
+        net.add_node(n.id, **kwargs)
+    for e in edges:
+        kwargs = {"color": e.colour, "title": e.title, "width": float(e.width)}
+        if e.length is not None:
+            kwargs["length"] = float(e.length)
+        if e.dashes:
+            kwargs["dashes"] = True
+        if e.arrows:
+            kwargs["arrows"] = "to"
+        net.add_edge(e.src, e.dst, **kwargs)
+    if physics:
+        net.barnes_hut(gravity=-3000, spring_length=120)
+        net.set_options('{"physics": {"stabilization": {"iterations": 150}}, '
+                        '"interaction": {"hover": true, "navigationButtons": false}}')
+    else:
+        net.toggle_physics(False)
+    html = make_offline(net.generate_html(notebook=False))
+    leftover = [r for r in external_refs(html)]
+    if leftover:  # pragma: no cover - guards against a pyvis template change
+        raise RuntimeError(f"network HTML still references {leftover[:3]}")
+    return html
+
+
+def radial_positions(ids: Sequence[str], distances: Sequence[float], *, radius: float = 400.0,
+                     max_distance: float | None = None) -> pd.DataFrame:
+    """Place people around a centre at a radius proportional to their connection distance.
+
+    Angles are spread evenly in the given order (sort by distance or circle beforehand to keep
+    neighbours together); ``radius`` is the radius of the farthest person.
+
+    Returns
+    -------
+    DataFrame
+        ``id, x, y, r`` (pixels, centre at 0, 0).
+    """
+    n = len(ids)
+    if n == 0:
+        return pd.DataFrame({"id": [], "x": [], "y": [], "r": []})
+    d = pd.Series(list(distances), dtype=float).fillna(0.0).clip(lower=0.0)
+    top = float(max_distance) if max_distance else float(d.max() or 1.0)
+    r = 60.0 + (radius - 60.0) * (d / (top or 1.0)).clip(upper=1.0)
+    angle = pd.Series([2 * math.pi * i / n for i in range(n)])
+    return pd.DataFrame({"id": list(ids), "x": (r * angle.map(math.cos)).to_numpy(),
+                         "y": (r * angle.map(math.sin)).to_numpy(), "r": r.to_numpy()})

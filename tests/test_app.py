@@ -1,0 +1,157 @@
+"""The Streamlit app driven by streamlit.testing.v1.AppTest on a real sample store."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import networkx as nx
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from graphcrm.graph import load_graph
+from graphcrm.i18n import STRINGS, t
+from graphcrm.model import TABLES
+from graphcrm.store.sqlite import SQLiteStore
+from graphcrm.viz import external_refs
+from tests.conftest import ROOT, SAMPLE_DIR
+
+APP = str(ROOT / "app.py")
+PAGES = ["page_opmap", "page_paths", "page_penetration", "page_hubs", "page_rewards",
+         "page_gaps", "page_data"]
+
+
+def build_sample_store(path: Path) -> Path:
+    """The sample files in a real SQLite store (the ingest job when present, else upserts)."""
+    store = SQLiteStore(path)
+    try:
+        from graphcrm.ingest.job import ingest_paths  # type: ignore[import-not-found]
+
+        ingest_paths(sorted(SAMPLE_DIR.glob("*.csv")), store)
+    except ImportError:
+        with store.transaction():
+            for table in TABLES:
+                df = pd.read_csv(SAMPLE_DIR / f"{table.name}.csv", dtype=str,
+                                 keep_default_na=False).replace("", None)
+                store.upsert(table, df[list(table.column_names)])
+    store.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_sample_store(tmp_path_factory.mktemp("app") / "sample.db")
+
+
+@pytest.fixture
+def env_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], None]]:
+    def use(path: Path) -> None:
+        monkeypatch.setenv("GRAPHCRM_STORE", str(path))
+    yield use
+    os.environ.pop("GRAPHCRM_STORE", None)
+
+
+def run_app(page: str = "page_opmap", lang: str = "zh") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.sidebar.radio(key="lang").set_value(lang)
+    at.sidebar.radio(key="page").set_value(page).run()
+    return at
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_every_string_has_both_languages() -> None:
+    for key, (zh, en) in STRINGS.items():
+        assert zh and en, key
+        assert zh != en or key in {"app_title"}, key
+    assert t("page_data", "en") == "Data" and t("page_data", "zh") == "数据"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders(sample_store: Path, env_store, page: str) -> None:  # type: ignore[no-untyped-def]
+    env_store(sample_store)
+    at = run_app(page, "en")
+    no_errors(at)
+    assert at.header[0].value == t(page, "en")
+
+
+def test_language_switch_changes_labels(sample_store: Path, env_store) -> None:  # type: ignore[no-untyped-def]
+    env_store(sample_store)
+    at = run_app("page_opmap", "zh")
+    assert at.header[0].value == "客户经营地图"
+    assert at.selectbox(key="opmap_agent").label == t("agent_pick", "zh")
+    at.sidebar.radio(key="lang").set_value("en").run()
+    assert at.header[0].value == "Client operation map"
+    assert at.selectbox(key="opmap_agent").label == "Choose an agent"
+
+
+def test_operation_map_defaults_to_biggest_book(sample_store: Path, env_store) -> None:  # type: ignore[no-untyped-def]
+    env_store(sample_store)
+    rel = pd.read_csv(SAMPLE_DIR / "relationships.csv", dtype=str)
+    biggest = rel.loc[rel["type"] == "SERVES"].groupby("src_id").size()
+    at = run_app("page_opmap", "en")
+    no_errors(at)
+    chosen = at.selectbox(key="opmap_agent").value
+    # the default agent serves at least as many people as any agent's SERVES ties say
+    assert biggest.get(chosen, 0) >= biggest.max() * 0.8
+    assert len(at.dataframe) >= 1 and at.dataframe[0].value.shape[0] > 0
+
+
+def test_warm_path_first_hop_matches_networkx(sample_store: Path, env_store) -> None:  # type: ignore[no-untyped-def]
+    env_store(sample_store)
+    with SQLiteStore(sample_store, create=False) as store:
+        ag = load_graph(store)
+    agent = "A000001"
+    g = ag.G
+    # independent reference: NetworkX's weighted shortest path over connection distance
+    _lengths, routes = nx.single_source_dijkstra(g, agent, cutoff=None, weight="distance")
+    candidates = sorted((n for n, r in routes.items()
+                         if len(r) in (3, 4) and ag.label(n) == "Client"),
+                        key=lambda n: (ag.status(n) != "prospect", n))
+    target = candidates[0]
+    first = routes[target][1]
+    at = run_app("page_paths", "en")
+    at.selectbox(key="paths_agent").set_value(agent).run()
+    at.text_input(key="paths_search").input(target).run()
+    no_errors(at)
+    at.selectbox(key="paths_target").set_value(target).run()
+    no_errors(at)
+    text = "\n".join(m.value for m in at.markdown)
+    assert "Path 1" in text
+    chain = next(m.value for m in at.markdown if " → " in m.value and agent in m.value)
+    assert chain.split(" → ")[0].endswith(f"({agent})")
+    assert chain.split(" → ")[1].endswith(f"({first})")
+    assert any(ag.name(first) in s.value for s in at.success)
+
+
+def test_unknown_prospect_search_says_so(sample_store: Path, env_store) -> None:  # type: ignore[no-untyped-def]
+    env_store(sample_store)
+    at = run_app("page_paths", "en")
+    at.text_input(key="paths_search").input("zzz-nobody-999").run()
+    no_errors(at)
+    assert any("Nobody matches" in w.value for w in at.warning)
+
+
+def test_empty_store_shows_how_to_load(tmp_path: Path, env_store) -> None:  # type: ignore[no-untyped-def]
+    env_store(tmp_path / "empty.db")
+    at = run_app("page_opmap", "en")
+    no_errors(at)
+    assert any("The store has no data yet" in i.value for i in at.info)
+    at.sidebar.radio(key="lang").set_value("zh").run()
+    assert any("数据库里还没有数据" in i.value for i in at.info)
+
+
+def test_network_html_is_offline(sample_store: Path) -> None:
+    from graphcrm.viz import EdgeSpec, NodeSpec, network_html
+
+    html = network_html([NodeSpec("a", "甲", "t", "#000"), NodeSpec("b", "乙", "t", "#111")],
+                        [EdgeSpec("a", "b", "#222")])
+    assert "vis.Network" in html or "new vis" in html
+    assert external_refs(html) == []
+    assert "cdn.jsdelivr" not in html
