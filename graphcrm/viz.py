@@ -140,6 +140,8 @@ def network_html(nodes: Iterable[NodeSpec], edges: Iterable[EdgeSpec], *, height
     else:
         net.toggle_physics(False)
     html = make_offline(net.generate_html(notebook=False))
+    # pyvis's loading bar stays drawn over the canvas inside an iframe: hide it
+    html = html.replace("</head>", "<style>#loadingBar{display:none !important}</style></head>", 1)
     leftover = [r for r in external_refs(html)]
     if leftover:  # pragma: no cover - guards against a pyvis template change
         raise RuntimeError(f"network HTML still references {leftover[:3]}")
@@ -150,8 +152,9 @@ def radial_positions(ids: Sequence[str], distances: Sequence[float], *, radius: 
                      max_distance: float | None = None) -> pd.DataFrame:
     """Place people around a centre at a radius proportional to their connection distance.
 
-    Angles are spread evenly in the given order (sort by distance or circle beforehand to keep
-    neighbours together); ``radius`` is the radius of the farthest person.
+    Angles follow the golden angle in the given order, so people at similar distances are
+    spread around the whole circle instead of piling up on one side; ``radius`` is the
+    radius of the farthest person.
 
     Returns
     -------
@@ -164,6 +167,7 @@ def radial_positions(ids: Sequence[str], distances: Sequence[float], *, radius: 
     d = pd.Series(list(distances), dtype=float).fillna(0.0).clip(lower=0.0)
     top = float(max_distance) if max_distance else float(d.max() or 1.0)
     r = 60.0 + (radius - 60.0) * (d / (top or 1.0)).clip(upper=1.0)
-    angle = pd.Series([2 * math.pi * i / n for i in range(n)])
+    golden = math.pi * (3.0 - math.sqrt(5.0))
+    angle = pd.Series([(golden * i) % (2 * math.pi) for i in range(n)])
     return pd.DataFrame({"id": list(ids), "x": (r * angle.map(math.cos)).to_numpy(),
                          "y": (r * angle.map(math.sin)).to_numpy(), "r": r.to_numpy()})
