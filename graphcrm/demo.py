@@ -71,3 +71,13 @@ def demo(store: str, port: int, no_browser: bool) -> None:
 
 
 COMMANDS: list[click.Command] = [demo]
+
+
+def _bench_commands() -> list[click.Command]:
+    from graphcrm.app.bench import bench_app
+
+    return [bench_app]
+
+
+#: ``graphcrm bench app`` (registered through this module, which cli._register() already reads)
+BENCH_COMMANDS: list[click.Command] = _bench_commands()

@@ -104,6 +104,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "group_by": ("范围", "Scope"),
     "top_hubs": ("影响力中心", "Top hubs"),
     "bridges": ("桥梁人物（连接不同圈子）", "Bridges (join separate circles)"),
+    "show_bridges": ("计算桥梁人物（首次需几秒）",
+                     "Compute bridges (a few seconds the first time)"),
     "influence_chart": ("影响力分布", "Influence distribution"),
     "circle_penetration": ("最大圈子的团队渗透率", "Team penetration of the biggest circles"),
     "col_circle": ("圈子", "Circle"), "col_reach": ("转介绍覆盖", "Referral reach"),

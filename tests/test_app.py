@@ -155,3 +155,25 @@ def test_network_html_is_offline(sample_store: Path) -> None:
     assert "vis.Network" in html or "new vis" in html
     assert external_refs(html) == []
     assert "cdn.jsdelivr" not in html
+
+
+def test_bad_upload_shows_a_message(tmp_path: Path, env_store) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("graphcrm.ingest.job", reason="ingest job not installed yet")
+    env_store(tmp_path / "upload.db")
+    at = run_app("page_data", "en")
+    no_errors(at)
+    at.file_uploader(key="data_upload").set_value(
+        ("clients.xlsx", b"this is not a spreadsheet", "application/octet-stream")).run()
+    at.button(key="data_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Import failed" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_hubs_bridges_on_request(sample_store: Path, env_store) -> None:  # type: ignore[no-untyped-def]
+    env_store(sample_store)
+    at = run_app("page_hubs", "en")
+    no_errors(at)
+    n = len(at.dataframe)
+    at.toggle(key="hubs_show_bridges").set_value(True).run()
+    no_errors(at)
+    assert len(at.dataframe) == n + 1

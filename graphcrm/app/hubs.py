@@ -56,9 +56,11 @@ def render(ctx: Ctx) -> None:
                                       "circle": ctx.t("col_circle")}),
                  hide_index=True, key="hubs_table")
     st.subheader(ctx.t("bridges"))
-    br = safe(ctx, ctx.frame, "bridges", _bridges, top)
-    if br is not None:
-        st.dataframe(br, hide_index=True, key="hubs_bridges")
+    # exact betweenness takes seconds on a first load; computed on request, then cached
+    if st.toggle(ctx.t("show_bridges"), key="hubs_show_bridges"):
+        br = safe(ctx, ctx.frame, "bridges", _bridges, top)
+        if br is not None:
+            st.dataframe(br, hide_index=True, key="hubs_bridges")
     st.subheader(ctx.t("influence_chart"))
     people = table.loc[table["label"] == "Client", "influence"]
     hist = pd.cut(people, bins=20).value_counts(sort=False)

@@ -47,7 +47,7 @@ def map_html(ctx: Ctx, agent: str, agent_name: str, df: pd.DataFrame, by: str) -
             f"{ctx.t(HEADERS[c])}: {row[c]}" for c in COLUMNS[1:]
             if c in df.columns and pd.notna(row[c]) and row[c] != ""
         )
-        size = 8.0 + 22.0 * math.sqrt(max(float(infl.iloc[i]), 0.0) / top)
+        size = 6.0 + 14.0 * math.sqrt(max(float(infl.iloc[i]), 0.0) / top)
         nodes.append(NodeSpec(pid, str(row["name"]), f"{pid}\n{title}",
                               colour_for(row.get(by), palette), size, "dot",
                               float(pos.at[i, "x"]), float(pos.at[i, "y"])))
