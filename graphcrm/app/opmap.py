@@ -88,7 +88,10 @@ def render(ctx: Ctx) -> None:
         st.iframe(map_html(ctx, agent, ag.name(agent), shown, by), height=640)
     with right:
         cols = [c for c in COLUMNS if c in df.columns]
-        table = df[cols].rename(columns={c: ctx.t(h) for c, h in HEADERS.items()})
+        table = df[cols].assign(status=df["status"].map(
+            lambda v: ctx.t(v) if v in ("client", "prospect") else v))
+        table = table.rename(columns={"person_id": "ID",
+                                      **{c: ctx.t(h) for c, h in HEADERS.items()}})
         st.dataframe(table, hide_index=True, height=560, key="opmap_table")
         st.download_button(ctx.t("download_csv"), csv_bytes(df[cols]),
                            f"operation-map-{agent}.csv", "text/csv", key="opmap_csv")

@@ -61,7 +61,8 @@ def network_page_html(ctx: Ctx, ag: Any, net: Any, centres: list[str]) -> str:
         nodes.append(NodeSpec(str(r.id), str(r.name), title, colour,
                               22.0 if r.id in centres else 12.0, border))
     edges = [EdgeSpec(str(e.src), str(e.dst), colour_for(e.type, EDGE_COLOURS),
-                      f"{e.type}{'/' + e.kind if isinstance(e.kind, str) and e.kind else ''}",
+                      f"{ctx.t(e.type) if e.type in EDGE_COLOURS else e.type}"
+                      f"{'/' + e.kind if isinstance(e.kind, str) and e.kind else ''}",
                       1.0 + 3.0 * float(e.strength or 0.0), arrows=e.type == "REFERRED")
              for e in net.edges.itertuples()]
     return network_html(nodes, edges, height=640, physics=True)
@@ -73,7 +74,7 @@ def legend(ctx: Ctx) -> str:
                   (ctx.t("organization"), NODE_COLOURS["organization"], "■"),
                   (ctx.t("agent"), NODE_COLOURS["agent"], "★")]
     parts = [f"<span style='color:{c}'>{s}</span> {n}" for n, c, s in node_items]
-    parts += [f"<span style='color:{c}'>━</span> {t}" for t, c in EDGE_COLOURS.items()]
+    parts += [f"<span style='color:{c}'>━</span> {ctx.t(t)}" for t, c in EDGE_COLOURS.items()]
     return " &nbsp; ".join(parts)
 
 
@@ -91,7 +92,7 @@ def render(ctx: Ctx) -> None:
                           format_func=lambda i: person_label(ag, i))
     hops = int(c2.radio(ctx.t("hops"), [1, 2], index=1, key="pen_hops", horizontal=True))
     types = c3.multiselect(ctx.t("tie_types"), TIE_TYPES, default=TIE_TYPES[:6],
-                           key="pen_types")
+                           key="pen_types", format_func=ctx.t)
     if not types:
         st.info(ctx.t("no_results"))
         return
