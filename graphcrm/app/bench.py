@@ -44,12 +44,13 @@ def load_files(files_dir: Path, store_path: Path) -> Path:
     return store_path
 
 
-def time_pages(store_path: Path, lang: str = "en") -> list[dict[str, object]]:
+def time_pages(store_path: Path, lang: str = "en", timeout: float = 900.0
+               ) -> list[dict[str, object]]:
     """Render every page twice in one AppTest session; seconds for the first and cached run."""
     from streamlit.testing.v1 import AppTest
 
     os.environ["GRAPHCRM_STORE"] = str(store_path)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=900)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
     t0 = time.perf_counter()
     at.run()
     rows: list[dict[str, object]] = [{"page": "app start (page_opmap)",
@@ -65,6 +66,7 @@ def time_pages(store_path: Path, lang: str = "en") -> list[dict[str, object]]:
         errors = [e.value for e in at.exception] + [e.value for e in at.error]
         rows.append({"page": page, "first_s": round(first, 3), "cached_s": round(again, 3),
                      "errors": errors[:1]})
+        click.echo(f"  {page}: first {first:.2f} s, cached {again:.2f} s", err=True)
     return rows
 
 
