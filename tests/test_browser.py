@@ -83,7 +83,7 @@ def _network_nodes(page: object, timeout_s: float = 60.0) -> int:
                 n = frame.evaluate(
                     "() => (typeof network !== 'undefined' && document.querySelector('canvas'))"
                     " ? network.body.data.nodes.length : 0")
-            except Exception:  # noqa: BLE001 - frames come and go while Streamlit reruns
+            except Exception:  # frames come and go while Streamlit reruns
                 n = 0
             if n:
                 return int(n)
