@@ -1,0 +1,165 @@
+"""``graphcrm gaps`` and ``graphcrm rewards``: coverage gaps and the CVE reward ledger."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import click
+import pandas as pd
+
+from graphcrm.cli import (
+    config_option,
+    echo_json,
+    fail,
+    json_option,
+    open_existing_store,
+    settings_from,
+    store_option,
+)
+from graphcrm.metrics import needs, rewards
+from graphcrm.model import Label, RelType
+
+AS_OF = click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]),
+                     default=None, metavar="YYYY-MM-DD",
+                     help="Reference date for ages and life stages (default: today).")
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = frame.astype(object).where(frame.notna(), None)
+    return out.to_dict(orient="records")
+
+
+@click.command("gaps")
+@click.option("--client", "client_id", default=None, metavar="ID", help="One client.")
+@click.option("--agent", "agent_id", default=None, metavar="AGENT",
+              help="The whole book of an agent (clients it SERVES).")
+@AS_OF
+@store_option
+@config_option
+@json_option
+def gaps(client_id: str | None, agent_id: str | None, as_of: datetime | None,
+         store: str | None, config_path: str | None, as_json: bool) -> None:
+    """Life stage, needs and coverage gaps: why to visit a client again.
+
+    \b
+    Findings: 1 cover fits but needs changed, 2 fits and unchanged, 3 products do not meet
+    the need, 4 sum insured too low, 5 large cover but for other needs (0 = no cover).
+
+    \b
+    Keys in --json: client_id / agent_id, as_of, clients: a list of {client_id, name,
+    life_stage, stage_then, stage_reason, needs, held, missing, finding, finding_code,
+    finding_text, protection_sum, recommended_sum, reasons: [{code, text}]}, and for --agent
+    summary: {finding_code: count}.
+    """
+    if (client_id is None) == (agent_id is None):
+        fail("give exactly one of --client ID or --agent AGENT")
+    settings = settings_from(config_path)
+    ref: date = as_of.date() if as_of else date.today()
+    with open_existing_store(store) as s:
+        clients = s.nodes(Label.CLIENT)
+        if agent_id is not None:
+            agents = s.nodes(Label.AGENT, ["agent_id"])
+            if agent_id not in set(agents["agent_id"].astype(str)):
+                fail(f"unknown agent id '{agent_id}': no such agent in {s.location}")
+        elif client_id not in set(clients["client_id"].astype(str)):
+            fail(f"unknown client id '{client_id}': no such client in {s.location}")
+        policies = s.nodes(Label.POLICY)
+        rels = s.relationships(types=[RelType.RELATIVE_OF.value, RelType.SERVES.value])
+    ids = [client_id] if client_id is not None else needs.agent_book(rels, str(agent_id))
+    table = needs.coverage_gaps(clients, policies, rels, ref, settings, client_ids=ids)
+    table = table.merge(clients[["client_id", "name"]], on="client_id", how="left")
+    table["finding_text"] = table["finding"].map(lambda f: needs.FINDINGS[int(f)][1])
+    keys = ["client_id", "name", "life_stage", "stage_then", "stage_reason", "needs", "held",
+            "missing", "finding", "finding_code", "finding_text", "protection_sum",
+            "recommended_sum", "reasons"]
+    table = table[keys]
+    head: dict[str, Any] = ({"client_id": client_id} if client_id is not None
+                            else {"agent_id": agent_id})
+    head["as_of"] = ref.isoformat()
+    if as_json:
+        data = {**head, "clients": _records(table)}
+        if agent_id is not None:
+            data["summary"] = {str(k): int(v) for k, v in
+                               table["finding_code"].value_counts().sort_index().items()}
+        echo_json(data)
+        return
+    if table.empty:
+        click.echo(f"agent {agent_id} serves no clients (no SERVES ties) as of {ref}")
+        return
+    if agent_id is not None:
+        click.echo(f"agent {agent_id}: {len(table)} clients as of {ref}")
+        for code, n in table["finding_code"].value_counts().sort_index().items():
+            click.echo(f"  {code:<18} {n:>6}")
+        click.echo("")
+    for row in table.itertuples(index=False):
+        click.echo(f"{row.client_id} {row.name or ''}: {row.life_stage}"
+                   + (f" (was {row.stage_then})" if row.stage_then
+                      and row.stage_then != row.life_stage else "")
+                   + f" - finding {row.finding} {row.finding_text}")
+        click.echo(f"  stage: {row.stage_reason}")
+        click.echo(f"  needs: {', '.join(row.needs) or '-'}   held: {', '.join(row.held) or '-'}")
+        for reason in row.reasons:
+            click.echo(f"  - {reason['text']}")
+
+
+@click.command("rewards")
+@click.option("--period", required=True, metavar="YYYY-MM", help="The month to settle.")
+@click.option("--out", "out", default=None, type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write the ledger lines to this CSV (UTF-8 with BOM, opens in Excel).")
+@click.option("--top", default=20, show_default=True, help="Earners shown in the table.")
+@store_option
+@config_option
+@json_option
+def rewards_command(period: str, out: str | None, top: int, store: str | None,
+                    config_path: str | None, as_json: bool) -> None:
+    """Chain-referral reward ledger (CVE) of one month: service points, never cash.
+
+    Own first-year premium earns points; a referred person's first policy earns the referral
+    chain above 10% / 5% / 2% of its points (levels 1-3), capped per client per period.
+    Self-referrals, shared identities, referees who were already clients, referrals dated
+    after the policy, cycles and later referrers of the same referee earn nothing and are
+    listed as exclusions. Running a period twice gives the same ledger.
+
+    \b
+    Keys in --json: period, note, lines: [{line_id, period, earner_id, source_policy_id,
+    referee_id, level, base_points, share, points, capped, reason}], totals: [{earner_id,
+    period, own_points, referral_points, points, lines, capped_lines}], exclusions:
+    [{referrer_id, referee_id, referral_date, code, reason}].
+    """
+    try:
+        rewards.check_period(period)
+    except ValueError as exc:
+        fail(str(exc))
+    settings = settings_from(config_path)
+    with open_existing_store(store) as s:
+        clients = s.nodes(Label.CLIENT, ["client_id", "phone", "id_number"])
+        policies = s.nodes(Label.POLICY)
+        rels = s.relationships(types=[RelType.REFERRED.value])
+    ledger = rewards.reward_ledger(clients, policies, rels, period, settings)
+    if out:
+        ledger.to_csv(out)
+    if as_json:
+        echo_json({"period": period, "note": rewards.NOT_CASH,
+                   "lines": _records(ledger.lines), "totals": _records(ledger.totals),
+                   "exclusions": _records(ledger.exclusions)})
+        return
+    click.echo(f"reward ledger {period}: {len(ledger.lines)} lines, "
+               f"{ledger.lines['points'].sum():,.2f} points to {len(ledger.totals)} clients, "
+               f"{len(ledger.exclusions)} referrals excluded")
+    click.echo(rewards.NOT_CASH)
+    if not ledger.totals.empty:
+        click.echo(f"\n{'earner':<12} {'own':>10} {'referral':>10} {'points':>10} capped")
+        for row in ledger.totals.head(top).itertuples(index=False):
+            click.echo(f"{row.earner_id:<12} {row.own_points:>10,.2f} "
+                       f"{row.referral_points:>10,.2f} {row.points:>10,.2f} "
+                       f"{'yes' if row.capped_lines else ''}")
+    if not ledger.exclusions.empty:
+        click.echo("\nexcluded referrals:")
+        for code, n in ledger.exclusions["code"].value_counts().sort_index().items():
+            click.echo(f"  {code:<22} {n:>6}")
+    if out:
+        click.echo(f"\nledger written to {out}")
+
+
+COMMANDS: list[click.Command] = [gaps, rewards_command]

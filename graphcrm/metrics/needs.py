@@ -1,0 +1,408 @@
+"""Life stage and coverage gaps (DOMAIN.md, 'Re-developing existing clients').
+
+The life stage comes from the family subgraph: spouse edges (counted from their start date),
+children (``RELATIVE_OF`` kind ``parent`` from the parent, or ``child`` from the child) and
+their ages, and the client's own age against the retirement age. The ``life_stage`` column is
+used only when a client has neither family ties nor an age.
+
+Coverage gaps compare the needs of the stage (ordered by income/education) with the in-force
+cover, and give one of DOMAIN.md's five findings plus the reasons to visit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from graphcrm.config import NeedsSettings, Settings
+from graphcrm.model import PolicyStatus, RelType
+
+#: The five findings (DOMAIN.md), 0 = no in-force cover at all.
+FINDINGS: dict[int, tuple[str, str]] = {
+    0: ("no_cover", "no in-force cover: every need of the stage is open"),
+    1: ("fits_but_changed", "cover fits but needs have changed"),
+    2: ("fits_unchanged", "cover fits and needs are unchanged"),
+    3: ("wrong_products", "the chosen products do not meet the need"),
+    4: ("too_low", "sum insured / premium too low"),
+    5: ("large_but_other", "large cover, but for other needs"),
+}
+
+NEED_TEXT: dict[str, str] = {
+    "accident": "accident cover", "critical_illness": "critical-illness cover",
+    "medical": "medical (hospital) cover", "own_life": "life cover for the earner",
+    "pension": "pension / annuity", "savings": "savings / investment",
+    "parents_medical": "parents' medical cover", "parents_pension": "parents' pension",
+    "child_health": "child's health cover", "child_accident": "child's accident cover",
+    "education": "child's education fund", "grandchild_education": "grandchildren's education",
+}
+
+STAGE_COLUMNS = ["client_id", "life_stage", "stage_reason"]
+GAP_COLUMNS = ["client_id", "life_stage", "stage_reason", "stage_then", "needs", "held",
+               "missing", "finding", "finding_code", "protection_sum", "recommended_sum", "reasons"]
+
+
+def _ts(value: date | str | None) -> pd.Timestamp:
+    return pd.Timestamp(value) if value is not None else pd.Timestamp.today().normalize()
+
+
+def _family(relationships: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(spouse pairs a, b, start) both directions; (parent, child) pairs."""
+    rel = relationships[relationships["type"] == RelType.RELATIVE_OF.value]
+    kind = rel["kind"].astype("string")
+    sp = rel[kind == "spouse"]
+    spouse = pd.DataFrame({
+        "a": np.concatenate([sp["src_id"].to_numpy(), sp["dst_id"].to_numpy()]),
+        "b": np.concatenate([sp["dst_id"].to_numpy(), sp["src_id"].to_numpy()]),
+        "start": np.concatenate([sp["start_date"].to_numpy(), sp["start_date"].to_numpy()]),
+    })
+    par, chi = rel[kind == "parent"], rel[kind == "child"]
+    pc = pd.DataFrame({
+        "parent": np.concatenate([par["src_id"].to_numpy(), chi["dst_id"].to_numpy()]),
+        "child": np.concatenate([par["dst_id"].to_numpy(), chi["src_id"].to_numpy()]),
+    }).drop_duplicates()
+    spouse["start"] = pd.to_datetime(spouse["start"], errors="coerce")
+    return spouse.astype({"a": str, "b": str}), pc.astype(str)
+
+
+def _ages(clients: pd.DataFrame, ref: pd.Series) -> pd.Series:
+    """Age in whole years at ``ref`` (per row) from birth_date, else the age column."""
+    birth = pd.to_datetime(clients["birth_date"], errors="coerce")
+    years = ref.dt.year - birth.dt.year - (
+        (ref.dt.month < birth.dt.month)
+        | ((ref.dt.month == birth.dt.month) & (ref.dt.day < birth.dt.day))
+    ).astype(int)
+    return years.astype(float).fillna(pd.to_numeric(clients["age"], errors="coerce"))
+
+
+def _stages(clients: pd.DataFrame, relationships: pd.DataFrame, ref: pd.Series,
+            ns: NeedsSettings, family: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+            people: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Stages with a reference date per client (``ref`` aligned to ``clients``).
+
+    ``people`` (default ``clients``) is where the children's birth dates and ages are looked up.
+    """
+    clients = clients.reset_index(drop=True)
+    ref = pd.Series(pd.to_datetime(ref.to_numpy()), index=clients.index)
+    ids = clients["client_id"].astype(str)
+    spouse, pc = family if family is not None else _family(relationships)
+    ref_by_id = pd.Series(ref.to_numpy(), index=ids.to_numpy())
+    age = _ages(clients, ref)
+
+    # spouses married by the reference date (an undated spouse edge always counts)
+    sp = spouse[spouse["a"].isin(ids)]
+    sp = sp[sp["start"].isna() | (sp["start"] <= sp["a"].map(ref_by_id))]
+    sp = sp.sort_values(["a", "b"]).drop_duplicates("a")
+    spouse_of = pd.Series(sp["b"].to_numpy(), index=sp["a"].to_numpy())
+
+    # children born by the reference date, with their ages then
+    kids = pc[pc["parent"].isin(ids)].copy()
+    people = clients if people is None else people
+    pids = people["client_id"].astype(str).to_numpy()
+    all_birth = pd.to_datetime(pd.Series(people["birth_date"].to_numpy(), index=pids),
+                               errors="coerce")
+    kids["kref"] = kids["parent"].map(ref_by_id)
+    kids["birth"] = kids["child"].map(all_birth)
+    kids = kids[kids["birth"].isna() | (kids["birth"] <= kids["kref"])]
+    kid_age = (kids["kref"].dt.year - kids["birth"].dt.year - (
+        (kids["kref"].dt.month < kids["birth"].dt.month)
+        | ((kids["kref"].dt.month == kids["birth"].dt.month)
+           & (kids["kref"].dt.day < kids["birth"].dt.day))).astype(int)).astype(float)
+    age_col = pd.to_numeric(pd.Series(people["age"].to_numpy(), index=pids), errors="coerce")
+    kids["age"] = kid_age.fillna(kids["child"].map(age_col))
+    kids = kids.sort_values(["parent", "age", "child"])
+    kids["text"] = "child " + kids["child"] + np.where(
+        kids["age"].notna(), " aged " + kids["age"].fillna(-1).astype(int).astype(str), "")
+    kg = kids.groupby("parent")
+    n_kids = ids.map(kg.size()).fillna(0).astype(int)
+    youngest = ids.map(kg["age"].min())
+    unknown_kid_age = ids.isin(kids.loc[kids["age"].isna(), "parent"])
+    kid_text = ids.map(kg["text"].agg(", ".join)).fillna("")
+
+    has_spouse = ids.isin(spouse_of.index)
+    spouse_text = np.where(has_spouse, "spouse " + ids.map(spouse_of).fillna(""), "")
+    col = clients["life_stage"].astype("string")
+    retire = ns.retirement_age
+    young = (youngest < ns.young_child_max_age) | unknown_kid_age
+    conds = [
+        age < ns.adult_age,
+        age >= retire,
+        (n_kids > 0) & young,
+        n_kids > 0,
+        has_spouse,
+        age.notna(),
+        col.notna() & (col != ""),
+    ]
+    stage = np.select(conds, ["dependent", "retired", "young_family", "mature_family", "couple",
+                              "single", col.fillna("unknown")], "unknown")
+    age_txt = np.where(age.notna(), "age " + age.fillna(-1).astype(int).astype(str), "age unknown")
+    fam = pd.Series(spouse_text, index=ids.index).str.cat(kid_text, sep="; ").str.strip("; ")
+    reason = np.select(
+        conds,
+        [pd.Series(age_txt) + f" < {ns.adult_age}: a dependent, covered through the parents",
+         pd.Series(age_txt) + f" >= retirement age {retire}",
+         fam + f" (youngest under {ns.young_child_max_age})",
+         fam + f" (all children {ns.young_child_max_age} or older)",
+         fam + ", no children",
+         pd.Series(age_txt) + ", no spouse or children in the family graph",
+         "no family ties and no age: from the life_stage column"],
+        "no family ties, no age and no life_stage column",
+    )
+    return pd.DataFrame({"client_id": ids.to_numpy(), "life_stage": stage,
+                         "stage_reason": reason})
+
+
+def life_stages(clients: pd.DataFrame, relationships: pd.DataFrame, as_of: date,
+                settings: Settings | None = None) -> pd.DataFrame:
+    """Life stage of every client, inferred from the family subgraph and ages.
+
+    Parameters
+    ----------
+    clients : DataFrame
+        The store's clients (``client_id, birth_date, age, life_stage``).
+    relationships : DataFrame
+        The store's relationships; only ``RELATIVE_OF`` rows are used.
+    as_of : date
+        Ages are taken on this date; spouse edges starting and children born after it do not
+        count.
+    settings : Settings, optional
+        ``needs.retirement_age`` and ``needs.young_child_max_age``.
+
+    Returns
+    -------
+    DataFrame
+        ``client_id, life_stage, stage_reason``. Rules, first match wins: age under
+        ``adult_age`` → dependent (no needs of its own); age ≥ retirement age
+        → retired; a child under ``young_child_max_age`` (or of unknown age) → young_family;
+        children, all older → mature_family; a spouse → couple; a known age → single; else the
+        ``life_stage`` column; else ``unknown``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from datetime import date
+    >>> c = pd.DataFrame({"client_id": ["a", "b"], "birth_date": ["1990-01-01", "1991-01-01"],
+    ...                   "age": [None, None], "life_stage": [None, None]})
+    >>> r = pd.DataFrame({"src_id": ["a"], "dst_id": ["b"], "type": ["RELATIVE_OF"],
+    ...                   "kind": ["spouse"], "start_date": ["2020-05-01"]})
+    >>> life_stages(c, r, date(2025, 1, 1))["life_stage"].tolist()
+    ['couple', 'couple']
+    """
+    ns = (settings or Settings()).needs
+    ref = pd.Series(_ts(as_of), index=clients.index)
+    return _stages(clients, relationships, ref, ns)
+
+
+def ordered_needs(stage: str, income_band: str | None, education_band: str | None,
+                  settings: Settings | None = None) -> list[str]:
+    """Priority needs of a stage, ordered for the client's income and education.
+
+    High income or high education moves ``high_income_promote`` (savings/investment,
+    parents' pension) right after the first need, adding parents' pension when the stage does
+    not list it; otherwise protection needs come first (stable order).
+
+    Examples
+    --------
+    >>> ordered_needs("single", "middle", "middle")
+    ['accident', 'critical_illness', 'parents_medical', 'pension']
+    >>> ordered_needs("single", "high", "middle")
+    ['accident', 'savings', 'parents_pension', 'critical_illness', 'parents_medical', 'pension']
+    """
+    ns = (settings or Settings()).needs
+    base = list(ns.stage_needs.get(stage, []))
+    if not base:
+        return []
+    if income_band == "high" or education_band == "high":
+        promote = [n for n in ns.high_income_promote]
+        rest = [n for n in base[1:] if n not in promote]
+        return [base[0], *[n for n in promote if n != base[0]], *rest]
+    prot = [n for n in base if n in ns.protection_needs]
+    return prot + [n for n in base if n not in ns.protection_needs]
+
+
+def coverage_gaps(
+    clients: pd.DataFrame,
+    policies: pd.DataFrame,
+    relationships: pd.DataFrame,
+    as_of: date,
+    settings: Settings | None = None,
+    client_ids: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Needs of the life stage against held cover, the finding and the reasons to visit.
+
+    Parameters
+    ----------
+    clients, policies, relationships : DataFrame
+        The store's frames (all of them: a child's or parent's policy counts for the family).
+    as_of : date
+        The reference date for stages and ages.
+    settings : Settings, optional
+        ``settings.needs``: stage needs, need → categories, income by band, the sum-insured
+        multiple, the re-buy window.
+    client_ids : iterable of str, optional
+        Only these clients (e.g. an agent's book); all clients when omitted.
+
+    Returns
+    -------
+    DataFrame
+        ``client_id, life_stage, stage_reason, stage_then, needs, held, missing, finding,
+        finding_code,
+        protection_sum, recommended_sum, reasons``. ``needs`` and ``missing`` are ordered lists
+        of need codes; ``held`` the sorted in-force categories held by or insuring the client;
+        ``stage_then`` the stage on the first policy's start date; ``reasons`` a list of
+        ``{"code", "text"}`` (English; translation is the app's job).
+
+    Notes
+    -----
+    Findings (first match): 0 no in-force cover; 1 the stage changed since the first policy;
+    3 none of the needs is covered and the protection sum is below the recommended sum; 5 none
+    or not all core needs (the first ``core_needs``) covered although the protection sum
+    reaches the recommended sum (income of the band × ``sum_insured_income_multiple``);
+    4 protection sum below the recommended sum; 3 a core need missing; 2 otherwise.
+    """
+    s = settings or Settings()
+    ns = s.needs
+    ref_ts = _ts(as_of)
+    sel = clients
+    if client_ids is not None:
+        wanted = pd.Index([str(c) for c in client_ids])
+        sel = clients[clients["client_id"].astype(str).isin(wanted)]
+    sel = sel.reset_index(drop=True)
+    if sel.empty:
+        return pd.DataFrame(columns=GAP_COLUMNS)
+    ids = sel["client_id"].astype(str)
+    family = _family(relationships)
+    _spouse, pc = family
+    now = _stages(sel, relationships, pd.Series(ref_ts, index=sel.index), ns, family, clients)
+
+    pol = policies[policies["status"] == PolicyStatus.IN_FORCE.value].copy()
+    pol["start"] = pd.to_datetime(pol["start_date"], errors="coerce")
+    pol = pol[pol["start"].isna() | (pol["start"] <= ref_ts)]
+    pol["holder_id"] = pol["holder_id"].astype(str)
+    pol["insured"] = pol["insured_id"].where(pol["insured_id"].notna() & (pol["insured_id"] != ""),
+                                             pol["holder_id"]).astype(str)
+    pol["sum_insured"] = pd.to_numeric(pol["sum_insured"], errors="coerce").fillna(0.0)
+
+    first = pol.groupby("holder_id")["start"].min()
+    first_c = ids.map(first)
+    has_first = first_c.notna().to_numpy()
+    stage_then = pd.Series(now["life_stage"].to_numpy().copy(), index=sel.index, dtype=object)
+    if has_first.any():
+        sub = sel[has_first]
+        then = _stages(sub, relationships, first_c[has_first], ns, family, clients)
+        stage_then[has_first] = then["life_stage"].to_numpy()
+    stage_then[~has_first] = None
+
+    # who is covered by what: (client, whom, category)
+    idset = set(ids)
+    me = pd.concat([
+        pd.DataFrame({"client_id": pol["insured"], "whom": "self", "category": pol["category"]}),
+        pd.DataFrame({"client_id": pol["holder_id"], "whom": "any", "category": pol["category"]}),
+    ])
+    kids = pc[pc["parent"].isin(idset)].merge(
+        pol[["insured", "category"]], left_on="child", right_on="insured")
+    kid_cov = pd.DataFrame({"client_id": kids["parent"], "whom": "child",
+                            "category": kids["category"]})
+    parents = pc[pc["child"].isin(idset)].merge(
+        pol[["insured", "category"]], left_on="parent", right_on="insured")
+    par_cov = pd.DataFrame({"client_id": parents["child"], "whom": "parent",
+                            "category": parents["category"]})
+    cov = pd.concat([me, kid_cov, par_cov], ignore_index=True)
+    cov = cov[cov["client_id"].isin(idset)]
+    cov_key = (cov["whom"] + ":" + cov["category"].astype(str)).to_numpy()
+    cov_client = cov["client_id"].to_numpy()
+    covered: dict[str, np.ndarray] = {}
+    for need, spec in ns.need_categories.items():
+        whom, cats = spec.split(":", 1)
+        keys = [f"{whom}:{c}" for c in cats.split("|")]
+        holders = set(cov_client[np.isin(cov_key, keys)])
+        covered[need] = ids.isin(holders).to_numpy()
+
+    mine = pol[pol["insured"].isin(idset) | pol["holder_id"].isin(idset)]
+    held_pairs = pd.concat([
+        pd.DataFrame({"client_id": mine["insured"], "category": mine["category"]}),
+        pd.DataFrame({"client_id": mine["holder_id"], "category": mine["category"]}),
+    ]).drop_duplicates().sort_values(["client_id", "category"])
+    held = ids.map(held_pairs.groupby("client_id")["category"].agg(list))
+    prot = pol[pol["category"].isin(ns.protection_categories)]
+    prot_sum = ids.map(prot.groupby("insured")["sum_insured"].sum()).fillna(0.0)
+    income = sel["income_band"].map(ns.income_by_band).fillna(ns.income_by_band["middle"])
+    recommended = income * ns.sum_insured_income_multiple
+
+    # needs per (stage, income, education): few combinations
+    combo = pd.DataFrame({"st": now["life_stage"], "inc": sel["income_band"].astype(object),
+                          "edu": sel["education_band"].astype(object)})
+    cache: dict[tuple[object, object, object], list[str]] = {}
+    need_lists = []
+    for st, inc, edu in combo.itertuples(index=False, name=None):
+        key = (st, inc, edu)
+        if key not in cache:
+            cache[key] = ordered_needs(str(st), inc if isinstance(inc, str) else None,
+                                       edu if isinstance(edu, str) else None, s)
+        need_lists.append(cache[key])
+
+    window = pd.DateOffset(years=ns.rebuy_window_years)
+    recent_first = (first_c.notna() & (first_c + window >= ref_ts)).to_numpy()
+    ids_a, st_now = ids.to_numpy(), now["life_stage"].to_numpy()
+    st_then_a, held_a = stage_then.to_numpy(), held.to_numpy()
+    ps_a, rec_a = prot_sum.to_numpy(), recommended.to_numpy()
+    rows = []
+    for i in range(len(ids_a)):
+        needs = need_lists[i]
+        miss = [n for n in needs if not covered[n][i]]
+        got = [n for n in needs if covered[n][i]]
+        core = needs[: ns.core_needs]
+        core_missing = [n for n in core if n in miss]
+        h = held_a[i] if isinstance(held_a[i], list) else []
+        low = bool(needs) and ps_a[i] < rec_a[i]  # dependents have no needs of their own
+        reasons: list[dict[str, str]] = []
+        if not h:
+            finding = 0
+        elif st_then_a[i] is not None and st_then_a[i] != st_now[i]:
+            finding = 1
+            reasons.append({"code": "stage_changed",
+                            "text": f"life stage moved from {st_then_a[i]} to {st_now[i]} "
+                                    "since the first policy"})
+        elif not got and low:
+            finding = 3
+        elif core_missing and not low:
+            finding = 5
+        elif low:
+            finding = 4
+        elif core_missing:
+            finding = 3
+        else:
+            finding = 2
+        code, text = FINDINGS[finding]
+        if finding in (3, 5):
+            reasons.append({"code": code, "text": f"{text}: holds {', '.join(h)}"})
+        for n in miss:
+            reasons.append({"code": f"missing_{n}", "text": f"no {NEED_TEXT.get(n, n)}"})
+        if h and low:
+            reasons.append({"code": "sum_too_low",
+                            "text": f"protection sum insured {ps_a[i]:,.0f} is below "
+                                    f"{ns.sum_insured_income_multiple:g}x income "
+                                    f"({rec_a[i]:,.0f}): a larger sum insured is due"})
+        if recent_first[i]:
+            reasons.append({"code": "rebuy_window",
+                            "text": f"first policy within {ns.rebuy_window_years} years: "
+                                    "clients usually buy again now"})
+        rows.append((needs, h, miss, finding, code, reasons))
+    out = pd.DataFrame(rows, columns=["needs", "held", "missing", "finding", "finding_code",
+                                      "reasons"])
+    out.insert(0, "client_id", ids_a)
+    out.insert(1, "life_stage", st_now)
+    out.insert(2, "stage_reason", now["stage_reason"].to_numpy())
+    out.insert(3, "stage_then", st_then_a)
+    out["protection_sum"] = ps_a
+    out["recommended_sum"] = rec_a
+    return out[GAP_COLUMNS]
+
+
+def agent_book(relationships: pd.DataFrame, agent_id: str) -> list[str]:
+    """Client ids the agent serves (``SERVES`` edges), sorted."""
+    rel = relationships[(relationships["type"] == RelType.SERVES.value)
+                        & (relationships["src_id"].astype(str) == agent_id)]
+    return sorted(set(rel["dst_id"].astype(str)))

@@ -1,0 +1,157 @@
+"""Trust level per agent-client tie (DOMAIN.md, 'Trust').
+
+Three levels, each set by observable evidence: perceived (keeps in touch: visits, calls,
+likes), emotional (lets the agent into private life: private talk, family at a company event),
+behavioural (acts on it: enquiries, purchases, and any in-force policy the client holds that the
+agent wrote or services). The level is the highest one the evidence supports. A complaint or a
+negative rating is a distrust signal: the level is still reported, and the tie is flagged.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from graphcrm.config import Settings
+from graphcrm.model import InteractionType, PolicyStatus, TrustLevel
+
+#: Levels in increasing order; the index is the rank.
+LEVELS: tuple[str, ...] = tuple(level.value for level in TrustLevel)
+RANK: dict[str, int] = {level: i for i, level in enumerate(LEVELS)}
+
+TRUST_COLUMNS = ["agent_id", "client_id", "level", "evidence", "last_contact",
+                 "interactions_recent", "distrust"]
+
+
+def _iso(value: date | str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    return value.isoformat() if isinstance(value, date) else str(value)[:10]
+
+
+def trust_levels(
+    interactions: pd.DataFrame,
+    policies: pd.DataFrame,
+    settings: Settings | None = None,
+    as_of: date | None = None,
+) -> pd.DataFrame:
+    """Trust level of every agent-client tie with the evidence that set it.
+
+    Parameters
+    ----------
+    interactions : DataFrame
+        The store's interactions (``agent_id, client_id, type, date, rating``; dates ISO text).
+    policies : DataFrame
+        The store's policies. An in-force policy held by the client counts as behavioural
+        evidence ("has bought") for its servicing agent (the writing agent when blank).
+    settings : Settings, optional
+        ``settings.metrics.trust_evidence`` maps interaction types to levels and
+        ``settings.metrics.recent_days`` is the window of ``interactions_recent``.
+    as_of : date, optional
+        Evidence dated after ``as_of`` is ignored; the recent window ends here. Defaults to the
+        latest date in the data (never the wall clock), so results are reproducible.
+
+    Returns
+    -------
+    DataFrame
+        One row per (agent_id, client_id) with ``level`` (none / perceived / emotional /
+        behavioural), ``evidence`` (the latest event of each level reached, highest first,
+        e.g. ``"purchase 2026-03-02; event_family 2025-12-01"``), ``last_contact`` (ISO date),
+        ``interactions_recent`` (count within the recent window), ``distrust`` (bool: a
+        complaint or a negative rating). Sorted by agent_id, client_id.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"agent_id": ["A1"], "client_id": ["C1"], "type": ["call"],
+    ...                    "date": ["2025-01-02"], "rating": [None]})
+    >>> pol = pd.DataFrame(columns=["holder_id", "servicing_agent_id", "writing_agent_id",
+    ...                             "status", "start_date", "policy_id"])
+    >>> trust_levels(ev, pol)["level"].tolist()
+    ['perceived']
+    """
+    settings = settings or Settings()
+    level_of = settings.metrics.trust_evidence
+    cut = _iso(as_of)
+
+    ev = interactions[["agent_id", "client_id", "type", "date", "rating"]].copy()
+    ev["date"] = ev["date"].astype("string").str.slice(0, 10)
+    if cut is not None:
+        ev = ev[ev["date"].isna() | (ev["date"] <= cut)]
+    ev["label"] = ev["type"].astype("string")
+    rating = pd.to_numeric(ev["rating"], errors="coerce")
+    ev["bad"] = (ev["type"] == InteractionType.COMPLAINT.value) | (rating < 0)
+
+    pol = policies[policies["status"] == PolicyStatus.IN_FORCE.value]
+    agent = pol["servicing_agent_id"].where(pol["servicing_agent_id"].notna(),
+                                            pol["writing_agent_id"])
+    bought = pd.DataFrame({
+        "agent_id": agent.to_numpy(), "client_id": pol["holder_id"].to_numpy(),
+        "type": "purchase", "date": pol["start_date"].astype("string").str.slice(0, 10)
+        .to_numpy(), "rating": np.nan,
+        "label": ("holds " + pol["policy_id"].astype("string")).to_numpy(), "bad": False,
+    })
+    bought = bought[bought["agent_id"].notna()]
+    if cut is not None:
+        bought = bought[bought["date"].isna() | (bought["date"] <= cut)]
+    allev = pd.concat([ev, bought], ignore_index=True) if len(bought) else ev
+    if allev.empty:
+        return pd.DataFrame(columns=TRUST_COLUMNS)
+    allev["agent_id"] = allev["agent_id"].astype(str)
+    allev["client_id"] = allev["client_id"].astype(str)
+    ranks = {t: RANK.get(lv, 0) for t, lv in level_of.items()}
+    allev["rank"] = allev["type"].map(ranks).fillna(0).astype("int8")
+    end = cut or allev["date"].max()
+    start = (pd.Timestamp(end) - pd.Timedelta(days=settings.metrics.recent_days)).date()
+    is_interaction = allev.index < len(ev)
+    allev["recent"] = is_interaction & (allev["date"] > start.isoformat()).to_numpy()
+
+    keys = ["agent_id", "client_id"]
+    g = allev.groupby(keys, sort=True)
+    out = g.agg(rank=("rank", "max"), last_contact=("date", "max"),
+                interactions_recent=("recent", "sum"), distrust=("bad", "any"))
+
+    # evidence: the latest event of each level reached, highest level first
+    pos = allev[allev["rank"] > 0].sort_values([*keys, "rank", "date"],
+                                               ascending=[True, True, False, False])
+    pos = pos.drop_duplicates([*keys, "rank"])
+    pos = pos.assign(text=pos["label"].astype(str) + " " + pos["date"].fillna("?").astype(str))
+    neg = allev[allev["bad"]].sort_values([*keys, "date"], ascending=[True, True, False])
+    neg = neg.drop_duplicates(keys)
+    neg = neg.assign(text="distrust: " + neg["label"].astype(str) + " "
+                     + neg["date"].fillna("?").astype(str))
+    texts = pd.concat([pos[[*keys, "text"]], neg[[*keys, "text"]]], ignore_index=True)
+    evidence = texts.groupby(keys, sort=True)["text"].agg("; ".join)
+    out = out.join(evidence.rename("evidence"))
+    out["evidence"] = out["evidence"].fillna("")
+    out["level"] = np.asarray(LEVELS, dtype=object)[out["rank"].to_numpy()]
+    out["interactions_recent"] = out["interactions_recent"].astype("int64")
+    out["distrust"] = out["distrust"].astype(bool)
+    return out.reset_index()[TRUST_COLUMNS]
+
+
+def client_trust(trust: pd.DataFrame) -> pd.DataFrame:
+    """Per client: the highest trust level over its agents, and whether any tie is distrusted.
+
+    Parameters
+    ----------
+    trust : DataFrame
+        Output of :func:`trust_levels`.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by client_id with ``level`` and ``distrust``.
+    """
+    if trust.empty:
+        return pd.DataFrame({"level": pd.Series(dtype=object),
+                             "distrust": pd.Series(dtype=bool)},
+                            index=pd.Index([], name="client_id"))
+    rank = trust["level"].map(RANK).fillna(0).astype(int)
+    g = pd.DataFrame({"client_id": trust["client_id"], "rank": rank,
+                      "distrust": trust["distrust"].astype(bool)}).groupby("client_id")
+    out = g.agg(rank=("rank", "max"), distrust=("distrust", "any"))
+    out["level"] = np.asarray(LEVELS, dtype=object)[out["rank"].to_numpy()]
+    return out[["level", "distrust"]]
