@@ -84,7 +84,9 @@ def id_number_problem(text: str) -> str | None:
 # -- vectorised checkers -------------------------------------------------------------------------
 def _obj(arr: pa.Array) -> np.ndarray:
     """Arrow strings -> object array of str with None for blank."""
-    out = arr.to_numpy(zero_copy_only=False).astype(object)
+    out = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
+    if not out.flags.writeable:
+        out = out.copy()
     blank = pc.equal(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False)
     if blank.any():
         out[blank] = None
@@ -464,8 +466,7 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
         ids = np.asarray(out[key], dtype=object)
         gpos = np.flatnonzero(~bad)
         labels = known.lookup(ids[gpos])
-        clash = np.array([lbl is not None and lbl != table.label.value for lbl in labels],
-                         dtype=bool)
+        clash = pd.notna(labels) & (labels != table.label.value)
         if clash.any():
             cpos = gpos[clash]
             reasons = np.array([f"id already used by {_label_name(lbl)}"
@@ -510,8 +511,8 @@ def _check_refs(table: Table, out: dict[str, object], probs: Problems, bad: np.n
             if own_index is not None and own in col.refs:
                 mine = own_index.get_indexer(v[pos]) >= 0
                 labels = np.where(mine & pd.isna(labels), own.value, labels)
-            allowed = {lbl.value for lbl in col.refs}
-            wrong = np.array([lbl not in allowed for lbl in labels], dtype=bool)
+            allowed = [lbl.value for lbl in col.refs]
+            wrong = ~pd.Series(labels, dtype=object).isin(allowed).to_numpy()
             if wrong.any():
                 wpos = pos[wrong]
                 want = " or ".join(lbl.value for lbl in col.refs)
@@ -542,11 +543,12 @@ def _check_relationships(out: dict[str, object], probs: Problems, bad: np.ndarra
         missing = is_t & pd.isna(kinds) & ~bad
         probs.add(np.flatnonzero(missing), "kind", [""] * int(missing.sum()),
                   f"{rel_type.value} needs a kind: {', '.join(allowed)}")
-        wrong = is_t & pd.notna(kinds) & ~np.isin(kinds.astype(str), allowed) & ~bad
+        wrong = is_t & pd.notna(kinds) & ~pd.Series(kinds).isin(allowed).to_numpy() & ~bad
         probs.add(np.flatnonzero(wrong), "kind", kinds[wrong],
                   f"not a kind of {rel_type.value} ({', '.join(allowed)})")
         new_bad |= missing | wrong
-    no_kind = ~np.isin(types.astype(str), [t.value for t in KINDS_BY_TYPE]) & pd.notna(kinds)
+    no_kind = ~pd.Series(types).isin([t.value for t in KINDS_BY_TYPE]).to_numpy()
+    no_kind &= pd.notna(kinds)
     no_kind &= pd.notna(types) & ~bad
     if no_kind.any():
         pos = np.flatnonzero(no_kind)
@@ -565,6 +567,7 @@ def check_endpoints(out: dict[str, object], probs: Problems, bad: np.ndarray,
                     known: KnownIds) -> np.ndarray:
     """Endpoint ids exist with the labels their relationship type allows (model.ENDPOINTS)."""
     types = np.asarray(out["type"], dtype=object)
+    type_names = [str(t) for t in ENDPOINTS]
     new_bad = np.zeros(len(bad), dtype=bool)
     for side, column in ((0, "src_id"), (1, "dst_id")):
         ids = np.asarray(out[column], dtype=object)
@@ -574,9 +577,11 @@ def check_endpoints(out: dict[str, object], probs: Problems, bad: np.ndarray,
         if unknown.any():
             probs.add(pos[unknown], column, ids[pos[unknown]], "unknown id")
             new_bad[pos[unknown]] = True
-        for rel_type, ends in ENDPOINTS.items():
+        tcodes = pd.Categorical(types[pos], categories=type_names).codes
+        lab = pd.Series(labels, dtype=object)
+        for code, (rel_type, ends) in enumerate(ENDPOINTS.items()):
             allowed = [lbl.value for lbl in ends[side]]
-            m = (types[pos] == rel_type) & ~unknown & ~np.isin(labels.astype(str), allowed)
+            m = (tcodes == code) & ~unknown & ~lab.isin(allowed).to_numpy()
             if m.any():
                 where = "start" if side == 0 else "end"
                 want = " or ".join(allowed)
