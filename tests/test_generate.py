@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import filecmp
-import importlib.util
 from datetime import date
 from pathlib import Path
 
@@ -216,8 +215,6 @@ def test_committed_sample_is_the_generator_output(tmp_path: Path) -> None:
                            shallow=False), f"data/sample/{name}.csv is stale; regenerate it"
 
 
-@pytest.mark.skipif(importlib.util.find_spec("graphcrm.ingest.job") is None,
-                    reason="graphcrm.ingest.job not available yet")
 def test_sample_ingests_with_zero_rejects(tmp_path: Path) -> None:
     from graphcrm.ingest.job import ingest_paths
 
@@ -227,8 +224,7 @@ def test_sample_ingests_with_zero_rejects(tmp_path: Path) -> None:
         counts = store.counts()
     finally:
         store.close()
-    rejects = _rejected(result)
-    assert rejects == 0, result
+    assert result.rejected == 0 and len(result.rejects) == 0, result.summary_table()
     rows = {name: sum(1 for _ in (SAMPLE_DIR / f"{name}.csv").open(encoding="utf-8")) - 1
             for name in FILES}
     assert counts["Client"] == rows["clients"]
@@ -236,22 +232,6 @@ def test_sample_ingests_with_zero_rejects(tmp_path: Path) -> None:
     assert counts["Policy"] == rows["policies"]
 
 
-def _rejected(result: object) -> int:
-    """Total rejected rows from the ingest result (an object or list of per-file reports)."""
-    for attr in ("rejected", "total_rejected", "rejects"):
-        value = getattr(result, attr, None)
-        if isinstance(value, int):
-            return value
-        if isinstance(value, list):
-            return len(value)
-    files = getattr(result, "files", result)
-    if isinstance(files, dict):
-        files = list(files.values())
-    return sum(int(getattr(f, "rejected", 0)) for f in files)  # type: ignore[union-attr]
-
-
-@pytest.mark.skipif(importlib.util.find_spec("graphcrm.ingest.job") is None,
-                    reason="graphcrm.ingest.job not available yet")
 def test_bench_ingest_reports_both_contenders(tmp_path: Path) -> None:
     from graphcrm.ingest.bench import bench_ingest, format_table
 

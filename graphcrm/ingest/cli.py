@@ -139,9 +139,31 @@ def _print_report(report: object, location: str, rejects_file: Path | None) -> N
                f"{report.data_version_before} -> {report.data_version_after}"
                + (" (no change)" if report.data_version_before == report.data_version_after
                   else ""))
+    _print_merges(report)
     if rejects_file is not None:
         click.echo(f"rejects: {len(report.rejects):,} problems in {report.rejected:,} rows "
                    f"written to {rejects_file}")
+
+
+#: merges listed one per line in the text summary (the rest are counted; --json lists all)
+MERGES_SHOWN = 20
+
+
+def _print_merges(report: object) -> None:
+    """Which source rows were merged into which client, and why (同一人合并)."""
+    from graphcrm.ingest.job import IngestReport
+
+    assert isinstance(report, IngestReport)
+    merges = report.merges
+    if merges.empty:
+        return
+    click.echo(f"merged / 合并: {len(merges):,} source rows were the same person as another "
+               "client")
+    for m in merges.head(MERGES_SHOWN).itertuples():
+        click.echo(f"  {m.alias_id} -> {m.client_id}  ({m.reason}; {m.source_file} row "
+                   f"{m.source_row})")
+    if len(merges) > MERGES_SHOWN:
+        click.echo(f"  ... and {len(merges) - MERGES_SHOWN:,} more (--json lists every merge)")
 
 
 COMMANDS: list[click.Command] = [ingest_command]

@@ -316,6 +316,7 @@ def ingest_paths(paths: Sequence[str | Path], store: GraphStore, *,
         cols = list(table.column_names)
         changed = 0
         total = len(frame)
+        in_progress = False  # an exception raised by progress() aborts the whole job
         try:
             with _transaction(store, table, total, settings):
                 done = 0
@@ -323,12 +324,18 @@ def ingest_paths(paths: Sequence[str | Path], store: GraphStore, *,
                     changed += store.upsert(table, batch[cols])
                     done += len(batch)
                     if progress is not None:
+                        in_progress = True
                         progress(label, done, total)
+                        in_progress = False
                 if len(file_merges):
                     changed += store.add_aliases(file_merges)
             if progress is not None and total == 0:
+                in_progress = True
                 progress(label, 0, 0)
+                in_progress = False
         except Exception as exc:  # the store refused the file: it is rolled back
+            if in_progress:
+                raise
             files.append(FileReport(str(path), table.name, rows_read, 0, rows_read, 0, 0,
                                     time.perf_counter() - t0, warnings=note,
                                     error=f"{label}: could not write: {exc}",
