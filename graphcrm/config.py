@@ -56,6 +56,12 @@ class Neo4jSettings:
     batch_rows: int = 5_000
     #: attempts for a failing batch before the job stops
     max_retries: int = 3
+    #: wait before the 2nd attempt of a failing batch; doubles for each further attempt
+    retry_backoff_seconds: float = 1.0
+    #: give up connecting (TCP connect and Bolt handshake) after this many seconds
+    connect_timeout_seconds: float = 15.0
+    #: name of the GDS in-memory graph projected by the scaling path (docs/scaling.md)
+    gds_graph_name: str = "graphcrm"
     #: run whole-graph metrics inside Neo4j with GDS instead of NetworkX (docs/scaling.md)
     use_gds: bool = False
 
@@ -164,8 +170,9 @@ class NeedsSettings:
     retirement_age: int = 60
     #: below this age a person is a dependent (stage "dependent": covered through the parents)
     adult_age: int = 18
-    #: a child at or above this age no longer makes a 'young family'
-    young_child_max_age: int = 12
+    #: a household child under this age makes a 'young family' (三口之家); when every child is
+    #: this age or older the family is 'mature' (成熟家庭: the children have grown up)
+    young_child_max_age: int = 18
     #: recommended sum insured as a multiple of annual income, by income band
     income_by_band: dict[str, float] = field(default_factory=lambda: {
         "low": 60_000.0, "middle": 150_000.0, "high": 400_000.0,
