@@ -18,11 +18,13 @@ from graphcrm.cli import (
     store_option,
 )
 from graphcrm.metrics import needs, rewards
+from graphcrm.metrics.strength import reference_date
 from graphcrm.model import Label, RelType
 
 AS_OF = click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]),
                      default=None, metavar="YYYY-MM-DD",
-                     help="Reference date for ages and life stages (default: today).")
+                     help="Reference date for ages and life stages (default: [metrics] as_of, "
+                     "else the latest interaction or policy date in the store, as in the app).")
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -49,13 +51,13 @@ def gaps(client_id: str | None, agent_id: str | None, as_of: datetime | None,
     \b
     Keys in --json: client_id / agent_id, as_of, clients: a list of {client_id, name,
     life_stage, stage_then, stage_reason, needs, held, missing, finding, finding_code,
-    finding_text, protection_sum, recommended_sum, reasons: [{code, text}]}, and for --agent
-    summary: {finding_code: count}.
+    finding_text, protection_sum, total_sum, recommended_sum, reasons: [{code, text}]}, and
+    for --agent
+    summary: {finding_code: count}. The finding rules are in docs/metrics.md.
     """
     if (client_id is None) == (agent_id is None):
         fail("give exactly one of --client ID or --agent AGENT")
     settings = settings_from(config_path)
-    ref: date = as_of.date() if as_of else date.today()
     with open_existing_store(store) as s:
         clients = s.nodes(Label.CLIENT)
         if agent_id is not None:
@@ -66,12 +68,15 @@ def gaps(client_id: str | None, agent_id: str | None, as_of: datetime | None,
             fail(f"unknown client id '{client_id}': no such client in {s.location}")
         policies = s.nodes(Label.POLICY)
         rels = s.relationships(types=[RelType.RELATIVE_OF.value, RelType.SERVES.value])
-    ids = [client_id] if client_id is not None else needs.agent_book(rels, str(agent_id))
+        ref: date = (as_of.date() if as_of else reference_date(
+            s.interactions(columns=["date"]), policies, settings.metrics).date())
+    ids = ([client_id] if client_id is not None
+           else needs.agent_book(rels, str(agent_id), policies))
     table = needs.coverage_gaps(clients, policies, rels, ref, settings, client_ids=ids)
     table = table.merge(clients[["client_id", "name"]], on="client_id", how="left")
     table["finding_text"] = table["finding"].map(lambda f: needs.FINDINGS[int(f)][1])
     keys = ["client_id", "name", "life_stage", "stage_then", "stage_reason", "needs", "held",
-            "missing", "finding", "finding_code", "finding_text", "protection_sum",
+            "missing", "finding", "finding_code", "finding_text", "protection_sum", "total_sum",
             "recommended_sum", "reasons"]
     table = table[keys]
     head: dict[str, Any] = ({"client_id": client_id} if client_id is not None
@@ -82,6 +87,8 @@ def gaps(client_id: str | None, agent_id: str | None, as_of: datetime | None,
         if agent_id is not None:
             data["summary"] = {str(k): int(v) for k, v in
                                table["finding_code"].value_counts().sort_index().items()}
+            data["summary_by_finding"] = {str(k): int(v) for k, v in
+                                          table["finding"].value_counts().sort_index().items()}
         echo_json(data)
         return
     if table.empty:
@@ -107,23 +114,27 @@ def gaps(client_id: str | None, agent_id: str | None, as_of: datetime | None,
 @click.option("--period", required=True, metavar="YYYY-MM", help="The month to settle.")
 @click.option("--out", "out", default=None, type=click.Path(dir_okay=False), metavar="FILE",
               help="Write the ledger lines to this CSV (UTF-8 with BOM, opens in Excel).")
+@click.option("--paid", "paid_files", multiple=True, metavar="LEDGER.csv",
+              help="An earlier ledger written by --out (repeatable): its lines of other "
+              "periods are never paid again.")
 @click.option("--top", default=20, show_default=True, help="Earners shown in the table.")
 @store_option
 @config_option
 @json_option
-def rewards_command(period: str, out: str | None, top: int, store: str | None,
-                    config_path: str | None, as_json: bool) -> None:
+def rewards_command(period: str, out: str | None, paid_files: tuple[str, ...], top: int,
+                    store: str | None, config_path: str | None, as_json: bool) -> None:
     """Chain-referral reward ledger (CVE) of one month: service points, never cash.
 
     Own first-year premium earns points; a referred person's first policy earns the referral
     chain above 10% / 5% / 2% of its points (levels 1-3), capped per client per period.
     Self-referrals, shared identities, referees who were already clients, referrals dated
     after the policy, cycles and later referrers of the same referee earn nothing and are
-    listed as exclusions. Running a period twice gives the same ledger.
+    listed as exclusions. Running a period twice gives the same ledger; a line (policy,
+    level) paid in an earlier ledger given with --paid pays 0 (status already_paid).
 
     \b
     Keys in --json: period, note, lines: [{line_id, period, earner_id, source_policy_id,
-    referee_id, level, base_points, share, points, capped, reason}], totals: [{earner_id,
+    referee_id, level, base_points, share, points, capped, status, reason}], totals: [{earner_id,
     period, own_points, referral_points, points, lines, capped_lines}], exclusions:
     [{referrer_id, referee_id, referral_date, code, reason}].
     """
@@ -132,13 +143,22 @@ def rewards_command(period: str, out: str | None, top: int, store: str | None,
     except ValueError as exc:
         fail(str(exc))
     settings = settings_from(config_path)
+    try:
+        paid = rewards.read_paid(paid_files)
+    except ValueError as exc:
+        fail(str(exc))
     with open_existing_store(store) as s:
         clients = s.nodes(Label.CLIENT, ["client_id", "phone", "id_number"])
         policies = s.nodes(Label.POLICY)
         rels = s.relationships(types=[RelType.REFERRED.value])
-    ledger = rewards.reward_ledger(clients, policies, rels, period, settings)
+        aliases = s.aliases()
+    ledger = rewards.reward_ledger(clients, policies, rels, period, settings, aliases=aliases,
+                                   paid=paid)
     if out:
-        ledger.to_csv(out)
+        try:
+            ledger.to_csv(out)
+        except OSError as exc:
+            fail(f"cannot write the ledger to {out}: {exc.strerror or exc}")
     if as_json:
         echo_json({"period": period, "note": rewards.NOT_CASH,
                    "lines": _records(ledger.lines), "totals": _records(ledger.totals),

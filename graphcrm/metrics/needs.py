@@ -1,13 +1,14 @@
 """Life stage and coverage gaps (DOMAIN.md, 'Re-developing existing clients').
 
 The life stage comes from the family subgraph: spouse edges (counted from their start date),
-children (``RELATIVE_OF`` kind ``parent`` from the parent, or ``child`` from the child) and
-their ages, and the client's own age against the retirement age. The ``life_stage`` column is
-used only when a client has neither family ties nor an age.
+the household's children (``RELATIVE_OF`` kind ``parent`` from the parent, or ``child`` from
+the child; the spouse's children count too) and their ages, and the client's own age against
+the retirement age. The ``life_stage`` column is used only when the graph holds no spouse or
+child of the client.
 
 Coverage gaps compare the needs of the stage (ordered by income/education) with the in-force
-cover, and give one of DOMAIN.md's five findings plus the reasons to visit.
-"""
+cover, and give exactly one of DOMAIN.md's five findings (0 when there is no in-force cover to
+compare) plus the reasons to visit."""
 
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ NEED_TEXT: dict[str, str] = {
 
 STAGE_COLUMNS = ["client_id", "life_stage", "stage_reason"]
 GAP_COLUMNS = ["client_id", "life_stage", "stage_reason", "stage_then", "needs", "held",
-               "missing", "finding", "finding_code", "protection_sum", "recommended_sum", "reasons"]
+               "missing", "finding", "finding_code", "protection_sum", "total_sum",
+               "recommended_sum", "reasons"]
 
 
 def _ts(value: date | str | None) -> pd.Timestamp:
@@ -97,8 +99,13 @@ def _stages(clients: pd.DataFrame, relationships: pd.DataFrame, ref: pd.Series,
     sp = sp.sort_values(["a", "b"]).drop_duplicates("a")
     spouse_of = pd.Series(sp["b"].to_numpy(), index=sp["a"].to_numpy())
 
-    # children born by the reference date, with their ages then
-    kids = pc[pc["parent"].isin(ids)].copy()
+    # the household's children born by the reference date, with their ages then: the
+    # client's own children and those of the spouse at that date
+    own_kids = pc[pc["parent"].isin(ids)]
+    step = sp[["a", "b"]].merge(pc, left_on="b", right_on="parent")
+    step = pd.DataFrame({"parent": step["a"].to_numpy(), "child": step["child"].to_numpy()})
+    kids = pd.concat([own_kids, step[step["child"] != step["parent"]]], ignore_index=True)
+    kids = kids.drop_duplicates(["parent", "child"]).reset_index(drop=True)
     people = clients if people is None else people
     pids = people["client_id"].astype(str).to_numpy()
     all_birth = pd.to_datetime(pd.Series(people["birth_date"].to_numpy(), index=pids),
@@ -126,29 +133,32 @@ def _stages(clients: pd.DataFrame, relationships: pd.DataFrame, ref: pd.Series,
     col = clients["life_stage"].astype("string")
     retire = ns.retirement_age
     young = (youngest < ns.young_child_max_age) | unknown_kid_age
+    given = col.notna() & col.isin(list(ns.stage_needs))
     conds = [
         age < ns.adult_age,
         age >= retire,
         (n_kids > 0) & young,
         n_kids > 0,
         has_spouse,
+        given,
         age.notna(),
-        col.notna() & (col != ""),
     ]
     stage = np.select(conds, ["dependent", "retired", "young_family", "mature_family", "couple",
-                              "single", col.fillna("unknown")], "unknown")
-    age_txt = np.where(age.notna(), "age " + age.fillna(-1).astype(int).astype(str), "age unknown")
+                              col.fillna("unknown"), "single"], "unknown")
+    age_txt = pd.Series(np.where(age.notna(), "age " + age.fillna(-1).astype(int).astype(str),
+                                 "age unknown"), index=ids.index)
     fam = pd.Series(spouse_text, index=ids.index).str.cat(kid_text, sep="; ").str.strip("; ")
+    fam = age_txt + "; " + fam
     reason = np.select(
         conds,
-        [pd.Series(age_txt) + f" < {ns.adult_age}: a dependent, covered through the parents",
-         pd.Series(age_txt) + f" >= retirement age {retire}",
+        [age_txt + f" < {ns.adult_age}: a dependent, covered through the parents",
+         age_txt + f" >= retirement age {retire}",
          fam + f" (youngest under {ns.young_child_max_age})",
          fam + f" (all children {ns.young_child_max_age} or older)",
          fam + ", no children",
-         pd.Series(age_txt) + ", no spouse or children in the family graph",
-         "no family ties and no age: from the life_stage column"],
-        "no family ties, no age and no life_stage column",
+         age_txt + ", no spouse or children in the family graph: from the life_stage column",
+         age_txt + ", no spouse or children in the family graph"],
+        "no age, no family ties and no life_stage column",
     )
     return pd.DataFrame({"client_id": ids.to_numpy(), "life_stage": stage,
                          "stage_reason": reason})
@@ -175,9 +185,11 @@ def life_stages(clients: pd.DataFrame, relationships: pd.DataFrame, as_of: date,
     DataFrame
         ``client_id, life_stage, stage_reason``. Rules, first match wins: age under
         ``adult_age`` → dependent (no needs of its own); age ≥ retirement age
-        → retired; a child under ``young_child_max_age`` (or of unknown age) → young_family;
-        children, all older → mature_family; a spouse → couple; a known age → single; else the
-        ``life_stage`` column; else ``unknown``.
+        → retired; a household child (the client's or the current spouse's) under
+        ``young_child_max_age`` (or of unknown age) → young_family; children, all older →
+        mature_family; a spouse → couple; no family ties in the graph: the ``life_stage``
+        column when given (the graph may just not hold the family), else single when the age
+        is known, else ``unknown``.
 
     Examples
     --------
@@ -248,19 +260,30 @@ def coverage_gaps(
     -------
     DataFrame
         ``client_id, life_stage, stage_reason, stage_then, needs, held, missing, finding,
-        finding_code,
-        protection_sum, recommended_sum, reasons``. ``needs`` and ``missing`` are ordered lists
-        of need codes; ``held`` the sorted in-force categories held by or insuring the client;
-        ``stage_then`` the stage on the first policy's start date; ``reasons`` a list of
-        ``{"code", "text"}`` (English; translation is the app's job).
+        finding_code, protection_sum, total_sum, recommended_sum, reasons``. ``needs`` and
+        ``missing`` are ordered lists of need codes; ``held`` the sorted in-force categories
+        held by or insuring the client; ``stage_then`` the stage on the client's first policy
+        start date (as holder or insured; None without a dated policy); ``reasons`` a list of
+        ``{"code", "text"}`` (English; translation is the app's job), the finding first.
 
     Notes
     -----
-    Findings (first match): 0 no in-force cover; 1 the stage changed since the first policy;
-    3 none of the needs is covered and the protection sum is below the recommended sum; 5 none
-    or not all core needs (the first ``core_needs``) covered although the protection sum
-    reaches the recommended sum (income of the band × ``sum_insured_income_multiple``);
-    4 protection sum below the recommended sum; 3 a core need missing; 2 otherwise.
+    A need is covered when an in-force policy (started by ``as_of``) of one of its categories
+    insures the right person (``need_categories``: self, a child, a parent, or any policy the
+    client holds). ``protection_sum`` = sum insured of the client's own life / critical-illness
+    / accident cover (``protection_categories``), ``total_sum`` = sum insured of all cover
+    insuring the client, ``recommended_sum`` = income of the band ×
+    ``sum_insured_income_multiple``. The core needs are the first ``core_needs`` of the
+    ordered list. Exactly one finding, first match:
+
+    0. no in-force cover: nothing to compare (not one of the five; every need is a gap);
+    1. **fits but needs have changed**: the stage moved since the first policy;
+    2. **fits and unchanged**: core needs covered and protection sum ≥ recommended (also
+       dependents and unknown stages, which have no needs of their own);
+    4. **sum insured too low**: core needs covered, protection sum below the recommended sum;
+    5. **large cover, other needs**: a core need missing although the total sum insured
+       reaches the recommended sum;
+    3. **products do not meet the need**: a core need missing and the cover is small.
     """
     s = settings or Settings()
     ns = s.needs
@@ -281,19 +304,23 @@ def coverage_gaps(
     pol["start"] = pd.to_datetime(pol["start_date"], errors="coerce")
     pol = pol[pol["start"].isna() | (pol["start"] <= ref_ts)]
     pol["holder_id"] = pol["holder_id"].astype(str)
-    pol["insured"] = pol["insured_id"].where(pol["insured_id"].notna() & (pol["insured_id"] != ""),
-                                             pol["holder_id"]).astype(str)
+    insured = pol["insured_id"].astype("string")
+    pol["insured"] = insured.where(insured.notna() & (insured != ""),
+                                   pol["holder_id"]).astype(str)
     pol["sum_insured"] = pd.to_numeric(pol["sum_insured"], errors="coerce").fillna(0.0)
+    pol["category"] = pol["category"].astype(str)
 
-    first = pol.groupby("holder_id")["start"].min()
+    # the stage then: on the first policy's start date, as holder or insured
+    mine_all = pd.concat([pol[["holder_id", "start"]].rename(columns={"holder_id": "cid"}),
+                          pol[["insured", "start"]].rename(columns={"insured": "cid"})])
+    first = mine_all.groupby("cid")["start"].min()
     first_c = ids.map(first)
     has_first = first_c.notna().to_numpy()
-    stage_then = pd.Series(now["life_stage"].to_numpy().copy(), index=sel.index, dtype=object)
+    stage_then = pd.Series(None, index=sel.index, dtype=object)
     if has_first.any():
         sub = sel[has_first]
         then = _stages(sub, relationships, first_c[has_first], ns, family, clients)
         stage_then[has_first] = then["life_stage"].to_numpy()
-    stage_then[~has_first] = None
 
     # who is covered by what: (client, whom, category)
     idset = set(ids)
@@ -311,7 +338,7 @@ def coverage_gaps(
                             "category": parents["category"]})
     cov = pd.concat([me, kid_cov, par_cov], ignore_index=True)
     cov = cov[cov["client_id"].isin(idset)]
-    cov_key = (cov["whom"] + ":" + cov["category"].astype(str)).to_numpy()
+    cov_key = (cov["whom"] + ":" + cov["category"]).to_numpy()
     cov_client = cov["client_id"].to_numpy()
     covered: dict[str, np.ndarray] = {}
     for need, spec in ns.need_categories.items():
@@ -328,8 +355,16 @@ def coverage_gaps(
     held = ids.map(held_pairs.groupby("client_id")["category"].agg(list))
     prot = pol[pol["category"].isin(ns.protection_categories)]
     prot_sum = ids.map(prot.groupby("insured")["sum_insured"].sum()).fillna(0.0)
+    total_sum = ids.map(pol.groupby("insured")["sum_insured"].sum()).fillna(0.0)
     income = sel["income_band"].map(ns.income_by_band).fillna(ns.income_by_band["middle"])
     recommended = income * ns.sum_insured_income_multiple
+
+    # lapsed or surrendered cover of the client: a reason to visit (reinstate / replace)
+    gone = policies[policies["status"] != PolicyStatus.IN_FORCE.value]
+    gone = gone[gone["holder_id"].astype(str).isin(idset)]
+    gone_text = ("policy " + gone["policy_id"].astype(str) + " (" + gone["category"].astype(str)
+                 + ") is " + gone["status"].astype(str))
+    gone_by = ids.map(gone_text.groupby(gone["holder_id"].astype(str)).agg("; ".join))
 
     # needs per (stage, income, education): few combinations
     combo = pd.DataFrame({"st": now["life_stage"], "inc": sel["income_band"].astype(object),
@@ -345,39 +380,50 @@ def coverage_gaps(
 
     window = pd.DateOffset(years=ns.rebuy_window_years)
     recent_first = (first_c.notna() & (first_c + window >= ref_ts)).to_numpy()
+    first_txt = first_c.dt.strftime("%Y-%m-%d").to_numpy()
     ids_a, st_now = ids.to_numpy(), now["life_stage"].to_numpy()
     st_then_a, held_a = stage_then.to_numpy(), held.to_numpy()
-    ps_a, rec_a = prot_sum.to_numpy(), recommended.to_numpy()
+    ps_a, ts_a, rec_a = prot_sum.to_numpy(), total_sum.to_numpy(), recommended.to_numpy()
+    gone_a = gone_by.to_numpy()
+    known = set(ns.stage_needs)
     rows = []
     for i in range(len(ids_a)):
         needs = need_lists[i]
         miss = [n for n in needs if not covered[n][i]]
-        got = [n for n in needs if covered[n][i]]
-        core = needs[: ns.core_needs]
-        core_missing = [n for n in core if n in miss]
+        core_missing = [n for n in needs[: ns.core_needs] if n in miss]
         h = held_a[i] if isinstance(held_a[i], list) else []
         low = bool(needs) and ps_a[i] < rec_a[i]  # dependents have no needs of their own
         reasons: list[dict[str, str]] = []
+        changed = (st_then_a[i] in known and st_now[i] in known and st_then_a[i] != st_now[i])
         if not h:
             finding = 0
-        elif st_then_a[i] is not None and st_then_a[i] != st_now[i]:
+        elif changed:
             finding = 1
+        elif not core_missing:
+            finding = 4 if low else 2
+        elif ts_a[i] >= rec_a[i]:
+            finding = 5
+        else:
+            finding = 3
+        code, text = FINDINGS[finding]
+        if finding == 1:
             reasons.append({"code": "stage_changed",
                             "text": f"life stage moved from {st_then_a[i]} to {st_now[i]} "
-                                    "since the first policy"})
-        elif not got and low:
-            finding = 3
-        elif core_missing and not low:
-            finding = 5
-        elif low:
-            finding = 4
-        elif core_missing:
-            finding = 3
-        else:
-            finding = 2
-        code, text = FINDINGS[finding]
-        if finding in (3, 5):
-            reasons.append({"code": code, "text": f"{text}: holds {', '.join(h)}"})
+                                    f"since the first policy of {first_txt[i]}"})
+        elif finding == 3:
+            reasons.append({"code": code,
+                            "text": f"{text}: holds {', '.join(h)}, core needs "
+                                    f"{', '.join(core_missing)} not covered"})
+        elif finding == 5:
+            reasons.append({"code": code,
+                            "text": f"{text}: total sum insured {ts_a[i]:,.0f} in "
+                                    f"{', '.join(h)}, but core needs "
+                                    f"{', '.join(core_missing)} not covered"})
+        elif finding == 0:
+            reasons.append({"code": code, "text": text})
+        if st_now[i] not in known and st_now[i] != "dependent":
+            reasons.append({"code": "stage_unknown",
+                            "text": "life stage unknown: record a birth date or family ties"})
         for n in miss:
             reasons.append({"code": f"missing_{n}", "text": f"no {NEED_TEXT.get(n, n)}"})
         if h and low:
@@ -385,10 +431,13 @@ def coverage_gaps(
                             "text": f"protection sum insured {ps_a[i]:,.0f} is below "
                                     f"{ns.sum_insured_income_multiple:g}x income "
                                     f"({rec_a[i]:,.0f}): a larger sum insured is due"})
+        if isinstance(gone_a[i], str):
+            reasons.append({"code": "lapsed_cover", "text": f"{gone_a[i]}: reinstate or replace"})
         if recent_first[i]:
             reasons.append({"code": "rebuy_window",
-                            "text": f"first policy within {ns.rebuy_window_years} years: "
-                                    "clients usually buy again now"})
+                            "text": f"first policy {first_txt[i]} within "
+                                    f"{ns.rebuy_window_years} years: clients usually buy again "
+                                    "now"})
         rows.append((needs, h, miss, finding, code, reasons))
     out = pd.DataFrame(rows, columns=["needs", "held", "missing", "finding", "finding_code",
                                       "reasons"])
@@ -396,13 +445,46 @@ def coverage_gaps(
     out.insert(1, "life_stage", st_now)
     out.insert(2, "stage_reason", now["stage_reason"].to_numpy())
     out.insert(3, "stage_then", st_then_a)
+    out["finding"] = out["finding"].astype("int64")
     out["protection_sum"] = ps_a
+    out["total_sum"] = ts_a
     out["recommended_sum"] = rec_a
     return out[GAP_COLUMNS]
 
 
-def agent_book(relationships: pd.DataFrame, agent_id: str) -> list[str]:
-    """Client ids the agent serves (``SERVES`` edges), sorted."""
-    rel = relationships[(relationships["type"] == RelType.SERVES.value)
-                        & (relationships["src_id"].astype(str) == agent_id)]
-    return sorted(set(rel["dst_id"].astype(str)))
+def agent_book(relationships: pd.DataFrame, agent_id: str,
+               policies: pd.DataFrame | None = None) -> list[str]:
+    """Client ids in the agent's book, sorted: the clients it is the serving agent of.
+
+    The serving agent of a client is the source of its latest ``SERVES`` tie (by start date),
+    else the servicing agent of its latest policy, the same rule as
+    :meth:`graphcrm.graph.AnalysisGraph.book`: a client re-assigned to a new agent (an orphan)
+    is in the new agent's book only.
+
+    Parameters
+    ----------
+    relationships : DataFrame
+        The store's relationships (``SERVES`` rows are used).
+    agent_id : str
+    policies : DataFrame, optional
+        The store's policies, for clients without a SERVES tie.
+    """
+    is_serves = (relationships["type"] == RelType.SERVES.value).to_numpy()
+    serves = relationships.loc[is_serves, ["src_id", "dst_id", "start_date"]]
+    # only clients that this agent serves or serviced can be in its book
+    cand = set(serves.loc[serves["src_id"].astype(str) == agent_id, "dst_id"])
+    if policies is not None and len(policies):
+        policies = policies[["holder_id", "servicing_agent_id", "start_date"]]
+        cand |= set(policies.loc[policies["servicing_agent_id"].astype(str) == agent_id,
+                                 "holder_id"])
+        policies = policies[policies["holder_id"].isin(cand)]
+    serves = serves[serves["dst_id"].isin(cand)]
+    serves = serves.sort_values("start_date", na_position="first", kind="stable")
+    serving = serves.drop_duplicates("dst_id", keep="last").set_index("dst_id")["src_id"]
+    if policies is not None and len(policies):
+        pol = policies.dropna(subset=["servicing_agent_id"]).sort_values(
+            "start_date", na_position="first", kind="stable")
+        fallback = pol.drop_duplicates("holder_id", keep="last").set_index("holder_id")[
+            "servicing_agent_id"]
+        serving = pd.concat([serving, fallback[~fallback.index.isin(serving.index)]])
+    return sorted(str(c) for c in serving.index[serving.astype(str) == agent_id])

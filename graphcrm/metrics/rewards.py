@@ -5,29 +5,38 @@ premium is prohibited in many markets, China included.
 
 Rules, per period ``YYYY-MM``:
 
-* **Own points**: every policy starting in the period (status not in
-  ``rewards.excluded_statuses``) earns its holder ``annual_premium × own_points_per_premium``
-  (level 0).
-* **Chain points**: when a referred person's *first* policy starts in the period, the referral
-  chain above earns a share of that policy's points: ``level_shares[k-1]`` at level k
-  (10% / 5% / 2% for the referrer, the referrer's referrer, and the next).
-* **Cap**: at most ``cap_per_client_per_period`` points per earner per period; lines are
-  applied in order (own first, then by level, start date, policy id) and the line that crosses
-  the cap is cut, later ones pay 0, each marked ``capped``.
-* **Rejected referrals** (listed in ``exclusions`` with the reason): self-referral; shared
-  identity (same phone or id_number); undated; the referee was already a client (held a policy
-  before the referral date and bought again after it); the referral is dated after the
-  referee's policy; a referral on a cycle; a later referral of a referee who already has an
-  earlier valid one (one referee, one referrer: the earliest valid one, ties by referrer id).
-
-The ledger is a pure function of the data and the period: ``line_id`` =
-``"{policy_id}:{level}"`` and running a period twice gives identical frames, so a policy never
-pays twice.
+* **Own points** (level 0): every policy whose ``start_date`` falls in the period (status not
+  in ``rewards.excluded_statuses``) earns its holder ``round(annual_premium ×
+  own_points_per_premium, 2)`` points: its first-year premium. A policy starts in exactly one
+  month, so it belongs to exactly one period.
+* **Chain points** (levels 1..n): when a referred person's *first* policy ever (earliest start,
+  ties by policy id) starts in the period, the accepted referral chain above earns
+  ``round(base × level_shares[k-1], 2)`` at level k (10% / 5% / 2%: the referrer, the
+  referrer's referrer, the next).
+* **Cap**: at most ``cap_per_client_per_period`` points per earner per period; an earner's
+  lines are applied in order (own first, then by level, start date, policy id): the line that
+  crosses the cap is cut, later ones pay 0, each marked ``capped``.
+* **Rejected referrals** (``Ledger.exclusions``, each with its reason), checked in this order:
+  ``self_referral`` (the same id on both ends, after resolving merged ids through the store's
+  aliases); ``shared_identity`` (same normalised phone, same ID number, or linked through a
+  chain of them: :func:`identity_groups`); ``undated``; ``already_client`` (the referee held a
+  policy that started before the referral date and bought again on or after it);
+  ``referral_after_policy`` (every policy of the referee started before the referral date);
+  ``cycle`` (the referral lies on a cycle of the remaining referral graph); ``not_earliest``
+  (one referee, one referrer: the earliest valid referral wins, ties by referrer id).
+* **Same person up the chain**: a chain earner who is the same person as the referee (shared
+  identity across several levels) gets a 0-point line with status ``same_person``.
+* **Never pays twice**: ``line_id = "{policy_id}:{level}"`` identifies a payment. The ledger is a
+  pure function of the data and the period, so a re-run gives identical lines; lines already
+  paid in *another* period of a previously written ledger (``paid``, e.g. the CSVs of earlier
+  ``--out`` runs) are kept with 0 points and status ``already_paid`` (this guards against
+  start dates corrected after a period was settled).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,15 +49,20 @@ from graphcrm.config import Settings
 from graphcrm.model import RelType
 
 LINE_COLUMNS = ["line_id", "period", "earner_id", "source_policy_id", "referee_id", "level",
-                "base_points", "share", "points", "capped", "reason"]
+                "base_points", "share", "points", "capped", "status", "reason"]
 TOTAL_COLUMNS = ["earner_id", "period", "own_points", "referral_points", "points", "lines",
                  "capped_lines"]
 EXCLUSION_COLUMNS = ["referrer_id", "referee_id", "referral_date", "code", "reason"]
+EXCLUSION_CODES = ("self_referral", "shared_identity", "undated", "already_client",
+                   "referral_after_policy", "cycle", "not_earliest")
+#: line statuses: paid in full, cut by the cap, paid in an earlier ledger, earner = referee
+LINE_STATUSES = ("paid", "capped", "already_paid", "same_person")
 
 NOT_CASH = ("Rewards are service points and experiences, never cash: rebating premium to a "
             "client is prohibited (DOMAIN.md, compliance).")
 
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_FMT = "{:,.2f}".format
 
 
 @dataclass(frozen=True)
@@ -59,10 +73,11 @@ class Ledger:
     ----------
     lines : DataFrame
         One row per (policy, level): ``line_id, period, earner_id, source_policy_id,
-        referee_id, level, base_points, share, points, capped, reason``.
+        referee_id, level, base_points, share, points, capped, status, reason``; sorted by
+        ``line_id``.
     totals : DataFrame
         Per earner: ``earner_id, period, own_points, referral_points, points, lines,
-        capped_lines``.
+        capped_lines``; most points first.
     exclusions : DataFrame
         Every rejected referral: ``referrer_id, referee_id, referral_date, code, reason``.
     """
@@ -77,46 +92,134 @@ class Ledger:
 
 
 def check_period(period: str) -> str:
-    """Return ``period`` if it is ``YYYY-MM``; raise ValueError otherwise."""
+    """Return ``period`` if it is ``YYYY-MM``; raise ValueError otherwise.
+
+    Examples
+    --------
+    >>> check_period("2026-03")
+    '2026-03'
+    """
     if not isinstance(period, str) or not _PERIOD.match(period):
-        raise ValueError(f"period '{period}' is not YYYY-MM (e.g. 2026-03)")
+        raise ValueError(f"period '{period}' is not YYYY-MM with a month 01-12 (e.g. 2026-03)")
     return period
 
 
+def _phone_key(values: pd.Series) -> pd.Series:
+    """Digits only, the last 11 (``+86 138-0013-8000`` and ``13800138000`` are one phone)."""
+    digits = values.astype("string").str.replace(r"\D", "", regex=True).str.slice(-11)
+    return digits.mask(digits.str.len().fillna(0) < 7)
+
+
+def _id_key(values: pd.Series) -> pd.Series:
+    v = values.astype("string").str.strip().str.upper()
+    return v.mask(v.str.len().fillna(0) == 0)
+
+
+def identity_groups(clients: pd.DataFrame, aliases: Mapping[str, str] | None = None
+                    ) -> pd.Series:
+    """Group ids that are one person: same phone, same ID number, or merged aliases.
+
+    Parameters
+    ----------
+    clients : DataFrame
+        ``client_id, phone, id_number``. Phones compare on their last 11 digits, ID numbers
+        case-insensitively; chains count (A shares a phone with B, B an ID number with C).
+    aliases : mapping, optional
+        The store's merged ids (``alias_id -> client_id``, :meth:`GraphStore.aliases`).
+
+    Returns
+    -------
+    Series
+        Indexed by every client id and alias id: the group's smallest id.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({"client_id": ["a", "b", "c"], "phone": ["13800000001", None,
+    ...                   "+86 138 0000 0001"], "id_number": [None, None, None]})
+    >>> identity_groups(c).to_dict()
+    {'a': 'a', 'b': 'b', 'c': 'a'}
+    """
+    ids = clients["client_id"].astype(str).to_numpy()
+    al = dict(aliases or {})
+    names = np.unique(np.concatenate([ids, np.asarray(list(al), dtype=object).astype(str),
+                                      np.asarray(list(al.values()), dtype=object).astype(str)]))
+    index = pd.Index(names)
+    keys = []
+    for col, norm in (("phone", _phone_key), ("id_number", _id_key)):
+        if col in clients:
+            v = norm(clients[col])
+            ok = v.notna().to_numpy()
+            keys.append(pd.DataFrame({"node": index.get_indexer(ids[ok]),
+                                      "key": col + ":" + v[ok].astype(str).to_numpy()}))
+    src: list[np.ndarray] = []
+    dst: list[np.ndarray] = []
+    if keys:
+        kv = pd.concat(keys, ignore_index=True)
+        first = kv.groupby("key")["node"].transform("min").to_numpy()
+        src.append(kv["node"].to_numpy())
+        dst.append(first)
+    if al:
+        src.append(index.get_indexer(list(al)))
+        dst.append(index.get_indexer(list(al.values())))
+    n = len(names)
+    if src:
+        s, d = np.concatenate(src), np.concatenate(dst)
+        graph = coo_matrix((np.ones(len(s)), (s, d)), shape=(n, n))
+        _, comp = connected_components(graph, directed=False)
+    else:
+        comp = np.arange(n)
+    # representative = smallest id of the component (names are sorted, so the first one)
+    rep_pos = pd.Series(np.arange(n)).groupby(comp).transform("min").to_numpy()
+    return pd.Series(names[rep_pos], index=index)
+
+
 def _first_policies(policies: pd.DataFrame) -> pd.DataFrame:
-    """Each holder's first policy (earliest start, ties by policy id) and last start date."""
-    p = policies[["policy_id", "holder_id", "start_date"]].astype({"policy_id": str,
-                                                                   "holder_id": str})
-    p = p.assign(start=p["start_date"].astype("string").str.slice(0, 10))
-    p = p.sort_values(["holder_id", "start", "policy_id"], na_position="last")
+    """Each holder's first policy (earliest start, ties by policy id) and latest start date."""
+    p = pd.DataFrame({
+        "policy_id": policies["policy_id"].astype(str).to_numpy(),
+        "holder_id": policies["holder_id"].astype(str).to_numpy(),
+        "start": policies["start_date"].astype(str).str.slice(0, 10).to_numpy(),
+    })
+    p = p[p["start"].str.match(r"^\d{4}-\d\d-\d\d$")]  # undated policies: no start, no claim
+    p = p.sort_values(["holder_id", "start", "policy_id"])
     first = p.drop_duplicates("holder_id").set_index("holder_id")
-    last = p.groupby("holder_id")["start"].max()
+    last = p.drop_duplicates("holder_id", keep="last").set_index("holder_id")["start"]
     return pd.DataFrame({"first_policy": first["policy_id"], "first_start": first["start"],
                          "last_start": last})
 
 
 def referral_decisions(clients: pd.DataFrame, policies: pd.DataFrame,
-                       relationships: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+                       relationships: pd.DataFrame, aliases: Mapping[str, str] | None = None,
+                       *, _first: pd.DataFrame | None = None, _groups: pd.Series | None = None
+                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split REFERRED edges into the accepted ones (one per referee) and the rejected ones.
 
     Parameters
     ----------
     clients, policies, relationships : DataFrame
         The store's frames (``clients`` needs ``client_id, phone, id_number``).
+    aliases : mapping, optional
+        Merged id -> kept client id (the store's identity merges). Referral ends that name a
+        merged id are resolved to the kept client first.
 
     Returns
     -------
     (accepted, exclusions) : tuple of DataFrame
         ``accepted``: ``referrer_id, referee_id, referral_date`` (at most one row per referee,
         acyclic). ``exclusions``: ``referrer_id, referee_id, referral_date, code, reason``
-        with code in self_referral, shared_identity, undated, already_client,
-        referral_after_policy, cycle, not_earliest.
+        with ``code`` in :data:`EXCLUSION_CODES` (the first rule that applies, in that order),
+        sorted by referee, referrer.
     """
+    al = {str(k): str(v) for k, v in (aliases or {}).items()}
     rel = relationships[relationships["type"] == RelType.REFERRED.value]
+    raw_src = rel["src_id"].astype(str).to_numpy()
+    raw_dst = rel["dst_id"].astype(str).to_numpy()
     e = pd.DataFrame({
-        "referrer_id": rel["src_id"].astype(str).to_numpy(),
-        "referee_id": rel["dst_id"].astype(str).to_numpy(),
+        "referrer_id": pd.Series(raw_src).replace(al).to_numpy() if al else raw_src,
+        "referee_id": pd.Series(raw_dst).replace(al).to_numpy() if al else raw_dst,
         "referral_date": rel["start_date"].astype("string").str.slice(0, 10).to_numpy(),
+        "raw_src": raw_src, "raw_dst": raw_dst,
     })
     e = e.sort_values(["referee_id", "referral_date", "referrer_id"], na_position="last",
                       ignore_index=True)
@@ -128,23 +231,41 @@ def referral_decisions(clients: pd.DataFrame, policies: pd.DataFrame,
         code[m] = c
         why[m] = text[m] if isinstance(text, pd.Series) else text
 
-    reject(e["referrer_id"] == e["referee_id"], "self_referral", "self-referral: "
-           + e["referrer_id"] + " referred themself")
+    # self-referral, naming the merged ids involved
+    merged_into: dict[str, list[str]] = {}
+    for a, k in sorted(al.items()):
+        merged_into.setdefault(k, []).append(a)
+    note = e["referee_id"].map(lambda k: "" if k not in merged_into else
+                               f" (merged identity: {', '.join(merged_into[k])} → {k})"
+                               ) if al else ""
+    raw_pair = np.where((e["raw_src"] != e["referrer_id"]) | (e["raw_dst"] != e["referee_id"]),
+                        " (recorded as " + e["raw_src"] + " → " + e["raw_dst"] + ")", "")
+    reject(e["referrer_id"] == e["referee_id"], "self_referral",
+           "self-referral: " + e["referrer_id"] + " referred themself" + raw_pair + note)
 
-    cl = clients.set_index(clients["client_id"].astype(str))
-    for col in ("phone", "id_number"):
-        vals = cl[col].astype("string").str.strip().replace("", pd.NA)
+    cl = clients.assign(client_id=clients["client_id"].astype(str)).drop_duplicates("client_id")
+    cl = cl.set_index("client_id")
+    for col, norm in (("phone", _phone_key), ("id_number", _id_key)):
+        if col not in cl:
+            continue
+        vals = norm(cl[col])
         a, b = e["referrer_id"].map(vals), e["referee_id"].map(vals)
         same = (a.notna() & b.notna() & (a == b)).fillna(False)
         reject(same, "shared_identity",
                "shared identity: referrer " + e["referrer_id"] + " and referee "
                + e["referee_id"] + f" have the same {col} " + a.fillna(""))
+    groups = identity_groups(clients, al) if _groups is None else _groups
+    ga, gb = e["referrer_id"].map(groups), e["referee_id"].map(groups)
+    reject((ga.notna() & (ga == gb)).to_numpy(), "shared_identity",
+           "shared identity: referrer " + e["referrer_id"] + " and referee " + e["referee_id"]
+           + " are one person through a chain of shared phones / ID numbers (group "
+           + ga.fillna("") + ")")
     reject(e["referral_date"].isna(), "undated",
            "referral has no date: cannot check that it came before the policy")
 
-    fp = _first_policies(policies)
-    first_start = e["referee_id"].map(fp["first_start"])
-    last_start = e["referee_id"].map(fp["last_start"])
+    fp = _first_policies(policies) if _first is None else _first
+    first_start = e["referee_id"].map(fp["first_start"]).astype("string")
+    last_start = e["referee_id"].map(fp["last_start"]).astype("string")
     first_pid = e["referee_id"].map(fp["first_policy"]).fillna("")
     before = (first_start.notna() & (first_start < e["referral_date"])).fillna(False)
     after = (last_start.notna() & (last_start >= e["referral_date"])).fillna(False)
@@ -167,17 +288,17 @@ def referral_decisions(clients: pd.DataFrame, policies: pd.DataFrame,
         _, comp = connected_components(graph, directed=True, connection="strong")
         size = np.bincount(comp)
         on_cycle = (comp[src] == comp[dst]) & (size[comp[src]] > 1)
-        cyc = np.zeros(len(e), dtype=bool)
-        cyc[np.flatnonzero(ok)[on_cycle]] = True
-        members = pd.Series(nodes[np.argsort(comp, kind="stable")]).groupby(
-            np.sort(comp, kind="stable")).agg(lambda s: ", ".join(sorted(s)))
-        cyc_text = pd.Series("", index=e.index, dtype="string")
-        if cyc.any():
+        if on_cycle.any():
+            cyc = np.zeros(len(e), dtype=bool)
+            cyc[np.flatnonzero(ok)[on_cycle]] = True
+            cyc_comps = np.unique(comp[src[on_cycle]])
+            members = {int(c): ", ".join(sorted(nodes[comp == c])) for c in cyc_comps}
+            cyc_text = pd.Series("", index=e.index, dtype="string")
             cyc_text[cyc] = ("referral cycle: " + e.loc[cyc, "referrer_id"] + " → "
                              + e.loc[cyc, "referee_id"] + " lies on a cycle among "
-                             + pd.Series(members.reindex(comp[src[on_cycle]]).to_numpy(),
+                             + pd.Series([members[int(c)] for c in comp[src[on_cycle]]],
                                          index=e.index[cyc]))
-        reject(cyc, "cycle", cyc_text)
+            reject(cyc, "cycle", cyc_text)
 
     # one referee, one referrer: the earliest valid referral (already sorted)
     valid = code.isna()
@@ -193,12 +314,51 @@ def referral_decisions(clients: pd.DataFrame, policies: pd.DataFrame,
     accepted = e[code.isna()].reset_index(drop=True)
     excl = e[code.notna()].assign(code=code[code.notna()], reason=why[code.notna()])
     excl = excl.sort_values(["referee_id", "referrer_id"], ignore_index=True)
-    return accepted[["referrer_id", "referee_id", "referral_date"]], \
-        excl[EXCLUSION_COLUMNS].astype(object)
+    return (accepted[["referrer_id", "referee_id", "referral_date"]],
+            excl[EXCLUSION_COLUMNS].astype(object))
+
+
+def read_paid(paths: Iterable[str | Path]) -> pd.DataFrame:
+    """Read earlier ledgers (CSV files written by ``--out``): the lines already paid.
+
+    Parameters
+    ----------
+    paths : iterable of path
+        Ledger CSVs (UTF-8, with or without BOM) with at least ``line_id, period, points``.
+
+    Returns
+    -------
+    DataFrame
+        ``line_id, period, points`` of every line with points > 0.
+
+    Raises
+    ------
+    ValueError
+        A file that is missing, unreadable or lacks one of the columns (the message names it).
+    """
+    frames = []
+    for path in paths:
+        p = Path(path)
+        try:
+            f = pd.read_csv(p, dtype={"line_id": str, "period": str}, encoding="utf-8-sig")
+        except FileNotFoundError as exc:
+            raise ValueError(f"paid ledger not found: {p}") from exc
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{p}: not a ledger CSV ({exc})") from exc
+        missing = [c for c in ("line_id", "period", "points") if c not in f.columns]
+        if missing:
+            raise ValueError(f"{p}: not a ledger CSV, column(s) {', '.join(missing)} missing")
+        f = f.assign(points=pd.to_numeric(f["points"], errors="coerce").fillna(0.0))
+        frames.append(f.loc[f["points"] > 0, ["line_id", "period", "points"]])
+    if not frames:
+        return pd.DataFrame(columns=["line_id", "period", "points"])
+    return pd.concat(frames, ignore_index=True)
 
 
 def reward_ledger(clients: pd.DataFrame, policies: pd.DataFrame, relationships: pd.DataFrame,
-                  period: str, settings: Settings | None = None) -> Ledger:
+                  period: str, settings: Settings | None = None,
+                  aliases: Mapping[str, str] | None = None,
+                  paid: pd.DataFrame | None = None) -> Ledger:
     """The chain-referral reward ledger of one period.
 
     Parameters
@@ -210,6 +370,12 @@ def reward_ledger(clients: pd.DataFrame, policies: pd.DataFrame, relationships: 
     settings : Settings, optional
         ``settings.rewards``: ``own_points_per_premium``, ``level_shares``,
         ``cap_per_client_per_period``, ``excluded_statuses``.
+    aliases : mapping, optional
+        The store's merged ids (alias -> kept client id), for self-referral and identity checks.
+    paid : DataFrame, optional
+        Lines of earlier ledgers (``line_id, period, points``, e.g. :func:`read_paid`). A line
+        already paid in a different period pays 0 now (status ``already_paid``); lines of this
+        same period are a re-run and are recomputed.
 
     Returns
     -------
@@ -235,66 +401,106 @@ def reward_ledger(clients: pd.DataFrame, policies: pd.DataFrame, relationships: 
     check_period(period)
     r = (settings or Settings()).rewards
     ppp = r.own_points_per_premium
-    accepted, exclusions = referral_decisions(clients, policies, relationships)
+    fp = _first_policies(policies)
+    groups = identity_groups(clients, aliases)
+    accepted, exclusions = referral_decisions(clients, policies, relationships, aliases,
+                                              _first=fp, _groups=groups)
 
-    pol = policies.assign(
-        policy_id=policies["policy_id"].astype(str), holder_id=policies["holder_id"].astype(str),
-        start=policies["start_date"].astype("string").str.slice(0, 10),
-        premium=pd.to_numeric(policies["annual_premium"], errors="coerce").fillna(0.0),
-    )
-    pol = pol[(pol["start"].str.slice(0, 7) == period)
-              & ~pol["status"].isin(r.excluded_statuses)]
-    pol = pol.assign(base=(pol["premium"] * ppp).round(2))
+    start_all = policies["start_date"].astype(str).str.slice(0, 10)
+    in_period = (start_all.str.slice(0, 7) == period).to_numpy()
+    pol = policies[in_period]
+    pol = pd.DataFrame({
+        "policy_id": pol["policy_id"].astype(str).to_numpy(),
+        "holder_id": pol["holder_id"].astype(str).to_numpy(),
+        "start": start_all[in_period].to_numpy(),
+        "premium": pd.to_numeric(pol["annual_premium"], errors="coerce").fillna(0.0).to_numpy(),
+        "category": pol["category"].astype(str).to_numpy(),
+        "status": pol["status"].astype(str).to_numpy(),
+    })
+    pol = pol[~pol["status"].isin(r.excluded_statuses)].reset_index(drop=True)
+    pol["base"] = (pol["premium"] * ppp).round(2)
 
     own = pd.DataFrame({
         "earner_id": pol["holder_id"], "source_policy_id": pol["policy_id"],
         "referee_id": pol["holder_id"], "level": 0, "base_points": pol["base"], "share": 1.0,
-        "start": pol["start"],
-        "reason": ("own first-year premium " + pol["premium"].map("{:,.2f}".format)
-                   + " of policy " + pol["policy_id"] + " (" + pol["category"].astype(str)
-                   + ", started " + pol["start"] + f") × {ppp:g} points per unit"),
+        "start": pol["start"], "same": False,
+        "reason": ("own first-year premium " + pol["premium"].map(_FMT).astype(object)
+                   + " of policy " + pol["policy_id"] + " (" + pol["category"]
+                   + ", started " + pol["start"] + f") × {ppp:g} points per unit = "
+                   + pol["base"].map(_FMT).astype(object)),
     })
 
     # referees whose first policy (ever) is one of this period's policies
-    fp = _first_policies(policies)
     firsts = pol[pol["policy_id"].isin(set(fp["first_policy"]))]
     parent = accepted.set_index("referee_id")["referrer_id"]
+    ref_date = accepted.set_index("referee_id")["referral_date"]
     chain_frames = []
     cur = firsts["holder_id"]
     path = cur.copy()
+    referred = ("; " + cur + " referred by " + cur.map(parent).fillna("") + " on "
+                + cur.map(ref_date).fillna(""))
     for level, share in enumerate(r.level_shares, start=1):
-        cur = cur.map(parent)
-        has = cur.notna()
+        nxt = cur.map(parent)
+        has = nxt.notna().to_numpy()
         if not has.any():
             break
-        path = cur.where(has) + " → " + path
-        f = firsts[has.to_numpy()]
+        f = firsts[has]
+        cur = nxt[has]
+        path = cur + " → " + path[has]
+        referred = referred[has]
+        gi, gr = cur.map(groups), f["holder_id"].map(groups)
+        same = (gi.notna() & (gi == gr)).to_numpy()
         chain_frames.append(pd.DataFrame({
-            "earner_id": cur[has].to_numpy(), "source_policy_id": f["policy_id"].to_numpy(),
+            "earner_id": cur.to_numpy(), "source_policy_id": f["policy_id"].to_numpy(),
             "referee_id": f["holder_id"].to_numpy(), "level": level,
             "base_points": f["base"].to_numpy(), "share": float(share),
-            "start": f["start"].to_numpy(),
-            "reason": (f"level-{level} referral: chain " + path[has]
-                       + " ; first policy " + f["policy_id"] + " started " + f["start"]
-                       + f"; {share:.0%} of " + f["base"].map("{:,.2f}".format)
+            "start": f["start"].to_numpy(), "same": same,
+            "reason": (f"level-{level} referral: chain " + path + referred + "; first policy "
+                       + f["policy_id"] + " started " + f["start"]
+                       + f"; {share:.0%} of " + f["base"].map(_FMT).astype(object)
                        + " points").to_numpy(),
         }))
-        cur, path = cur[has], path[has]
         firsts = f
     lines = pd.concat([own, *chain_frames], ignore_index=True)
     lines["level"] = lines["level"].astype("int64")
+    lines["line_id"] = lines["source_policy_id"] + ":" + lines["level"].astype(str)
     lines = lines.sort_values(["earner_id", "level", "start", "source_policy_id"],
                               ignore_index=True)
     uncapped = (lines["base_points"] * lines["share"]).round(2)
+    status = pd.Series("paid", index=lines.index, dtype=object)
+
+    same = lines["same"].to_numpy(dtype=bool)
+    if same.any():
+        uncapped[same] = 0.0
+        status[same] = "same_person"
+        lines.loc[same, "reason"] = (lines.loc[same, "reason"] + "; no points: earner "
+                                     + lines.loc[same, "earner_id"] + " is the same person as "
+                                     "referee " + lines.loc[same, "referee_id"]
+                                     + " (shared phone / ID number / merged id)")
+    if paid is not None and not paid.empty:
+        earlier = paid[paid["period"].astype(str) != period]
+        earlier = earlier.drop_duplicates("line_id").set_index("line_id")["period"].astype(str)
+        done = lines["line_id"].map(earlier)
+        hit = done.notna().to_numpy() & ~same
+        if hit.any():
+            uncapped[hit] = 0.0
+            status[hit] = "already_paid"
+            lines.loc[hit, "reason"] = (lines.loc[hit, "reason"] + "; no points: line "
+                                        + lines.loc[hit, "line_id"]
+                                        + " was already paid in period " + done[hit])
+
     cap = float(r.cap_per_client_per_period)
     before = uncapped.groupby(lines["earner_id"]).cumsum() - uncapped
     points = np.minimum(uncapped, np.maximum(cap - before, 0.0)).round(2)
     lines["points"] = points
-    lines["capped"] = points < uncapped
-    lines.loc[lines["capped"], "reason"] = (
-        lines.loc[lines["capped"], "reason"] + f"; capped at {cap:,.2f} points per client per "
-        "period (uncapped " + uncapped[lines["capped"]].map("{:,.2f}".format) + ")")
-    lines["line_id"] = lines["source_policy_id"] + ":" + lines["level"].astype(str)
+    lines["capped"] = (points < uncapped).to_numpy()
+    status[lines["capped"].to_numpy()] = "capped"
+    lines["status"] = status
+    capped = lines["capped"].to_numpy()
+    lines.loc[capped, "reason"] = (
+        lines.loc[capped, "reason"] + f"; capped at {cap:,.2f} points per client per period "
+        "(" + before[capped].clip(upper=cap).map(_FMT).astype(object) + " already earned; uncapped "
+        + uncapped[capped].map(_FMT).astype(object) + ")")
     lines["period"] = period
     lines = lines.sort_values(["line_id"], ignore_index=True)[LINE_COLUMNS]
 
