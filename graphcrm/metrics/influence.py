@@ -22,6 +22,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from graphcrm.graph import AnalysisGraph
 
@@ -126,36 +127,48 @@ def referral_reach(ag: AnalysisGraph) -> pd.DataFrame:
 
     Notes
     -----
-    Computed once per strongly connected component of the condensation, in reverse
-    topological order, so a referral cycle costs no more than a tree.
+    The transitive closure ``R`` of the referral adjacency ``A`` is built level by level with
+    sparse products (``F_{k+1} = (F_k A) \\ R``, ``R += F_{k+1}``), so each (ancestor,
+    descendant) pair is found once, at its shortest depth, and a cycle ends the loop instead of
+    repeating it. The diagonal (``v`` reaching itself through a cycle or a self-referral) is
+    dropped; then ``referral_descendants`` is the row count of ``R`` and ``referral_premium`` is
+    ``R @ premium``. The work is proportional to the number of ancestor–descendant pairs, as
+    for per-node :func:`networkx.descendants`, but without a Python call per node.
     """
     r = ag.referrals
     cols = ["referral_descendants", "referral_premium"]
     if r.number_of_edges() == 0:
         return pd.DataFrame(columns=cols, dtype=float)
-    cond = nx.condensation(r)
-    members = {c: frozenset(cond.nodes[c]["members"]) for c in cond}
-    below: dict[int, frozenset[str]] = {}
-    for comp in reversed(list(nx.topological_sort(cond))):
-        acc: set[str] = set()
-        for child in cond.successors(comp):
-            acc |= members[child]
-            acc |= below[child]
-        below[comp] = frozenset(acc)
-    prem = client_premium(ag).to_dict()
-    ids: list[str] = []
-    counts: list[int] = []
-    premiums: list[float] = []
-    mapping = cond.graph["mapping"]
-    for v in r.nodes:
-        if r.out_degree(v) == 0:
-            continue
-        comp = mapping[v]
-        desc = below[comp] | (members[comp] - {v})
-        ids.append(v)
-        counts.append(len(desc))
-        premiums.append(float(sum(prem.get(u, 0.0) for u in desc)))
-    return pd.DataFrame({cols[0]: counts, cols[1]: premiums}, index=pd.Index(ids, name="id"))
+    ids = pd.Index(list(r.nodes))
+    edges = np.asarray(list(r.edges()), dtype=object).reshape(-1, 2)
+    src = ids.get_indexer(edges[:, 0])
+    dst = ids.get_indexer(edges[:, 1])
+    n = len(ids)
+    # float, not a small int: path counts in F_k A must never wrap round to zero
+    a = sp.csr_matrix((np.ones(len(src)), (src, dst)), shape=(n, n))
+    a.data[:] = 1.0  # parallel edges summed by the constructor
+    reach = a.copy()
+    frontier = a
+    while frontier.nnz:
+        step = frontier @ a
+        step.data[:] = 1.0
+        step = step - step.multiply(reach)  # pairs not reached before
+        step.eliminate_zeros()
+        reach = reach + step
+        frontier = step
+    rows = np.repeat(np.arange(n), np.diff(reach.indptr))
+    off_diagonal = rows != reach.indices
+    reach = sp.csr_matrix((np.ones(int(off_diagonal.sum())),
+                           (rows[off_diagonal], reach.indices[off_diagonal])), shape=(n, n))
+    referrers = np.flatnonzero(np.diff(a.indptr) > 0)
+    pol = ag.policies.loc[ag.policies["status"] == "in_force"]
+    holder = ids.get_indexer(pol["holder_id"])  # one hash pass; no groupby over all holders
+    amount = pd.to_numeric(pol["annual_premium"], errors="coerce").fillna(0.0).to_numpy()
+    premium = np.bincount(holder[holder >= 0], weights=amount[holder >= 0], minlength=n)
+    counts = np.diff(reach.indptr)[referrers]
+    totals = (reach @ premium)[referrers]
+    return pd.DataFrame({cols[0]: counts.astype(np.int64), cols[1]: totals},
+                        index=pd.Index(ids[referrers], name="id"))
 
 
 def _pct(s: pd.Series) -> pd.Series:
