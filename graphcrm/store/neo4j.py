@@ -231,8 +231,11 @@ def describe_neo4j_error(exc: BaseException, uri: str, settings: Neo4jSettings) 
     )
 
     where = _public_uri(uri)
-    code = getattr(exc, "code", None) or ""
-    detail = " ".join(str(getattr(exc, "message", None) or exc).split())
+    if isinstance(exc, Neo4jError):  # a server's answer: status code and message
+        code, detail = exc.code or "", str(exc.message or exc)
+    else:  # the driver's own errors (the GQL attributes of these are a preview: not used)
+        code, detail = "", str(exc.args[0]) if exc.args else type(exc).__name__
+    detail = " ".join(detail.split())
     if isinstance(exc, AuthError) or code.startswith("Neo.ClientError.Security.Unauthorized"):
         if not settings.password:
             msg = (f"Neo4j at {where} requires a password for user '{settings.user}': set "
@@ -354,6 +357,8 @@ class Neo4jStore(GraphStore):
             self._driver = neo4j.GraphDatabase.driver(
                 uri, auth=auth, user_agent="graphcrm",
                 connection_timeout=float(self.settings.connect_timeout_seconds),
+                # also bounds the Bolt handshake of a server that accepts and never answers
+                connection_acquisition_timeout=float(self.settings.connect_timeout_seconds),
                 # one attempt per managed transaction: the batch retries are ours (max_retries)
                 max_transaction_retry_time=0.0,
             )

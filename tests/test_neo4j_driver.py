@@ -1,0 +1,279 @@
+"""The Neo4j back end's connection, batching, retry and error reporting, with the real ``neo4j``
+driver against real local TCP servers (tests/bolt_server.py): a port that refuses, a server that
+accepts and hangs up, one that never answers, and a minimal Bolt 4.4 server that refuses
+credentials, lacks the database, or fails chosen batches. Nothing in the store or the driver is
+replaced; the failures are on the wire."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from neo4j.exceptions import ServiceUnavailable
+
+from graphcrm.config import Neo4jSettings
+from graphcrm.ingest.job import IngestError, ingest_paths
+from graphcrm.model import AGENTS, RELATIONSHIPS
+from graphcrm.store.base import StoreError
+from graphcrm.store.neo4j import Neo4jStore, batches, describe_neo4j_error, load_statements
+
+from .bolt_server import BoltServer, Reply, SilentServer, refused_port
+from .conftest import SAMPLE_DIR
+
+PASSWORD = "hunter2-s3cret"
+TRANSIENT = ("Neo.TransientError.General.DatabaseUnavailable", "database unavailable (test)")
+STATEMENTS = load_statements()
+
+
+def settings(**kw: Any) -> Neo4jSettings:
+    base: dict[str, Any] = {"password": PASSWORD, "batch_rows": 5, "max_retries": 3,
+                            "retry_backoff_seconds": 0.001, "connect_timeout_seconds": 1.0}
+    base.update(kw)
+    return Neo4jSettings(**base)
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Any]]:
+    made: list[Any] = []
+    yield made
+    for s in made:
+        s.close()
+
+
+def _open_error(uri: str, s: Neo4jSettings) -> str:
+    with pytest.raises(StoreError) as info:
+        Neo4jStore(uri, settings=s)
+    message = str(info.value)
+    assert "\n" not in message and PASSWORD not in message
+    return message
+
+
+# -- batching ---------------------------------------------------------------------------------
+def test_batches_cover_every_row_once_in_order() -> None:
+    assert batches(12, 5) == [(0, 5), (5, 10), (10, 12)]
+    assert batches(10, 5) == [(0, 5), (5, 10)]
+    assert batches(3, 5000) == [(0, 3)]
+    assert batches(0, 5) == []
+    assert batches(4, 1) == [(0, 1), (1, 2), (2, 3), (3, 4)]
+
+
+def _agents(n: int) -> pd.DataFrame:
+    return pd.DataFrame({
+        "agent_id": [f"A{i:03d}" for i in range(n)], "name": [f"业务员{i}" for i in range(n)],
+        "team": "T1", "branch": None, "region": "华东", "hire_date": "2020-01-01",
+        "status": "active", "departure_date": None, "supervisor_id": None,
+        "phone": None,
+    }, columns=list(AGENTS.column_names))
+
+
+def test_each_batch_is_one_driver_call_with_the_configured_rows(servers: list[Any]) -> None:
+    def handler(query: str, params: dict[str, Any]) -> Reply:
+        if "rows" in params:  # report every row as changed, as a real server would on insert
+            return Reply(["changed"], [[len(params["rows"])]])
+        return Reply()
+
+    srv = BoltServer(handler)
+    servers.append(srv)
+    with Neo4jStore(srv.uri, settings=settings(batch_rows=5)) as store:
+        srv.runs.clear()
+        with store.transaction():
+            changed = store.upsert(AGENTS, _agents(12))
+    upserts = [(q, p) for q, p in srv.runs if q == STATEMENTS["upsert_agents"].text]
+    assert [len(p["rows"]) for _, p in upserts] == [5, 5, 2]
+    assert changed == 12  # the sum of what the server reported per batch
+    sent = [r for _, p in upserts for r in p["rows"]]
+    assert [r["id"] for r in sent] == [f"A{i:03d}" for i in range(12)]
+    # the key travels as `id`, missing values are left out (Neo4j stores no nulls)
+    assert sent[0] == {"id": "A000", "name": "业务员0", "team": "T1", "region": "华东",
+                       "hire_date": "2020-01-01", "status": "active"}
+    # the data version moves on after a unit of work that changed something
+    assert any(q == STATEMENTS["bump_data_version"].text for q, _ in srv.runs)
+
+
+def test_relationships_go_one_statement_per_type(servers: list[Any]) -> None:
+    def handler(query: str, params: dict[str, Any]) -> Reply:
+        if "ids" in params:
+            return Reply(["missing"], [[[]]])
+        if "rows" in params:
+            return Reply(["changed"], [[len(params["rows"])]])
+        return Reply()
+
+    srv = BoltServer(handler)
+    servers.append(srv)
+    rels = pd.DataFrame({
+        "src_id": ["C1", "C2", "A1", "C3"], "dst_id": ["C2", "C3", "C1", "C1"],
+        "type": ["FRIEND_OF", "RELATIVE_OF", "SERVES", "FRIEND_OF"],
+        "kind": [None, "spouse", None, None], "start_date": None, "source": None,
+        "confidence": [0.5, None, 1.0, None], "converted": pd.array([None] * 4, dtype="Int64"),
+    }, columns=list(RELATIONSHIPS.column_names))
+    with Neo4jStore(srv.uri, settings=settings(batch_rows=5000)) as store:
+        srv.runs.clear()
+        with store.transaction():
+            assert store.upsert(RELATIONSHIPS, rels) == 4
+    by_text = {q: p for q, p in srv.runs if "rows" in p}
+    friend = by_text[STATEMENTS["upsert_rel_FRIEND_OF"].text]["rows"]
+    assert friend == [{"src_id": "C1", "dst_id": "C2", "props": {"confidence": 0.5}},
+                      {"src_id": "C3", "dst_id": "C1", "props": {}}]
+    assert by_text[STATEMENTS["upsert_rel_RELATIVE_OF"].text]["rows"] == [
+        {"src_id": "C2", "dst_id": "C3", "props": {"kind": "spouse"}}]
+    assert len(by_text) == 3
+    # every batch's endpoints (each id once) were checked before writing it
+    checked = sorted(sorted(p["ids"]) for q, p in srv.runs
+                     if q == STATEMENTS["missing_entities"].text)
+    assert checked == [["A1", "C1"], ["C1", "C2", "C3"], ["C2", "C3"]]
+
+
+def test_a_batch_naming_unknown_ids_is_refused_with_them(servers: list[Any]) -> None:
+    def handler(query: str, params: dict[str, Any]) -> Reply:
+        if "ids" in params:
+            return Reply(["missing"], [[[i for i in params["ids"] if i == "C9"]]])
+        return Reply(["changed"], [[1]]) if "rows" in params else Reply()
+
+    srv = BoltServer(handler)
+    servers.append(srv)
+    rels = pd.DataFrame({"src_id": ["C1"], "dst_id": ["C9"], "type": ["FRIEND_OF"]},
+                        columns=list(RELATIONSHIPS.column_names))
+    with Neo4jStore(srv.uri, settings=settings()) as store, pytest.raises(
+            StoreError, match=r"relationships: rows 1–1 of those written name ids that are "
+                              r"not in the store: C9"), store.transaction():
+        store.upsert(RELATIONSHIPS, rels)
+    assert not any("rows" in p for _, p in srv.runs)  # nothing was written
+
+
+# -- retries and stopping ---------------------------------------------------------------------
+def _flaky_after(good_batches: int) -> tuple[BoltServer, list[int]]:
+    """A server whose first ``good_batches`` row batches succeed and every later one fails."""
+    seen: list[int] = []
+
+    def handler(query: str, params: dict[str, Any]) -> Reply:
+        if "rows" not in params or query == STATEMENTS["bump_data_version"].text:
+            return Reply()
+        seen.append(len(params["rows"]))
+        if len(seen) <= good_batches:
+            return Reply(["changed"], [[len(params["rows"])]])
+        return Reply(failure=TRANSIENT)
+
+    return BoltServer(handler), seen
+
+
+def test_a_failing_batch_is_retried_then_stops_the_job_naming_file_rows_and_commits(
+    tmp_path: Path, servers: list[Any]
+) -> None:
+    for name in ("agents.csv", "organizations.csv"):
+        shutil.copy(SAMPLE_DIR / name, tmp_path / name)
+    n_agents = len(pd.read_csv(tmp_path / "agents.csv"))
+    assert n_agents > 10
+    srv, seen = _flaky_after(good_batches=1)
+    servers.append(srv)
+    store = Neo4jStore(srv.uri, settings=settings(batch_rows=5, max_retries=3))
+    with store, pytest.raises(IngestError) as info:
+        ingest_paths([tmp_path], store)
+    message = str(info.value)
+    # first batch once, the second batch three times (max_retries), nothing after it
+    assert seen == [5, 5, 5, 5]
+    assert ("agents.csv: could not write: agents: rows 6–10 of those written failed 3 times"
+            in message)
+    assert "committed before it: agents: rows 1–5" in message
+    assert "database unavailable (test)" in message
+    # the next file is not written at all, and says why
+    assert ("organizations.csv: could not write: not written: the job stopped at an earlier "
+            "failure (agents: rows 6–10 of those written)") in message
+    assert PASSWORD not in message
+
+
+def test_errors_that_retrying_cannot_fix_are_not_retried(servers: list[Any]) -> None:
+    def handler(query: str, params: dict[str, Any]) -> Reply:
+        if "rows" in params:
+            return Reply(failure=("Neo.ClientError.Schema.ConstraintValidationFailed",
+                                  "Node(1) already exists with label `Entity`"))
+        return Reply()
+
+    srv = BoltServer(handler)
+    servers.append(srv)
+    store = Neo4jStore(srv.uri, settings=settings(max_retries=5))
+    with store, pytest.raises(StoreError, match="ConstraintValidationFailed") as info, \
+            store.transaction():
+        store.upsert(AGENTS, _agents(3))
+    assert len([p for _, p in srv.runs if "rows" in p]) == 1
+    assert "\n" not in str(info.value)
+
+
+def test_constraints_are_applied_before_the_first_write(servers: list[Any]) -> None:
+    srv = BoltServer(lambda q, p: Reply(["changed"], [[len(p["rows"])]]) if "rows" in p
+                     else Reply())
+    servers.append(srv)
+    with Neo4jStore(srv.uri, settings=settings()) as store:
+        srv.runs.clear()
+        with store.transaction():
+            store.upsert(AGENTS, _agents(2))
+    queries = [q for q, _ in srv.runs]
+    schema = [s.text for s in STATEMENTS.values() if s.file == "schema.cypher"]
+    first_write = queries.index(STATEMENTS["upsert_agents"].text)
+    assert queries[:first_write] == schema
+
+
+# -- connection errors: one clear line --------------------------------------------------------
+def test_refused_port_is_one_line(servers: list[Any]) -> None:
+    port = refused_port()
+    msg = _open_error(f"bolt://127.0.0.1:{port}", settings())
+    assert msg.startswith(f"cannot reach Neo4j at bolt://127.0.0.1:{port}: ")
+    assert "refused" in msg.lower()
+
+
+def test_server_that_hangs_up_is_one_line(servers: list[Any]) -> None:
+    srv = SilentServer(close_at_once=True)
+    servers.append(srv)
+    msg = _open_error(srv.uri, settings())
+    assert msg.startswith(f"cannot reach Neo4j at {srv.uri}: ")
+    assert srv.accepted >= 1
+
+
+def test_server_that_never_answers_times_out_as_one_line(servers: list[Any]) -> None:
+    srv = SilentServer()
+    servers.append(srv)
+    msg = _open_error(srv.uri, settings(connect_timeout_seconds=0.3))
+    assert msg.startswith(f"cannot reach Neo4j at {srv.uri}: ")
+
+
+def test_wrong_password_is_named_without_the_password(servers: list[Any]) -> None:
+    srv = BoltServer(hello_failure=("Neo.ClientError.Security.Unauthorized",
+                                    "The client is unauthorized due to authentication failure."))
+    servers.append(srv)
+    msg = _open_error(srv.uri, settings(user="agent007"))
+    assert msg == (f"Neo4j at {srv.uri} refused user 'agent007': wrong user name or password "
+                   "(set GRAPHCRM_NEO4J_USER / GRAPHCRM_NEO4J_PASSWORD)")
+    # the driver really sent the credentials over the wire
+    assert srv.hellos[0]["principal"] == "agent007"
+
+
+def test_missing_password_says_where_to_set_it(servers: list[Any]) -> None:
+    srv = BoltServer(hello_failure=("Neo.ClientError.Security.Unauthorized", "unauthorized"))
+    servers.append(srv)
+    msg = _open_error(srv.uri, settings(password=""))
+    assert "requires a password for user 'neo4j': set GRAPHCRM_NEO4J_PASSWORD" in msg
+
+
+def test_missing_database_is_named(servers: list[Any]) -> None:
+    srv = BoltServer(lambda q, p: Reply(failure=(
+        "Neo.ClientError.Database.DatabaseNotFound",
+        "Database does not exist. Database name: 'crm'.")))
+    servers.append(srv)
+    msg = _open_error(srv.uri, settings(database="crm"))
+    assert msg == (f"Neo4j at {srv.uri} has no database 'crm' (create it, or set "
+                   "GRAPHCRM_NEO4J_DATABASE / neo4j.database)")
+
+
+def test_bad_address_is_one_line() -> None:
+    msg = _open_error("bolt://127.0.0.1:99999", settings())
+    assert "bolt://127.0.0.1:99999" in msg
+
+
+def test_error_text_never_shows_credentials() -> None:
+    exc = ServiceUnavailable(f"Couldn't connect to db:7687 (password={PASSWORD}) "
+                             "(reason [Errno 111] Connection refused)")
+    msg = describe_neo4j_error(exc, f"neo4j://neo4j:{PASSWORD}@db:7687", settings())
+    assert msg == "cannot reach Neo4j at neo4j://db:7687: [Errno 111] Connection refused"
