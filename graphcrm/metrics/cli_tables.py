@@ -35,7 +35,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 @click.command("gaps")
 @click.option("--client", "client_id", default=None, metavar="ID", help="One client.")
 @click.option("--agent", "agent_id", default=None, metavar="AGENT",
-              help="The whole book of an agent (clients it SERVES).")
+              help="The whole book of an agent (the clients it is the serving agent of).")
 @AS_OF
 @store_option
 @config_option
@@ -92,7 +92,7 @@ def gaps(client_id: str | None, agent_id: str | None, as_of: datetime | None,
         echo_json(data)
         return
     if table.empty:
-        click.echo(f"agent {agent_id} serves no clients (no SERVES ties) as of {ref}")
+        click.echo(f"agent {agent_id} serves no clients as of {ref}")
         return
     if agent_id is not None:
         click.echo(f"agent {agent_id}: {len(table)} clients as of {ref}")

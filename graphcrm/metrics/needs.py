@@ -259,8 +259,9 @@ def coverage_gaps(
     Returns
     -------
     DataFrame
-        ``client_id, life_stage, stage_reason, stage_then, needs, held, missing, finding,
-        finding_code, protection_sum, total_sum, recommended_sum, reasons``. ``needs`` and
+        One row per client, sorted by client_id: ``client_id, life_stage, stage_reason,
+        stage_then, needs, held, missing, finding, finding_code, protection_sum, total_sum,
+        recommended_sum, reasons``. ``needs`` and
         ``missing`` are ordered lists of need codes; ``held`` the sorted in-force categories
         held by or insuring the client; ``stage_then`` the stage on the client's first policy
         start date (as holder or insured; None without a dated policy); ``reasons`` a list of
@@ -449,7 +450,7 @@ def coverage_gaps(
     out["protection_sum"] = ps_a
     out["total_sum"] = ts_a
     out["recommended_sum"] = rec_a
-    return out[GAP_COLUMNS]
+    return out[GAP_COLUMNS].sort_values("client_id", ignore_index=True)
 
 
 def agent_book(relationships: pd.DataFrame, agent_id: str,
