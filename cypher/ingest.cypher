@@ -201,3 +201,14 @@ SET m.data_version = coalesce(m.data_version, 0) + 1,
     m.updated = $updated,
     m.schema_version = $schema_version
 RETURN m.data_version AS data_version
+
+// name: delete_graphcrm_nodes
+// params: labels, limit
+// Empties GraphCRM's part of the database, $limit nodes per transaction (the contract tests
+// start from an empty store with it). Nodes with none of GraphCRM's labels are not touched.
+MATCH (n)
+WHERE any(l IN labels(n) WHERE l IN $labels)
+WITH n
+LIMIT $limit
+DETACH DELETE n
+RETURN count(*) AS deleted

@@ -148,3 +148,10 @@ UNWIND ball AS u
 MATCH (u)-[r]->(v:Entity)
 WHERE type(r) IN $types AND v IN ball
 RETURN u.id AS src_id, v.id AS dst_id, type(r) AS type, properties(r) AS p
+
+// name: foreign_nodes
+// params: labels
+// Nodes that are not GraphCRM's (the contract tests refuse to run on a database holding any).
+MATCH (n)
+WHERE none(l IN labels(n) WHERE l IN $labels)
+RETURN count(n) AS n

@@ -20,6 +20,7 @@ import pytest
 from graphcrm.model import TABLES, Label, RelType
 from graphcrm.store.neo4j import (
     CYPHER_DIR,
+    GRAPHCRM_LABELS,
     REL_TYPES,
     UPSERT_STATEMENTS,
     Statement,
@@ -34,6 +35,7 @@ PACKAGE = ROOT / "node_modules" / "@neo4j-cypher" / "language-support"
 
 #: the labels and relationship types the Neo4j back end writes
 LABELS = [lbl.value for lbl in Label] + ["Entity", "Interaction", "Alias", "GraphCRMMeta"]
+assert set(LABELS) == set(GRAPHCRM_LABELS)
 REL_TYPE_NAMES = [t.value for t in RelType] + ["HOLDS", "BY_AGENT", "WITH_CLIENT", "ALIAS_OF",
                                                "TIE"]
 

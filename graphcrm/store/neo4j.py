@@ -74,6 +74,9 @@ REL_TYPES: tuple[str, ...] = tuple(t.value for t in RelType)
 _NODE_STATEMENT = {Label.AGENT: "agents", Label.CLIENT: "clients",
                    Label.ORGANIZATION: "organizations", Label.POLICY: "policies"}
 _ENTITY_LABELS = (Label.AGENT.value, Label.CLIENT.value, Label.ORGANIZATION.value)
+#: every label the back end writes
+GRAPHCRM_LABELS: tuple[str, ...] = (*(lbl.value for lbl in Label), "Entity", "Interaction",
+                                    "Alias", "GraphCRMMeta")
 #: reference columns that become relationships (HOLDS, BY_AGENT, WITH_CLIENT): a batch naming
 #: an id that is not stored is refused. Other references (supervisor_id, the policy's agents
 #: and insured) are properties, checked by the ingest validation like in the embedded store.
@@ -704,6 +707,23 @@ class Neo4jStore(GraphStore):
         """The ties a warm-path search of at most four hops from agent to target can use."""
         return self._rel_frame(self._read("warm_path_candidates", agent_id=agent_id,
                                           target_id=target_id, types=list(REL_TYPES)))
+
+    # -- housekeeping ------------------------------------------------------------------------
+    def foreign_nodes(self) -> int:
+        """How many nodes in the database carry none of GraphCRM's labels."""
+        recs = self._read("foreign_nodes", labels=list(GRAPHCRM_LABELS))
+        return int(recs[0]["n"]) if recs else 0
+
+    def clear(self, batch: int = 10_000) -> int:
+        """Delete every GraphCRM node and its ties (other nodes are left alone); how many."""
+        total = 0
+        while True:
+            recs = self._write_once("delete_graphcrm_nodes", labels=list(GRAPHCRM_LABELS),
+                                    limit=int(batch))
+            deleted = int(recs[0]["deleted"]) if recs else 0
+            total += deleted
+            if deleted == 0:
+                return total
 
     # -- GDS (docs/scaling.md) ---------------------------------------------------------------
     def gds_load_ties(self, edges: pd.DataFrame, version: int) -> int:
