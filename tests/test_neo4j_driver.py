@@ -277,3 +277,73 @@ def test_error_text_never_shows_credentials() -> None:
                              "(reason [Errno 111] Connection refused)")
     msg = describe_neo4j_error(exc, f"neo4j://neo4j:{PASSWORD}@db:7687", settings())
     assert msg == "cannot reach Neo4j at neo4j://db:7687: [Errno 111] Connection refused"
+
+
+# -- graphcrm export --to neo4j:// ------------------------------------------------------------
+def test_export_to_neo4j_sends_every_row_in_batches(tmp_path: Path, servers: list[Any]) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from graphcrm.cli import main
+    from graphcrm.model import TABLES
+
+    def handler(query: str, params: dict[str, Any]) -> Reply:
+        if "ids" in params and "rows" not in params:
+            return Reply(["missing"], [[[]]])
+        if "rows" in params:
+            return Reply(["changed"], [[len(params["rows"])]])
+        return Reply()
+
+    srv = BoltServer(handler)
+    servers.append(srv)
+    db = tmp_path / "crm.db"
+    runner = CliRunner()
+    assert runner.invoke(main, ["ingest", str(SAMPLE_DIR), "--store", str(db)]).exit_code == 0
+    cfg = tmp_path / "neo.toml"
+    cfg.write_text("[neo4j]\nbatch_rows = 1000\nretry_backoff_seconds = 0.001\n",
+                   encoding="utf-8")
+    res = runner.invoke(main, ["export", "--store", str(db), "--to", srv.uri, "--config",
+                               str(cfg), "--json"],
+                        env={"GRAPHCRM_NEO4J_PASSWORD": PASSWORD})
+    assert res.exit_code == 0, res.output
+    assert PASSWORD not in res.output
+    out = json.loads(res.output)
+    sent: dict[str, list[int]] = {}
+    for query, params in srv.runs:
+        if "rows" in params:
+            name = next(n for n, s in STATEMENTS.items() if s.text == query)
+            sent.setdefault(name, []).append(len(params["rows"]))
+    for table in TABLES:
+        rows = len(pd.read_csv(SAMPLE_DIR / f"{table.name}.csv"))
+        if table is RELATIONSHIPS:
+            got = sum(n for name, sizes in sent.items() if name.startswith("upsert_rel_")
+                      for n in sizes)
+            per_type = pd.read_csv(SAMPLE_DIR / "relationships.csv")["type"].value_counts()
+            for rel_type, count in per_type.items():
+                sizes = sent[f"upsert_rel_{rel_type}"]
+                assert max(sizes) <= 1000 and sum(sizes) == count
+        else:
+            name = "upsert_" + table.name
+            got = sum(sent[name])
+            assert all(n == 1000 for n in sent[name][:-1]), sent[name]
+        assert got == rows, table.name
+        assert next(f for f in out["files"] if f["table"] == table.name)["changed"] == rows
+
+
+def test_export_to_unreachable_neo4j_exits_1_with_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from graphcrm.cli import main
+
+    db = tmp_path / "crm.db"
+    runner = CliRunner()
+    assert runner.invoke(main, ["ingest", str(SAMPLE_DIR), "--store", str(db)]).exit_code == 0
+    port = refused_port()
+    res = runner.invoke(main, ["export", "--store", str(db), "--to",
+                               f"neo4j://127.0.0.1:{port}"],
+                        env={"GRAPHCRM_NEO4J_PASSWORD": PASSWORD})
+    assert res.exit_code == 1
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith(
+        f"error: cannot reach Neo4j at neo4j://127.0.0.1:{port}"), res.output

@@ -353,3 +353,26 @@ def test_neo4j_extra_reads(store: GraphStore) -> None:
     cand = store.warm_path_candidates("A1", "O1")
     pairs = set(zip(cand["src_id"], cand["dst_id"], strict=True))
     assert {("A1", "C1"), ("C1", "C3"), ("C3", "O1")} <= pairs
+
+
+def test_export_command_writes_the_templates(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from graphcrm.cli import main
+
+    db = tmp_path / "crm.db"
+    runner = CliRunner()
+    assert runner.invoke(main, ["ingest", str(SAMPLE_DIR), "--store", str(db)]).exit_code == 0
+    res = runner.invoke(main, ["export", "--store", str(db), "--to", str(tmp_path / "out"),
+                               "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["tables"] == {t.name: len(pd.read_csv(SAMPLE_DIR / f"{t.name}.csv"))
+                             for t in TABLES}
+    head = (tmp_path / "out" / "relationships.csv").read_bytes()[:40]
+    assert head.startswith(b"\xef\xbb\xbfsrc_id,dst_id,type,kind")  # UTF-8 BOM, template order
+    missing = runner.invoke(main, ["export", "--store", str(tmp_path / "none.db"), "--to",
+                                   str(tmp_path / "x")])
+    assert missing.exit_code == 1 and missing.output.startswith("error: no store at")
