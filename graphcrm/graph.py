@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from graphcrm.config import Settings
 from graphcrm.metrics import UnknownIdError
-from graphcrm.metrics.strength import edge_table
+from graphcrm.metrics.strength import edge_table, reference_date, trust_table
 from graphcrm.model import Label
 from graphcrm.store.base import GraphStore
 
@@ -218,7 +218,10 @@ def build_graph_frames(frames: dict[str, pd.DataFrame], settings: Settings | Non
     ])
     nodes = nodes[~nodes.index.duplicated()]
 
-    edges = edge_table(rels, inter, policies, settings)
+    # the trust table sets the agent-client ties and is shown by the operation map: compute once
+    trust = trust_table(inter, policies, settings,
+                        reference_date(inter, policies, settings.metrics))
+    edges = edge_table(rels, inter, policies, settings, trust)
 
     # serving agent: SERVES (latest start), else latest policy's servicing agent
     serves = rels.loc[rels["type"] == "SERVES", ["src_id", "dst_id", "start_date"]]
@@ -239,11 +242,13 @@ def build_graph_frames(frames: dict[str, pd.DataFrame], settings: Settings | Non
                               ref["converted"] if "converted" in ref else [None] * len(ref),
                               strict=True)
     )
-    return AnalysisGraph(
+    ag = AnalysisGraph(
         agents=agents, clients=clients, organizations=orgs, policies=policies,
         relationships=rels, interactions=inter, referrals=referrals, nodes=nodes, edges=edges,
         serving=serving, data_version=version, settings=settings, location=location,
     )
+    ag._cache["trust"] = trust  # the key graphcrm.metrics.opmap.trust reads
+    return ag
 
 
 _CACHE: dict[tuple[str, int, str], AnalysisGraph] = {}

@@ -122,3 +122,33 @@ def test_bitcoin_pagerank_and_negative_ratings_never_warm(
                 assert frozenset((u, v)) not in bad
             checked += 1
     assert checked > 10
+
+
+def test_circles_match_networkx_louvain_quality_and_are_deterministic(
+        email: AnalysisGraph, datasets_dir: Path) -> None:
+    """igraph's C Louvain must find circles as good as NetworkX's, the same on every run."""
+    from graphcrm.metrics.influence import circles
+
+    got = circles(email)
+    g = email.G
+    assert set(got.index) == set(g.nodes)
+    ours = [set(members) for _, members in got.groupby(got).groups.items()]
+    reference = nx.community.louvain_communities(g, weight="strength", seed=42)
+    q_ours = nx.community.modularity(g, ours, weight="strength")
+    q_ref = nx.community.modularity(g, reference, weight="strength")
+    assert q_ours >= q_ref - 0.02, (q_ours, q_ref)
+    # numbered by size, largest first
+    sizes = got.value_counts().sort_index()
+    assert sizes.is_monotonic_decreasing
+    # a fresh graph (no cache) gives the same circles
+    again = circles(build_graph_from(email))
+    pd.testing.assert_series_equal(got.sort_index(), again.sort_index(), check_names=False)
+
+
+def build_graph_from(ag: AnalysisGraph) -> AnalysisGraph:
+    """A copy of the analysis graph without its metric caches."""
+    import copy
+
+    fresh = copy.copy(ag)
+    fresh._cache = {}
+    return fresh

@@ -19,12 +19,18 @@ Definitions (docs/metrics.md):
 
 from __future__ import annotations
 
+import random
+import threading
+
 import networkx as nx
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from graphcrm.graph import AnalysisGraph
+
+#: igraph's random number generator is process-wide; one seeded call at a time
+_IGRAPH_RNG_LOCK = threading.Lock()
 
 __all__ = [
     "bridges",
@@ -281,15 +287,39 @@ def circles(ag: AnalysisGraph) -> pd.Series:
     -------
     Series
         Circle number by node id; circle 0 is the largest.
+
+    Notes
+    -----
+    Louvain (Blondel et al. 2008) as implemented in C by igraph's ``community_multilevel``,
+    with ``settings.metrics.community_resolution``, on the CSR view. NetworkX's
+    :func:`~networkx.algorithms.community.louvain_communities` runs the same algorithm in pure
+    Python and took ~100 s at 10^5 clients (minutes at 10^6); the partitions are of the same
+    quality (tests compare the modularity). igraph draws its random node order from Python's
+    ``random`` interface; it is given a ``random.Random(community_seed)`` for the call, so
+    the circles are the same on every run.
     """
+    import igraph as ig
+
     m = ag.settings.metrics
     cached = ag._cache.get("circles")
     if cached is not None:
         return cached
-    comms = nx.community.louvain_communities(ag.G, weight="strength",
-                                             resolution=m.community_resolution,
-                                             seed=m.community_seed)
-    comms = sorted(comms, key=lambda c: (-len(c), min(c)))
-    out = pd.Series({v: i for i, c in enumerate(comms) for v in c}, name="circle")
+    c = ag.csr
+    upper = sp.triu(c.strength, k=1).tocoo()
+    g = ig.Graph(n=len(c.ids), edges=np.column_stack([upper.row, upper.col]), directed=False)
+    with _IGRAPH_RNG_LOCK:
+        ig.set_random_number_generator(random.Random(m.community_seed))
+        try:
+            membership = np.asarray(g.community_multilevel(
+                weights=upper.data, resolution=m.community_resolution).membership)
+        finally:
+            ig.set_random_number_generator(random)
+    # number circles by size (largest first), ties by smallest member id, as documented
+    sizes = np.bincount(membership)
+    first_id = pd.Series(c.ids).groupby(membership).min()
+    order = sorted(range(len(sizes)), key=lambda k: (-sizes[k], first_id[k]))
+    rank = np.empty(len(sizes), dtype=np.int64)
+    rank[order] = np.arange(len(sizes))
+    out = pd.Series(rank[membership], index=c.ids, name="circle")
     ag._cache["circles"] = out
     return out

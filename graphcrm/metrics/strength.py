@@ -85,7 +85,8 @@ def trust_table(interactions: pd.DataFrame, policies: pd.DataFrame, settings: Se
 
 
 def agent_client_ties(relationships: pd.DataFrame, interactions: pd.DataFrame,
-                      policies: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+                      policies: pd.DataFrame, settings: Settings,
+                      trust: pd.DataFrame | None = None) -> pd.DataFrame:
     """Agent–client ties with strength from trust, recency bonus and time decay.
 
     Parameters
@@ -96,6 +97,8 @@ def agent_client_ties(relationships: pd.DataFrame, interactions: pd.DataFrame,
         Interactions (``agent_id, client_id, type, date, rating``) and policies
         (``holder_id, servicing_agent_id``).
     settings : Settings
+    trust : DataFrame, optional
+        A precomputed :func:`trust_table` for the same data and reference date.
 
     Returns
     -------
@@ -117,7 +120,8 @@ def agent_client_ties(relationships: pd.DataFrame, interactions: pd.DataFrame,
         pairs.append(pd.DataFrame({"u": p["servicing_agent_id"].to_numpy(),
                                    "v": p["holder_id"].to_numpy(), "serves": True, "conf": 1.0}))
     today = reference_date(interactions, policies, m)
-    trust = trust_table(interactions, policies, settings, today)
+    if trust is None:
+        trust = trust_table(interactions, policies, settings, today)
     if len(trust):
         pairs.append(pd.DataFrame({"u": trust["agent_id"].to_numpy(),
                                    "v": trust["client_id"].to_numpy(), "serves": False,
@@ -156,7 +160,7 @@ def agent_client_ties(relationships: pd.DataFrame, interactions: pd.DataFrame,
 
 
 def edge_table(relationships: pd.DataFrame, interactions: pd.DataFrame, policies: pd.DataFrame,
-               settings: Settings) -> pd.DataFrame:
+               settings: Settings, trust: pd.DataFrame | None = None) -> pd.DataFrame:
     """The undirected, collapsed tie table of the analysis graph.
 
     Parallel ties between a pair (either direction, any type) collapse to the strongest;
@@ -176,7 +180,7 @@ def edge_table(relationships: pd.DataFrame, interactions: pd.DataFrame, policies
                  ).to_numpy(),
         "last_contact": None,
     })
-    ac = agent_client_ties(relationships, interactions, policies, settings)
+    ac = agent_client_ties(relationships, interactions, policies, settings, trust)
     distrusted = ac.loc[ac["distrust"].astype(bool), ["u", "v"]]
     ac = ac.loc[~ac["distrust"].astype(bool), ordinary.columns]
     edges = pd.DataFrame({
