@@ -33,7 +33,7 @@ from graphcrm.model import (
     RelType,
 )
 from graphcrm.store.base import GraphStore, StoreError
-from graphcrm.store.cli import export_tables, read_table
+from graphcrm.store.export import export_tables, read_table
 from graphcrm.store.sqlite import SQLiteStore
 
 from .conftest import SAMPLE_DIR

@@ -9,7 +9,6 @@ those same files and the same ingest job (validation, batches of ``neo4j.batch_r
 from __future__ import annotations
 
 import tempfile
-from pathlib import Path
 
 import click
 import pandas as pd
@@ -23,74 +22,10 @@ from graphcrm.cli import (
     settings_from,
     store_option,
 )
-from graphcrm.model import INTERACTIONS, RELATIONSHIPS, TABLES, Table
 from graphcrm.store.base import GraphStore, StoreError
+from graphcrm.store.export import export_tables, is_neo4j_url
 
-__all__ = ["COMMANDS", "export_tables", "is_neo4j_url", "read_table"]
-
-_NEO4J_SCHEMES = {"neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"}
-
-
-def is_neo4j_url(target: str) -> bool:
-    """True for ``neo4j://``, ``neo4j+s://``, ``bolt://`` ... addresses."""
-    return "://" in target and target.split("://", 1)[0].lower() in _NEO4J_SCHEMES
-
-
-def read_table(store: GraphStore, table: Table) -> pd.DataFrame:
-    """One template table read from ``store``: its columns, sorted by its key."""
-    if table is RELATIONSHIPS:
-        frame = store.relationships()
-    elif table is INTERACTIONS:
-        frame = store.interactions()
-    elif table.label is not None:
-        frame = store.nodes(table.label)
-    else:  # pragma: no cover - every template is one of the above
-        raise StoreError(f"cannot read {table.name}")
-    frame = frame[list(table.column_names)]
-    return frame.sort_values(list(table.key), kind="stable").reset_index(drop=True)
-
-
-def _for_csv(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    for col in table.columns:
-        if col.kind in ("int", "bool"):  # 1, not 1.0: the validator reads integers
-            out[col.name] = pd.to_numeric(out[col.name], errors="coerce").astype("Int64")
-        elif col.kind == "float":
-            out[col.name] = pd.to_numeric(out[col.name], errors="coerce")
-    return out
-
-
-def export_tables(store: GraphStore, directory: str | Path) -> dict[str, int]:
-    """Write every template table of ``store`` as ``DIR/<table>.csv``.
-
-    Files are UTF-8 with a BOM (Excel in China opens them correctly) with the English template
-    headers; ``graphcrm ingest DIR`` reads them back unchanged.
-
-    Parameters
-    ----------
-    store : GraphStore
-        Any store (embedded or Neo4j).
-    directory : str or Path
-        Created if missing; existing template files in it are replaced.
-
-    Returns
-    -------
-    dict
-        Rows written per table name.
-
-    Notes
-    -----
-    Merged identities (aliases) are not part of the templates and are not written.
-    """
-    folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
-    written: dict[str, int] = {}
-    for table in TABLES:
-        frame = _for_csv(table, read_table(store, table))
-        frame.to_csv(folder / f"{table.name}.csv", index=False, encoding="utf-8-sig")
-        written[table.name] = len(frame)
-    return written
-
+__all__ = ["COMMANDS"]
 
 def _copy_aliases(source: GraphStore, target: GraphStore) -> int:
     aliases = source.aliases()
