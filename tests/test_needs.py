@@ -248,3 +248,12 @@ def test_agent_book_equals_the_analysis_graph_book(tmp_store: SQLiteStore) -> No
     assert len(agents) > 3
     for a in agents:
         assert needs.agent_book(rels, a, policies) == sorted(ag.book(a)), a
+
+
+def test_a_book_subset_gives_the_same_rows_as_the_whole_store(family_store: SQLiteStore
+                                                              ) -> None:
+    clients, policies, rels = _frames(family_store)
+    whole = needs.coverage_gaps(clients, policies, rels, AS_OF).set_index("client_id")
+    some = ["Cp1", "H", "K1", "Wf"]
+    part = needs.coverage_gaps(clients, policies, rels, AS_OF, client_ids=some)
+    pd.testing.assert_frame_equal(part, whole.loc[some].reset_index())

@@ -314,7 +314,12 @@ def coverage_gaps(
     _spouse, pc = family
     now = _stages(sel, relationships, pd.Series(ref_ts, index=sel.index), ns, family, clients)
 
-    pol = policies[policies["status"] == PolicyStatus.IN_FORCE.value].copy()
+    pol = policies[policies["status"] == PolicyStatus.IN_FORCE.value]
+    if client_ids is not None:  # only the policies of these clients and their families
+        near = set(ids) | set(pc.loc[pc["parent"].isin(ids), "child"]) | set(
+            pc.loc[pc["child"].isin(ids), "parent"])
+        pol = pol[pol["holder_id"].isin(near) | pol["insured_id"].isin(near)]
+    pol = pol.copy()
     pol["start"] = pd.to_datetime(pol["start_date"], errors="coerce")
     pol = pol[pol["start"].isna() | (pol["start"] <= ref_ts)]
     pol["holder_id"] = pol["holder_id"].astype(str)
