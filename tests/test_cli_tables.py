@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -202,3 +203,19 @@ def test_gaps_errors_are_one_line(store_path: Path, args: list[str], message: st
     code, out, err = run("gaps", *args, "--store", str(store_path))
     assert code == 1 and out == ""
     assert err == message.format(store=store_path)
+
+
+def test_json_keys_are_documented(store_path: Path) -> None:
+    from .conftest import ROOT
+
+    docs = (ROOT / "docs" / "metrics.md").read_text(encoding="utf-8")
+    section = docs[docs.index("## Commands and their `--json` keys"):]
+    _, out, _ = run("rewards", "--period", "2026-03", "--store", str(store_path), "--json")
+    data = json.loads(out)
+    keys = set(data) | set(data["lines"][0]) | set(data["totals"][0])
+    _, out, _ = run("gaps", "--agent", "A1", "--store", str(store_path), "--json")
+    data = json.loads(out)
+    keys |= set(data) | set(data["clients"][0]) | set(data["clients"][0]["reasons"][0])
+    keys |= {"referrer_id", "referee_id", "referral_date", "code", "reason"}  # exclusions
+    undocumented = sorted(k for k in keys if not re.search(rf"(?<![\w-]){k}(?![\w-])", section))
+    assert undocumented == []

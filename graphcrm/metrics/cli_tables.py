@@ -168,6 +168,10 @@ def rewards_command(period: str, out: str | None, paid_files: tuple[str, ...], t
                f"{ledger.lines['points'].sum():,.2f} points to {len(ledger.totals)} clients, "
                f"{len(ledger.exclusions)} referrals excluded")
     click.echo(rewards.NOT_CASH)
+    unpaid = ledger.lines["status"].value_counts()
+    for status in ("capped", "already_paid", "same_person"):
+        if unpaid.get(status, 0):
+            click.echo(f"{status}: {int(unpaid[status])} lines")
     if not ledger.totals.empty:
         click.echo(f"\n{'earner':<12} {'own':>10} {'referral':>10} {'points':>10} capped")
         for row in ledger.totals.head(top).itertuples(index=False):
