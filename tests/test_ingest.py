@@ -490,3 +490,37 @@ def test_templates_doc_is_generated_from_the_model() -> None:
     for table in TABLES:
         for col in table.columns:
             assert f"| `{col.name}` | {col.zh} |" in doc
+
+
+# -- vectorised fast paths agree with the per-value rules ----------------------------------------
+def test_date_and_number_fast_paths_equal_the_per_value_rules() -> None:
+    import pyarrow as pa
+
+    from graphcrm.ingest.validate import (
+        _by_unique,
+        _date_parser,
+        _fast_iso_dates,
+        _fast_numbers,
+        _number_parser,
+    )
+    from graphcrm.model import INTERACTIONS, POLICIES
+
+    dates = ["2021-02-28", "2021-02-30", "2022-13-01", "1899-12-31", "2024-2-5", "2024/02/05",
+             "20240205", "2100-12-31", "2101-01-01", "2024-02-29", "2023-02-29", "45000", "x"]
+    values, bad, _ = _by_unique(pa.array(dates), _date_parser(True), _fast_iso_dates)
+    assert values.tolist() == ["2021-02-28", None, None, None, "2024-02-05", "2024-02-05",
+                               "2024-02-05", "2100-12-31", None, "2024-02-29", None,
+                               "2023-03-15", None]
+    assert bad.tolist() == [v is None for v in values.tolist()]
+    nums = ["5", "5.0", "-3", "11", "1e3", "abc", "1,000", "nan", "3.5", "10", "-10"]
+    rating = INTERACTIONS.column("rating")  # int, -10..10
+    values, bad, reasons = _by_unique(pa.array(nums), _number_parser(rating),
+                                      _fast_numbers(rating))
+    assert values.tolist() == [5, 5, -3, None, None, None, None, None, None, 10, -10]
+    assert reasons.tolist() == ["", "", "", "above the maximum 10", "above the maximum 10",
+                                "not an integer", "above the maximum 10", "not a number",
+                                "not an integer", "", ""]
+    premium = POLICIES.column("annual_premium")  # float, >= 0
+    values, bad, _ = _by_unique(pa.array(["1,000", "2.5", "-1"]), _number_parser(premium),
+                                _fast_numbers(premium))
+    assert values.tolist() == [1000.0, 2.5, None] and bad.tolist() == [False, False, True]

@@ -18,9 +18,11 @@ identical rows, known aliases are not recorded twice, and the data version stays
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -280,79 +282,74 @@ def ingest_paths(paths: Sequence[str | Path], store: GraphStore, *,
     inputs, warnings = _discover(paths)
     version_before = store.data_version()
     fresh = version_before == 0  # nothing was ever written: the store holds nothing
-    known = KnownIds(store, ask_store=not fresh)
-    aliases = {} if fresh else store.aliases()
-    clients_written = not fresh
+    state = _JobState(KnownIds(store, ask_store=not fresh),
+                      {} if fresh else store.aliases(), clients_written=not fresh)
     files: list[FileReport] = []
     rejects: list[pd.DataFrame] = []
     merges: list[pd.DataFrame] = []
-    for table, path in inputs:
-        label = path.name
-        t0 = time.perf_counter()
-        try:
-            raw = read_file(path, table)
-        except IngestError as exc:
-            files.append(FileReport(str(path), table.name, 0, 0, 0, 0, 0,
-                                    time.perf_counter() - t0, error=str(exc)))
-            continue
-        note: list[str] = []
-        if raw.unknown_headers:
-            note.append("ignored unknown columns: " + ", ".join(raw.unknown_headers))
-        if raw.blank_rows:
-            note.append(f"skipped {raw.blank_rows} blank rows")
-        checked = validate(raw.columns, raw.rows, table, file=label, settings=settings.ingest,
-                           known=known, aliases=aliases, excel=raw.encoding == "xlsx")
-        file_rejects = pd.concat([checked.rejects, _bad_rows_frame(raw, label)],
-                                 ignore_index=True) if raw.bad_rows else checked.rejects
-        frame = checked.frame
-        merged_rows = 0
-        file_merges = pd.DataFrame(columns=MERGE_COLUMNS)
-        if table is CLIENTS and len(frame):
-            res = resolve_clients(frame, file=label, store=store,
-                                  store_has_clients=clients_written, aliases=aliases)
-            frame, file_merges, merged_rows = res.frame, res.merges, res.merged_rows
-        accepted = len(checked.frame)
-        rows_read = raw.n + len(raw.bad_rows)
-        cols = list(table.column_names)
-        changed = 0
-        total = len(frame)
-        in_progress = False  # an exception raised by progress() aborts the whole job
-        try:
-            with _transaction(store, table, total, settings):
-                done = 0
-                for batch in _batches(frame, settings.ingest.batch_rows):
-                    changed += store.upsert(table, batch[cols])
-                    done += len(batch)
-                    if progress is not None:
-                        in_progress = True
-                        progress(label, done, total)
-                        in_progress = False
-                if len(file_merges):
-                    changed += store.add_aliases(file_merges)
-            if progress is not None and total == 0:
-                in_progress = True
-                progress(label, 0, 0)
-                in_progress = False
-        except Exception as exc:  # the store refused the file: it is rolled back
-            if in_progress:
-                raise
-            files.append(FileReport(str(path), table.name, rows_read, 0, rows_read, 0, 0,
-                                    time.perf_counter() - t0, warnings=note,
-                                    error=f"{label}: could not write: {exc}",
-                                    encoding=raw.encoding))
-            continue
-        if table.label is not None and table.label != Label.POLICY:
-            known.add(frame[table.key[0]].to_numpy(dtype=object), table.label)
-        if table is CLIENTS:
-            clients_written = clients_written or total > 0
-            if len(file_merges):
-                aliases.update(zip(file_merges["alias_id"], file_merges["client_id"],
-                                   strict=True))
-                merges.append(file_merges)
-        rejects.append(file_rejects)
-        files.append(FileReport(str(path), table.name, rows_read, accepted,
-                                rows_read - accepted, merged_rows, changed,
-                                time.perf_counter() - t0, warnings=note, encoding=raw.encoding))
+
+    def finish(job: _Prepared, changed: int | None, error: BaseException | None) -> None:
+        seconds = (job.t_end or time.perf_counter()) - job.t0
+        if error is not None:
+            files.append(FileReport(str(job.path), job.table.name, job.rows_read, 0,
+                                    job.rows_read, 0, 0, seconds, warnings=job.note,
+                                    error=f"{job.label}: could not write: {error}",
+                                    encoding=job.encoding))
+            return
+        rejects.append(job.rejects)
+        if len(job.merges):
+            merges.append(job.merges)
+        files.append(FileReport(str(job.path), job.table.name, job.rows_read, job.accepted,
+                                job.rows_read - job.accepted, job.merged, changed or 0,
+                                seconds, warnings=job.note, encoding=job.encoding))
+
+    # A fresh store is written by a second thread while this one reads and validates the next
+    # file (SQLite releases the GIL while it inserts, sorts indexes and commits). Validation
+    # then counts on the previous file being written; if that write fails, the state is
+    # rolled back and the file validated again. A store with data is written in step.
+    writer = _Writer(store, settings, progress) if fresh else None
+
+    def drain() -> bool:
+        """Finish the file being written; True when its write failed (state rolled back)."""
+        done = writer.wait() if writer is not None else None
+        if done is None:
+            return False
+        prev, changed, error = done
+        finish(prev, changed, error)
+        if error is not None and prev.snapshot is not None:
+            state.restore(prev.snapshot)
+        return error is not None
+
+    try:
+        for table, path in inputs:
+            while True:
+                if table is CLIENTS and state.clients_written and drain():
+                    continue  # identity resolution reads the clients written so far
+                snapshot = state.snapshot()
+                job = _prepare(table, path, store, settings, state)
+                if isinstance(job, FileReport):
+                    drain()
+                    files.append(job)
+                    break
+                if writer is None:
+                    changed, error = _write_file(store, job, settings, progress, None)
+                    if error is not None:
+                        state.restore(snapshot)
+                    finish(job, changed, error)
+                    break
+                if drain():  # validated against a file that was not written: again
+                    continue
+                job.snapshot = snapshot
+                writer.submit(job)
+                break
+        drain()
+    except BaseException:
+        if writer is not None:
+            writer.cancel()  # the file being written is rolled back
+        raise
+    finally:
+        if writer is not None:
+            writer.close()
     if files and all(f.error for f in files):
         raise IngestError("nothing usable: " + "; ".join(f.error or "" for f in files))
     all_rejects = (pd.concat(rejects, ignore_index=True) if rejects
@@ -362,6 +359,166 @@ def ingest_paths(paths: Sequence[str | Path], store: GraphStore, *,
     all_rejects["row"] = all_rejects["row"].astype(np.int64)
     return IngestReport(files, all_rejects, all_merges, version_before, store.data_version(),
                         warnings)
+
+
+@dataclass
+class _JobState:
+    """What later files are validated against: known ids, merged ids, clients written."""
+
+    known: KnownIds
+    aliases: dict[str, str]
+    clients_written: bool
+
+    def snapshot(self) -> tuple[object, dict[str, str], bool]:
+        return self.known.snapshot(), dict(self.aliases), self.clients_written
+
+    def restore(self, snap: tuple[object, dict[str, str], bool]) -> None:
+        known, aliases, clients_written = snap
+        self.known.restore(known)
+        self.aliases.clear()
+        self.aliases.update(aliases)
+        self.clients_written = clients_written
+
+
+@dataclass
+class _Prepared:
+    """One file read, validated and resolved, ready to be written."""
+
+    table: Table
+    path: Path
+    label: str
+    frame: pd.DataFrame
+    merges: pd.DataFrame
+    rejects: pd.DataFrame
+    rows_read: int
+    accepted: int
+    merged: int
+    note: list[str]
+    encoding: str
+    t0: float
+    snapshot: tuple[object, dict[str, str], bool] | None = None
+    progress_failed: bool = False
+    t_end: float = 0.0  # when its write ended
+
+
+def _prepare(table: Table, path: Path, store: GraphStore, settings: Settings,
+             state: _JobState) -> _Prepared | FileReport:
+    """Read, validate and resolve one file; record its ids as known (see :class:`_JobState`)."""
+    label = path.name
+    t0 = time.perf_counter()
+    try:
+        raw = read_file(path, table)
+    except IngestError as exc:
+        return FileReport(str(path), table.name, 0, 0, 0, 0, 0, time.perf_counter() - t0,
+                          error=str(exc))
+    note: list[str] = []
+    if raw.unknown_headers:
+        note.append("ignored unknown columns: " + ", ".join(raw.unknown_headers))
+    if raw.blank_rows:
+        note.append(f"skipped {raw.blank_rows} blank rows")
+    checked = validate(raw.columns, raw.rows, table, file=label, settings=settings.ingest,
+                       known=state.known, aliases=state.aliases,
+                       excel=raw.encoding == "xlsx")
+    file_rejects = pd.concat([checked.rejects, _bad_rows_frame(raw, label)],
+                             ignore_index=True) if raw.bad_rows else checked.rejects
+    frame = checked.frame
+    merged_rows = 0
+    file_merges = pd.DataFrame(columns=MERGE_COLUMNS)
+    if table is CLIENTS and len(frame):
+        res = resolve_clients(frame, file=label, store=store,
+                              store_has_clients=state.clients_written, aliases=state.aliases)
+        frame, file_merges, merged_rows = res.frame, res.merges, res.merged_rows
+    if table.label is not None and table.label != Label.POLICY:
+        state.known.add(frame[table.key[0]].to_numpy(dtype=object), table.label)
+    if table is CLIENTS:
+        state.clients_written = state.clients_written or len(frame) > 0
+        if len(file_merges):
+            state.aliases.update(zip(file_merges["alias_id"], file_merges["client_id"],
+                                     strict=True))
+    return _Prepared(table, path, label, frame, file_merges, file_rejects,
+                     raw.n + len(raw.bad_rows), len(checked.frame), merged_rows, note,
+                     raw.encoding, t0)
+
+
+class _Cancelled(Exception):
+    """Raised inside a file's transaction when the job was interrupted (rolls it back)."""
+
+
+def _write_file(store: GraphStore, job: _Prepared, settings: Settings,
+                progress: Progress | None, cancel: threading.Event | None
+                ) -> tuple[int, Exception | None]:
+    """Write one file in one transaction: ``(changed, None)`` or ``(0, the store's error)``.
+
+    An exception raised by ``progress`` (or a cancel) rolls the file back and propagates.
+    """
+    cols = list(job.table.column_names)
+    total = len(job.frame)
+    changed = 0
+    try:
+        with _transaction(store, job.table, total, settings):
+            done = 0
+            for batch in _batches(job.frame, settings.ingest.batch_rows):
+                if cancel is not None and cancel.is_set():
+                    raise _Cancelled
+                changed += store.upsert(job.table, batch[cols])
+                done += len(batch)
+                if progress is not None:
+                    job.progress_failed = True
+                    progress(job.label, done, total)
+                    job.progress_failed = False
+            if len(job.merges):
+                changed += store.add_aliases(job.merges)
+        if progress is not None and total == 0:
+            job.progress_failed = True
+            progress(job.label, 0, 0)
+            job.progress_failed = False
+    except _Cancelled:
+        raise
+    except Exception as exc:  # the store refused the file: it is rolled back
+        if job.progress_failed:
+            raise
+        job.t_end = time.perf_counter()
+        return 0, exc
+    job.t_end = time.perf_counter()
+    return changed, None
+
+
+class _Writer:
+    """One background thread writing prepared files in order, one at a time."""
+
+    def __init__(self, store: GraphStore, settings: Settings,
+                 progress: Progress | None) -> None:
+        self._store, self._settings, self._progress = store, settings, progress
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="graphcrm-ingest")
+        self._cancel = threading.Event()
+        self._pending: tuple[_Prepared, Future[tuple[int, Exception | None]]] | None = None
+
+    def submit(self, job: _Prepared) -> None:
+        assert self._pending is None
+        future = self._pool.submit(_write_file, self._store, job, self._settings,
+                                   self._progress, self._cancel)
+        self._pending = (job, future)
+
+    def wait(self) -> tuple[_Prepared, int, Exception | None] | None:
+        """Wait for the file being written; re-raise what ``progress`` raised in it."""
+        if self._pending is None:
+            return None
+        job, future = self._pending
+        self._pending = None
+        changed, error = future.result()
+        return job, changed, error
+
+    def cancel(self) -> None:
+        """Stop after the current batch, roll the file back, and wait for that."""
+        self._cancel.set()
+        if self._pending is not None:
+            _, future = self._pending
+            self._pending = None
+            with suppress(BaseException):
+                future.result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
 
 
 def write_rejects(rejects: pd.DataFrame, path: str | Path) -> Path:

@@ -93,18 +93,75 @@ def _obj(arr: pa.Array) -> np.ndarray:
     return out
 
 
-def _by_unique(arr: pa.Array, parse: Callable[[str], tuple[object, str | None]]
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Apply ``parse(text) -> (value, reason or None)`` once per distinct value."""
+Fast = Callable[[pa.Array], tuple[np.ndarray, np.ndarray] | None]
+
+
+def _by_unique(arr: pa.Array, parse: Callable[[str], tuple[object, str | None]],
+               fast: Fast | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Apply ``parse(text) -> (value, reason or None)`` once per distinct value.
+
+    ``fast(uniques)``, when given, settles the common spellings in Arrow first: it returns
+    ``(done mask, values)`` and ``parse`` sees only the distinct values it left.
+    """
     enc = arr.dictionary_encode()
-    uniques = enc.dictionary.to_pylist()
-    parsed = [parse(u) for u in uniques]
-    values = np.empty(len(uniques), dtype=object)
-    values[:] = [p[0] for p in parsed]
-    reasons = np.array([p[1] or "" for p in parsed], dtype=object)
+    dictionary = enc.dictionary
+    values = np.empty(len(dictionary), dtype=object)
+    reasons = np.full(len(dictionary), "", dtype=object)
+    todo = np.ones(len(dictionary), dtype=bool)
+    if fast is not None and len(dictionary):
+        got = fast(dictionary)
+        if got is not None:
+            done, fast_values = got
+            values[done] = fast_values[done]
+            todo = ~done
+    rest = np.flatnonzero(todo)
+    if len(rest):
+        texts = dictionary.take(pa.array(rest)).to_pylist()
+        parsed = [parse(u) for u in texts]
+        sub = np.empty(len(parsed), dtype=object)
+        sub[:] = [q[0] for q in parsed]
+        values[rest] = sub
+        reasons[rest] = [q[1] or "" for q in parsed]
     idx = enc.indices.to_numpy(zero_copy_only=False)
     out_r = reasons[idx]
     return values[idx], out_r != "", out_r
+
+
+def _fast_iso_dates(uniques: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values already written ``YYYY-MM-DD``, real days in range, checked in Arrow."""
+    iso = pc.match_substring_regex(uniques, r"^\d{4}-\d{2}-\d{2}$")
+    parsed = pc.strptime(uniques, format="%Y-%m-%d", unit="s", error_is_null=True)
+    # strptime rolls 2021-02-30 over to 2021-03-02: a real day prints back as itself
+    same = pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), uniques)
+    in_range = pc.and_(pc.greater_equal(uniques, f"{_MIN_YEAR}-01-01"),
+                       pc.less_equal(uniques, f"{_MAX_YEAR}-12-31"))
+    done = pc.fill_null(pc.and_(pc.and_(iso, same), in_range), False)
+    return done.to_numpy(zero_copy_only=False), _obj(uniques)
+
+
+def _fast_numbers(col: Column) -> Fast:
+    """Distinct values Arrow reads as finite numbers within the column's bounds."""
+
+    def fast(uniques: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+        filled = pc.not_equal(uniques, "")  # blanks are settled by the caller
+        try:
+            nums = pc.cast(pc.if_else(filled, uniques, "0"), pa.float64()).to_numpy(
+                zero_copy_only=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None  # some spelling Arrow does not read: every value goes through parse
+        done = np.isfinite(nums) & filled.to_numpy(zero_copy_only=False)
+        if col.kind == "int":
+            done &= nums == np.round(nums)
+        if col.low is not None:
+            done &= nums >= col.low
+        if col.high is not None:
+            done &= nums <= col.high
+        values = np.empty(len(nums), dtype=object)
+        values[:] = (np.where(done, nums, 0).astype(np.int64).tolist() if col.kind == "int"
+                     else nums.tolist())
+        return done, values
+
+    return fast
 
 
 def _enum_parser(col: Column) -> Callable[[str], tuple[object, str | None]]:
@@ -316,6 +373,15 @@ class KnownIds:
         self._ids = pa.concat_arrays([self._ids, arr])
         self._codes = np.concatenate([self._codes, codes.astype(np.int8)])
 
+    def snapshot(self) -> tuple[pa.Array, np.ndarray]:
+        """The ids known now, for :meth:`restore` (cheap: both arrays are never mutated)."""
+        return self._ids, self._codes
+
+    def restore(self, snap: object) -> None:
+        """Forget ids added since :meth:`snapshot` (e.g. of a file whose write failed)."""
+        assert isinstance(snap, tuple)
+        self._ids, self._codes = snap
+
     def add(self, ids: np.ndarray | pa.Array, label: Label) -> None:
         """Record ``ids`` as nodes of ``label``."""
         arr = _as_arrow(ids)
@@ -367,11 +433,11 @@ def _check_column(col: Column, arr: pa.Array, settings: IngestSettings, excel: b
     if col.kind == "enum":
         return _by_unique(arr, _enum_parser(col))
     if col.kind == "date":
-        return _by_unique(arr, _date_parser(excel))
+        return _by_unique(arr, _date_parser(excel), _fast_iso_dates)
     if col.kind == "bool":
         return _by_unique(arr, _bool_parse)
     if col.kind in ("int", "float"):
-        return _by_unique(arr, _number_parser(col))
+        return _by_unique(arr, _number_parser(col), _fast_numbers(col))
     if col.kind == "phone":
         return normalise_phones(arr, settings.phone_pattern)
     if col.kind == "id_number":
