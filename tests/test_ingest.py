@@ -524,3 +524,29 @@ def test_date_and_number_fast_paths_equal_the_per_value_rules() -> None:
     values, bad, _ = _by_unique(pa.array(["1,000", "2.5", "-1"]), _number_parser(premium),
                                 _fast_numbers(premium))
     assert values.tolist() == [1000.0, 2.5, None] and bad.tolist() == [False, False, True]
+
+
+def test_a_file_the_store_refuses_is_an_error_and_later_files_do_not_count_on_it(
+        tmp_store: SQLiteStore) -> None:
+    # a real SQLite trigger refuses every organization: that file's write fails (it is written
+    # in the background while the next file is validated), so ties to organizations must be
+    # rejected as unknown ids and every other row kept
+    con = sqlite3.connect(tmp_store.path)
+    con.execute("CREATE TRIGGER no_orgs BEFORE INSERT ON organizations "
+                "BEGIN SELECT RAISE(ABORT, 'organizations refused'); END")
+    con.commit()
+    con.close()
+    report = ingest_paths([SAMPLE_DIR], tmp_store, settings=Settings())
+    by_name = {Path(f.path).name: f for f in report.files}
+    assert "organizations refused" in (by_name["organizations.csv"].error or "")
+    orgs = {r["org_id"] for r in _csv_rows(SAMPLE_DIR / "organizations.csv")}
+    rels = _csv_rows(SAMPLE_DIR / "relationships.csv")
+    touching = [r for r in rels if r["src_id"] in orgs or r["dst_id"] in orgs]
+    assert touching  # the sample has WORKS_AT ties
+    assert by_name["relationships.csv"].rejected == len(touching)
+    assert set(report.rejects["reason"]) == {"unknown id"}
+    for name in ("agents.csv", "clients.csv", "policies.csv", "interactions.csv"):
+        assert by_name[name].rejected == 0 and by_name[name].error is None, name
+    counts = tmp_store.counts()
+    assert counts["Organization"] == 0 and counts["WORKS_AT"] == 0
+    assert counts["Client"] == 3000
