@@ -288,15 +288,13 @@ def batches(n_rows: int, size: int) -> list[tuple[int, int]]:
     return [(start, min(start + size, n_rows)) for start in range(0, n_rows, size)]
 
 
-def _plain(value: Any) -> Any:
-    """A value the driver can send, or None for missing (None, NaN, pd.NA)."""
-    if value is None or value is pd.NA:
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
+def _column_values(series: pd.Series) -> list[Any]:
+    """A column as values the driver can send (Python scalars), None for missing
+    (None, NaN, pd.NA)."""
+    values = series.to_numpy(dtype=object, na_value=None).tolist()
+    if series.dtype != object:  # numeric and extension dtypes may hand out NumPy scalars
+        values = [v.item() if isinstance(v, np.generic) else v for v in values]
+    return values
 
 
 def _maps(frame: pd.DataFrame, columns: Sequence[str], rename: dict[str, str] | None = None
@@ -304,16 +302,9 @@ def _maps(frame: pd.DataFrame, columns: Sequence[str], rename: dict[str, str] | 
     """Rows as property maps without the missing values (Neo4j stores no nulls)."""
     rename = rename or {}
     names = [rename.get(c, c) for c in columns]
-    cols = [frame[c].tolist() for c in columns]
-    out: list[dict[str, Any]] = []
-    for values in zip(*cols, strict=True):
-        row = {}
-        for name, v in zip(names, values, strict=True):
-            v = _plain(v)
-            if v is not None:
-                row[name] = v
-        out.append(row)
-    return out
+    cols = [_column_values(frame[c]) for c in columns]
+    return [{k: v for k, v in zip(names, values, strict=True) if v is not None}
+            for values in zip(*cols, strict=True)]
 
 
 def _frame(records: list[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
