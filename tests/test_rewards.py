@@ -283,3 +283,21 @@ def test_read_paid_names_the_bad_file(tmp_path: Path) -> None:
         rewards.read_paid([bad])
     with pytest.raises(ValueError, match="paid ledger not found"):
         rewards.read_paid([tmp_path / "missing.csv"])
+
+
+def test_referral_on_the_policy_day_counts_and_chain_stops_at_an_invalid_edge() -> None:
+    clients = pd.DataFrame({"client_id": ["a", "b", "c"], "phone": [None] * 3,
+                            "id_number": [None] * 3})
+    pol = pd.DataFrame({"policy_id": ["Pb", "Pc"], "holder_id": ["b", "c"],
+                        "category": ["life", "life"], "annual_premium": [1000.0, 2000.0],
+                        "start_date": ["2025-05-01", "2026-03-10"],
+                        "status": ["in_force", "in_force"]})
+    # a -> b is dated after b's only policy: b's chain stops at b; b -> c on c's policy day
+    rel = pd.DataFrame({"src_id": ["a", "b"], "dst_id": ["b", "c"],
+                        "type": ["REFERRED", "REFERRED"],
+                        "start_date": ["2025-06-01", "2026-03-10"]})
+    ledger = rewards.reward_ledger(clients, pol, rel, "2026-03")
+    got = {r.line_id: (r.earner_id, r.points) for r in ledger.lines.itertuples()}
+    assert got == {"Pc:0": ("c", 20.0), "Pc:1": ("b", 2.0)}
+    assert ledger.exclusions[["referrer_id", "code"]].values.tolist() == [
+        ["a", "referral_after_policy"]]
