@@ -177,6 +177,7 @@ def test_one_finding_per_client_with_reasons(family_store: SQLiteStore) -> None:
                                "since the first policy of 2016-01-01")
     # (2) fits: accident + critical illness, 350k >= 5 x 60k
     assert reasons("F2") == [
+        ("fits_unchanged", "cover fits and needs are unchanged"),
         ("missing_parents_medical", "no parents' medical cover"),
         ("missing_pension", "no pension / annuity"),
         ("rebuy_window", "first policy 2024-01-01 within 3 years: clients usually buy again "
@@ -198,8 +199,10 @@ def test_one_finding_per_client_with_reasons(family_store: SQLiteStore) -> None:
     ]
     # (4) the right products, 300k < 5 x 150k
     assert gaps.loc["F4", ["protection_sum", "recommended_sum"]].tolist() == [300_000, 750_000]
-    assert ("sum_too_low", "protection sum insured 300,000 is below 5x income (750,000): a "
-            "larger sum insured is due") in reasons("F4")
+    assert reasons("F4")[0] == ("sum_too_low", "protection sum insured 300,000 is below 5x "
+                                "income (750,000): a larger sum insured is due")
+    assert [c for c, _ in reasons("F4")] == ["sum_too_low", "missing_parents_medical",
+                                             "missing_pension"]
     # (5) 800k of life cover (the accident policy starting after as_of does not count)
     assert gaps.loc["F5", "held"] == ["life"]
     assert gaps.loc["F5", "total_sum"] == 800_000

@@ -442,18 +442,21 @@ def coverage_gaps(
                             "text": f"{text}: total sum insured {ts_a[i]:,.0f} in "
                                     f"{', '.join(h)}, but core needs "
                                     f"{', '.join(core_missing)} not covered"})
-        elif finding == 0:
+        elif finding in (0, 2):
             reasons.append({"code": code, "text": text})
+        sum_low = {"code": "sum_too_low",
+                   "text": f"protection sum insured {ps_a[i]:,.0f} is below "
+                           f"{ns.sum_insured_income_multiple:g}x income "
+                           f"({rec_a[i]:,.0f}): a larger sum insured is due"}
+        if finding == 4:
+            reasons.append(sum_low)
         if st_now_l[i] not in known and st_now_l[i] != "dependent":
             reasons.append({"code": "stage_unknown",
                             "text": "life stage unknown: record a birth date or family ties"})
         for n in miss:
             reasons.append({"code": f"missing_{n}", "text": f"no {NEED_TEXT.get(n, n)}"})
-        if h and low:
-            reasons.append({"code": "sum_too_low",
-                            "text": f"protection sum insured {ps_a[i]:,.0f} is below "
-                                    f"{ns.sum_insured_income_multiple:g}x income "
-                                    f"({rec_a[i]:,.0f}): a larger sum insured is due"})
+        if h and low and finding != 4:
+            reasons.append(sum_low)
         if isinstance(gone_a[i], str):
             reasons.append({"code": "lapsed_cover", "text": f"{gone_a[i]}: reinstate or replace"})
         if recent_l[i]:
