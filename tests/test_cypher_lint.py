@@ -63,7 +63,7 @@ def _lint(statements: list[tuple[str, str, list[str]]]) -> dict[str, list[dict[s
         pytest.fail("node is not on PATH: install Node 20 (the Cypher check runs Neo4j's parser "
                     "under Node)")
     if not PACKAGE.is_dir():
-        pytest.fail(f"{PACKAGE.relative_to(ROOT)} is missing: run `npm ci` in {ROOT} "
+        pytest.fail(f"{PACKAGE} is missing: run `npm ci` in {ROOT} "
                     "(installs the pinned @neo4j-cypher/language-support; CI does this)")
     payload = {
         "labels": LABELS,
