@@ -17,7 +17,7 @@ from neo4j.exceptions import ServiceUnavailable
 
 from graphcrm.config import Neo4jSettings
 from graphcrm.ingest.job import IngestError, ingest_paths
-from graphcrm.model import AGENTS, RELATIONSHIPS
+from graphcrm.model import AGENTS, CLIENTS, RELATIONSHIPS, Label
 from graphcrm.store.base import StoreError
 from graphcrm.store.neo4j import Neo4jStore, batches, describe_neo4j_error, load_statements
 
@@ -347,3 +347,45 @@ def test_export_to_unreachable_neo4j_exits_1_with_one_line(tmp_path: Path) -> No
     lines = [ln for ln in res.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith(
         f"error: cannot reach Neo4j at neo4j://127.0.0.1:{port}"), res.output
+
+
+# -- reads: the server's records become the embedded store's frames ----------------------------
+def test_records_become_template_frames(servers: list[Any]) -> None:
+    answers = {
+        "nodes_clients": Reply(["p"], [
+            [{"id": "C1", "name": "张伟", "age": 41, "city": "上海"}],
+            [{"id": "C2", "name": "李娜", "phone": "13812345678"}],
+        ]),
+        "relationships": Reply(["src_id", "dst_id", "type", "p"], [
+            ["C1", "C2", "RELATIVE_OF", {"kind": "spouse", "confidence": 0.9}],
+            ["A1", "C1", "SERVES", {}],
+        ]),
+        "labels_of": Reply(["id", "label"], [["C1", "Client"], ["A1", "Agent"]]),
+        "counts": Reply(["Agent", "Client", "SERVES"], [[1, 2, 3]]),
+        "data_version": Reply(["data_version"], [[7]]),
+    }
+    texts = {STATEMENTS[name].text: reply for name, reply in answers.items()}
+    srv = BoltServer(lambda q, p: texts.get(q, Reply()))
+    servers.append(srv)
+    with Neo4jStore(srv.uri, settings=settings()) as store:
+        clients = store.nodes(Label.CLIENT)
+        rels = store.relationships(columns=["src_id", "dst_id", "type", "kind", "confidence"])
+        labels = store.labels_of(["C1", "A1", "X"])
+        counts = store.counts()
+        version = store.data_version()
+    assert list(clients.columns) == list(CLIENTS.column_names)
+    assert clients["client_id"].tolist() == ["C1", "C2"]
+    assert clients["age"].tolist()[0] == 41 and pd.isna(clients["age"].tolist()[1])
+    assert clients["phone"].tolist() == [None, "13812345678"]
+    assert clients["gender"].tolist() == [None, None]
+    assert rels.to_dict("records")[0] == {"src_id": "C1", "dst_id": "C2", "type": "RELATIVE_OF",
+                                          "kind": "spouse", "confidence": 0.9}
+    assert rels["kind"].tolist()[1] is None and pd.isna(rels["confidence"].tolist()[1])
+    assert labels == {"C1": Label.CLIENT, "A1": Label.AGENT}
+    assert counts["Agent"] == 1 and counts["Client"] == 2 and counts["SERVES"] == 3
+    assert counts["REFERRED"] == 0 and counts["merged_ids"] == 0
+    assert version == 7
+    # every read went with the parameters its statement declares
+    for query, params in srv.runs:
+        name = next(n for n, s in STATEMENTS.items() if s.text == query)
+        assert set(params) == set(STATEMENTS[name].params), name

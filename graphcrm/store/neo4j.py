@@ -36,6 +36,7 @@ from graphcrm.config import (
     ENV_NEO4J_DATABASE,
     ENV_NEO4J_PASSWORD,
     ENV_NEO4J_USER,
+    ConfigError,
     Neo4jSettings,
     load_settings,
 )
@@ -341,7 +342,12 @@ class Neo4jStore(GraphStore):
                  ) -> None:
         import neo4j
 
-        self.settings = settings if settings is not None else load_settings().neo4j
+        if settings is None:
+            try:
+                settings = load_settings().neo4j
+            except ConfigError as exc:
+                raise StoreError(str(exc)) from None
+        self.settings = settings
         self.uri = uri
         self.location = _public_uri(uri)
         self.database = self.settings.database or None
