@@ -389,3 +389,17 @@ def test_records_become_template_frames(servers: list[Any]) -> None:
     for query, params in srv.runs:
         name = next(n for n, s in STATEMENTS.items() if s.text == query)
         assert set(params) == set(STATEMENTS[name].params), name
+
+
+def test_spreadsheet_rows_are_named_when_the_job_passes_them(servers: list[Any]) -> None:
+    srv, seen = _flaky_after(good_batches=0)
+    servers.append(srv)
+    frame = _agents(7)
+    frame["__row"] = [2, 3, 5, 6, 7, 9, 10]  # validator's spreadsheet row numbers (gaps = rejects)
+    store = Neo4jStore(srv.uri, settings=settings(batch_rows=5, max_retries=2))
+    with store, pytest.raises(StoreError) as info, store.transaction():
+        store.upsert(AGENTS, frame)
+    assert str(info.value).startswith("agents: spreadsheet rows 2–7 failed 2 times")
+    assert "committed before it: nothing" in str(info.value)
+    assert seen == [5, 5]
+    assert all("__row" not in r for _, p in srv.runs if "rows" in p for r in p["rows"])
