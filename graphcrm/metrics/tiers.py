@@ -139,8 +139,8 @@ def abc_classes(policies: pd.DataFrame, clients: pd.DataFrame | None = None,
     >>> import pandas as pd
     >>> pol = pd.DataFrame({"holder_id": ["a", "b", "c"], "annual_premium": [70, 20, 10],
     ...                     "status": "in_force"})
-    >>> abc_classes(pol)["abc"].tolist()
-    ['A', 'A', 'C']
+    >>> abc_classes(pol)["abc"].tolist()  # a+b reach 90% >= 80%; c brings 90% -> 100%
+    ['A', 'A', 'B']
     """
     t = (settings or Settings()).tiers
     prem = _premium_by_client(policies)
