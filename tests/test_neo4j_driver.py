@@ -403,3 +403,49 @@ def test_spreadsheet_rows_are_named_when_the_job_passes_them(servers: list[Any])
     assert "committed before it: nothing" in str(info.value)
     assert seen == [5, 5]
     assert all("__row" not in r for _, p in srv.runs if "rows" in p for r in p["rows"])
+
+
+# -- the GDS scaling path (docs/scaling.md) ----------------------------------------------------
+def test_gds_calls_go_in_order_with_their_declared_parameters(servers: list[Any]) -> None:
+    answers = {
+        "gds_write_ties": lambda p: Reply(["written"], [[len(p["rows"])]]),
+        "gds_pagerank_stream": lambda p: Reply(["id", "score"], [["C1", 0.75], ["C2", 0.25]]),
+        "gds_dijkstra_stream": lambda p: Reply(["totalCost", "path", "costs"], [
+            [0.5, ["C1", "C2"], [0.0, 0.5]]]) if p["target_id"] == "C2" else Reply(),
+    }
+    texts = {STATEMENTS[n].text: f for n, f in answers.items()}
+    srv = BoltServer(lambda q, p: texts[q](p) if q in texts else Reply())
+    servers.append(srv)
+    edges = pd.DataFrame({"u": ["C1", "C1", "C2"], "v": ["C2", "C3", "C3"],
+                          "strength": [0.9, 0.5, 0.6], "distance": [0.105, 0.693, 0.511]})
+    with Neo4jStore(srv.uri, settings=settings(batch_rows=2, gds_graph_name="g1")) as store:
+        srv.runs.clear()
+        assert store.gds_load_ties(edges, version=4) == 3
+        rank = store.gds_pagerank(0.85, 1e-10, 200)
+        assert store.gds_dijkstra("C1", "C2") == (0.5, ["C1", "C2"])
+        assert store.gds_dijkstra("C1", "C9") == (float("inf"), [])
+    names = [next(n for n, s in STATEMENTS.items() if s.text == q) for q, _ in srv.runs]
+    assert names == ["gds_write_ties", "gds_write_ties", "gds_drop_stale_ties", "gds_drop",
+                     "gds_project", "gds_pagerank_stream", "gds_dijkstra_stream",
+                     "gds_dijkstra_stream"]
+    for (_, params), name in zip(srv.runs, names, strict=True):
+        assert set(params) == set(STATEMENTS[name].params), name
+    assert [len(p["rows"]) for _, p in srv.runs[:2]] == [2, 1]
+    assert srv.runs[0][1]["rows"][0] == {"u": "C1", "v": "C2", "strength": 0.9,
+                                         "distance": 0.105}
+    assert {p.get("graph_name") for _, p in srv.runs[3:]} == {"g1"}
+    assert srv.runs[5][1] == {"graph_name": "g1", "alpha": 0.85, "tol": 1e-10, "max_iter": 200}
+    assert rank.to_dict() == {"C1": 0.75, "C2": 0.25}
+
+
+def test_a_server_without_gds_says_so(servers: list[Any]) -> None:
+    srv = BoltServer(lambda q, p: Reply(failure=(
+        "Neo.ClientError.Procedure.ProcedureNotFound",
+        "There is no procedure with the name `gds.graph.project` registered for this "
+        "database instance.")) if q == STATEMENTS["gds_project"].text else Reply())
+    servers.append(srv)
+    store = Neo4jStore(srv.uri, settings=settings())
+    with store, pytest.raises(StoreError) as info:
+        store.gds_load_ties(pd.DataFrame(columns=["u", "v", "strength", "distance"]), 1)
+    assert str(info.value).startswith(f"Neo4j at {srv.uri} has no Graph Data Science library "
+                                      "(GDS): install the plugin or set neo4j.use_gds = false")

@@ -392,14 +392,16 @@ class Neo4jStore(GraphStore):
         except KeyError:
             raise StoreError(f"no Cypher statement named {name} in cypher/") from None
 
-    def _read(self, name: str, **params: Any) -> list[dict[str, Any]]:
-        """Run a named read statement; its records as dicts."""
+    def _read(self, name: str, *, on_writer: bool = False, **params: Any
+              ) -> list[dict[str, Any]]:
+        """Run a named read statement; its records as dicts. ``on_writer`` routes it to the
+        cluster member that takes writes (where a GDS graph projected by a write lives)."""
         import neo4j
 
+        routing = neo4j.RoutingControl.WRITE if on_writer else neo4j.RoutingControl.READ
         try:
             result = self._driver.execute_query(
-                self._statement(name), params, database_=self.database,
-                routing_=neo4j.RoutingControl.READ,
+                self._statement(name), params, database_=self.database, routing_=routing,
             )
         except StoreError:
             raise
@@ -742,16 +744,18 @@ class Neo4jStore(GraphStore):
 
     def gds_pagerank(self, alpha: float, tol: float, max_iter: int) -> pd.Series:
         """Weighted PageRank of the projected graph, by node id (sums to 1)."""
-        recs = self._read("gds_pagerank_stream", graph_name=self.settings.gds_graph_name,
-                          alpha=float(alpha), tol=float(tol), max_iter=int(max_iter))
+        recs = self._read("gds_pagerank_stream", on_writer=True,
+                          graph_name=self.settings.gds_graph_name, alpha=float(alpha),
+                          tol=float(tol), max_iter=int(max_iter))
         return pd.Series({r["id"]: float(r["score"]) for r in recs}, name="pagerank",
                          dtype=float)
 
     def gds_dijkstra(self, source_id: str, target_id: str) -> tuple[float, list[str]]:
         """Connection distance and path between two people in the projected graph
         (``(inf, [])`` when they are not connected)."""
-        recs = self._read("gds_dijkstra_stream", graph_name=self.settings.gds_graph_name,
-                          source_id=source_id, target_id=target_id)
+        recs = self._read("gds_dijkstra_stream", on_writer=True,
+                          graph_name=self.settings.gds_graph_name, source_id=source_id,
+                          target_id=target_id)
         if not recs:
             return math.inf, []
         return float(recs[0]["totalCost"]), list(recs[0]["path"])
