@@ -181,3 +181,13 @@ def test_value_tiers_formula_by_hand(tmp_store: SQLiteStore) -> None:
     v2 = tiers.value_tiers(tmp_store.nodes(Label.CLIENT), tmp_store.nodes(Label.POLICY),
                            trust=tr, as_of=AS_OF).set_index("client_id")
     assert v2.loc["Y", "value_tier"] == "LVC"  # percentile 0.5: above 0.2, below 0.6
+
+
+def test_docstring_examples_of_the_client_metrics_hold() -> None:
+    import doctest
+
+    from graphcrm.metrics import needs, rewards
+
+    for module in (trust, tiers, needs, rewards):
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
