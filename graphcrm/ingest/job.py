@@ -468,6 +468,7 @@ def _write_file(store: GraphStore, job: _Prepared, settings: Settings,
                     job.progress_failed = False
             if len(job.merges):
                 changed += store.add_aliases(job.merges)
+        job.frame = job.frame.iloc[:0]  # written: free the rows while the next file validates
         if progress is not None and total == 0:
             job.progress_failed = True
             progress(job.label, 0, 0)
