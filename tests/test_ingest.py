@@ -550,3 +550,11 @@ def test_a_file_the_store_refuses_is_an_error_and_later_files_do_not_count_on_it
     counts = tmp_store.counts()
     assert counts["Organization"] == 0 and counts["WORKS_AT"] == 0
     assert counts["Client"] == 3000
+
+
+def test_readme_template_table_is_generated_from_the_model() -> None:
+    from graphcrm.ingest.readers import templates_summary_markdown
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert templates_summary_markdown() in readme, "README's template table is stale"
+    assert "`agents` / 业务员 | `agent_id`/`工号`, `name`/`姓名`" in readme

@@ -465,3 +465,18 @@ def templates_markdown() -> str:
                        f"{'yes' if col.required else ''} | {meaning} |")
         out.append("")
     return "\n".join(out)
+
+
+def templates_summary_markdown() -> str:
+    """A one-line-per-file table of the templates for the README (required columns only).
+
+    Like :func:`templates_markdown`, generated from :data:`graphcrm.model.TABLES`; a test
+    checks that the README holds exactly this table.
+    """
+    out = ["| file / 文件 | required columns / 必填列 (English or 中文 header) "
+           "| optional columns |", "| --- | --- | --- |"]
+    for table in TABLES:
+        required = ", ".join(f"`{c.name}`/`{c.zh}`" for c in table.columns if c.required)
+        optional = ", ".join(f"`{c.name}`" for c in table.columns if not c.required)
+        out.append(f"| `{table.name}` / {table.zh} | {required} | {optional} |")
+    return "\n".join(out)
