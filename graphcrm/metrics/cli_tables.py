@@ -126,7 +126,8 @@ def rewards_command(period: str, out: str | None, paid_files: tuple[str, ...], t
     """Chain-referral reward ledger (CVE) of one month: service points, never cash.
 
     Own first-year premium earns points; a referred person's first policy earns the referral
-    chain above 10% / 5% / 2% of its points (levels 1-3), capped per client per period.
+    chain above a share of its points per level ([rewards] level_shares, default 10% / 5% /
+    2% for levels 1-3), capped per client per period.
     Self-referrals, shared identities, referees who were already clients, referrals dated
     after the policy, cycles and later referrers of the same referee earn nothing and are
     listed as exclusions. Running a period twice gives the same ledger; a line (policy,
