@@ -28,13 +28,16 @@ def build_demo_store(store_path: Path, sample: Path = SAMPLE) -> dict[str, int]:
     from graphcrm.store.sqlite import SQLiteStore
 
     store_path.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in ("", "-wal", "-shm", "-journal"):
+    for suffix in ("", "-wal", "-shm", "-journal", ".analysis"):
         Path(f"{store_path}{suffix}").unlink(missing_ok=True)
     files = sorted(p for p in sample.iterdir() if p.suffix.lower() in {".csv", ".xlsx"})
     if not files:
         raise click.ClickException(f"no sample files in {sample}")
+    from graphcrm.graph import warm_graph
+
     with SQLiteStore(store_path) as store:
         ingest_paths(files, store)
+        warm_graph(store)  # the app opens on a ready graph
         return store.counts()
 
 

@@ -135,6 +135,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ingest_done": ("导入完成：数据版本 {before} → {after}。",
                     "Import finished: data version {before} → {after}."),
     "ingest_failed": ("导入失败：{error}", "Import failed: {error}"),
+    "warming": ("正在生成分析图谱与影响力指标……",
+                "Building the analysis graph and influence metrics…"),
     "rejects": ("被拒绝的行：{n}", "Rejected rows: {n}"),
     "download_rejects": ("下载被拒绝的行", "Download rejected rows"),
     "counts": ("数量", "Counts"),

@@ -42,6 +42,11 @@ def render(ctx: Ctx) -> None:
         try:
             with open_store(ctx.location, create=True) as store:
                 report = ingest_paths(paths, store, progress=progress)
+                if report.data_version_after != report.data_version_before:
+                    from graphcrm.graph import warm_graph
+
+                    with st.spinner(ctx.t("warming")):  # the next page then opens at once
+                        warm_graph(store, ctx.settings)
         except Exception as exc:
             st.error(ctx.t("ingest_failed", error=exc))
             return

@@ -212,13 +212,18 @@ def influence_table(ag: AnalysisGraph, with_circles: bool = True) -> pd.DataFram
         referral_premium, influence, circle`` sorted by influence (highest first); ``circle`` is
         the Louvain community number (0 = largest) or None when ``with_circles`` is False.
     """
+    key = f"influence_table/{with_circles}"
+    if key in ag._cache:
+        return ag._cache[key].copy()
     df = influence_scores(ag)
     df.insert(0, "label", ag.nodes["label"].reindex(df.index).to_numpy())
     df.insert(0, "name", ag.nodes["name"].reindex(df.index).to_numpy())
     df["circle"] = circles(ag).reindex(df.index).to_numpy() if with_circles else None
     df = df.rename_axis("id").reset_index()
-    return df.sort_values(["influence", "id"], ascending=[False, True], kind="stable"
-                          ).reset_index(drop=True)
+    df = df.sort_values(["influence", "id"], ascending=[False, True], kind="stable"
+                        ).reset_index(drop=True)
+    ag._cache[key] = df  # a whole-graph pass: once per analysis graph (and its snapshot)
+    return df.copy()
 
 
 def hubs(ag: AnalysisGraph, top: int | None = None, team: str | None = None,
@@ -305,6 +310,8 @@ def circles(ag: AnalysisGraph) -> pd.Series:
     if cached is not None:
         return cached
     c = ag.csr
+    if len(c.ids) == 0:
+        return pd.Series([], index=pd.Index([], dtype=object), dtype=np.int64, name="circle")
     upper = sp.triu(c.strength, k=1).tocoo()
     g = ig.Graph(n=len(c.ids), edges=np.column_stack([upper.row, upper.col]), directed=False)
     with _IGRAPH_RNG_LOCK:

@@ -100,6 +100,12 @@ class GraphStore(ABC):
     def data_version(self) -> int:
         """A number that moves on with every ingest that changed something."""
 
+    def fingerprint(self) -> str:
+        """What identifies this store's current content: it changes whenever the data changes,
+        and differs between two stores that happen to share a data version. Caches of derived
+        data (the analysis graph snapshot) are keyed by it."""
+        return f"{self.location}#{self.data_version()}"
+
     def close(self) -> None:  # noqa: B027 - optional for back ends without resources
         """Release connections."""
 

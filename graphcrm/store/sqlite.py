@@ -18,6 +18,7 @@ import itertools
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -166,8 +167,8 @@ class SQLiteStore(GraphStore):
                 cur.execute(ddl)
             cur.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?), ('data_version', '0'),"
-                " ('created', ?)",
-                (str(SCHEMA_VERSION), time.strftime("%Y-%m-%dT%H:%M:%S")),
+                " ('created', ?), ('store_id', ?)",
+                (str(SCHEMA_VERSION), time.strftime("%Y-%m-%dT%H:%M:%S"), uuid.uuid4().hex),
             )
             cur.execute("COMMIT")
         except BaseException:
@@ -448,6 +449,12 @@ class SQLiteStore(GraphStore):
     def data_version(self) -> int:
         with self._lock:
             return int(self._meta("data_version") or 0)
+
+    def fingerprint(self) -> str:
+        """A random id given at creation, the data version and the time of the last change (a
+        file deleted and re-created is a different store even at the same data version)."""
+        with self._lock:
+            return "/".join(str(self._meta(k)) for k in ("store_id", "data_version", "updated"))
 
     def close(self) -> None:
         with suppress(sqlite3.Error):

@@ -1,0 +1,97 @@
+"""The analysis-graph snapshot beside an embedded store: reused only for the same data."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pandas as pd
+from click.testing import CliRunner
+
+from graphcrm.cli import main
+from graphcrm.config import Settings
+from graphcrm.graph import (
+    _CACHE,
+    build_graph,
+    load_graph,
+    read_snapshot,
+    snapshot_path,
+    warm_graph,
+)
+from graphcrm.store.sqlite import SQLiteStore
+from tests.graph_fixtures import build_world, client, put
+
+
+def _edges(ag: object) -> pd.DataFrame:
+    e = ag.edges  # type: ignore[attr-defined]
+    return e.sort_values(["u", "v"]).reset_index(drop=True)
+
+
+def test_warm_graph_saves_a_snapshot_a_new_process_reads(tmp_store: SQLiteStore) -> None:
+    build_world(tmp_store)
+    warmed = warm_graph(tmp_store)
+    path = snapshot_path(tmp_store)
+    assert path is not None and path.is_file()
+    assert path.name == "graphcrm.db.analysis"
+    _CACHE.clear()  # as in a new process
+    loaded = load_graph(tmp_store)
+    assert loaded is not warmed
+    pd.testing.assert_frame_equal(_edges(loaded), _edges(build_graph(tmp_store)))
+    # the whole-graph metrics computed by the warm-up come with it
+    assert {"influence_table/True", "circles", "tiers", "trust"} <= set(loaded._cache)
+    assert set(loaded.G.nodes) == set(loaded.nodes.index)  # G is rebuilt, not pickled
+
+
+def test_a_change_to_the_data_makes_the_snapshot_stale(tmp_store: SQLiteStore) -> None:
+    build_world(tmp_store)
+    warm_graph(tmp_store)
+    with tmp_store.transaction():
+        put(tmp_store, "clients", [client("NEW")])
+    assert read_snapshot(tmp_store, Settings()) is None
+    _CACHE.clear()
+    assert "NEW" in load_graph(tmp_store).nodes.index
+
+
+def test_a_recreated_store_at_the_same_path_and_version_is_not_confused(tmp_path: Path
+                                                                        ) -> None:
+    db = tmp_path / "crm.db"
+    with SQLiteStore(db) as store:
+        build_world(store)
+        version = store.data_version()
+        warm_graph(store)
+    snapshot = Path(f"{db}.analysis").read_bytes()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    with SQLiteStore(db) as store:  # same path, different data, same data version
+        with store.transaction():
+            put(store, "clients", [client("OTHER")])
+        assert store.data_version() == version
+        Path(f"{db}.analysis").write_bytes(snapshot)
+        _CACHE.clear()
+        assert list(load_graph(store).nodes.index) == ["OTHER"]
+
+
+def test_an_unreadable_snapshot_is_a_cache_miss(tmp_store: SQLiteStore) -> None:
+    build_world(tmp_store)
+    path = snapshot_path(tmp_store)
+    assert path is not None
+    path.write_bytes(b"not a pickle")
+    _CACHE.clear()
+    assert "P" in load_graph(tmp_store).nodes.index
+    with path.open("rb") as fh:  # replaced by a good snapshot
+        assert isinstance(pickle.load(fh), dict)
+
+
+def test_ingest_command_warms_the_graph_unless_told_not_to(tmp_path: Path) -> None:
+    sample = Path(__file__).resolve().parents[1] / "data" / "sample"
+    db = tmp_path / "s.db"
+    result = CliRunner().invoke(main, ["ingest", str(sample / "agents.csv"), "--store", str(db),
+                                       "--no-warm"])
+    assert result.exit_code == 0, result.output
+    assert not Path(f"{db}.analysis").exists()
+    result = CliRunner().invoke(main, ["ingest", str(sample / "organizations.csv"),
+                                       "--store", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "analysis graph ready" in result.output
+    with SQLiteStore(db) as store:
+        assert read_snapshot(store, Settings()) is not None
