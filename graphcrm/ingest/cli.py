@@ -60,8 +60,11 @@ def ingest_command(paths: tuple[str, ...], store: str | None, rejects_path: str 
     relationships/关系, interactions/互动), 校验每一行, 合并同一人, 写入图库。
 
     \b
-    Each file is written in one transaction (Ctrl-C leaves the store as before that file);
-    re-running the same input changes nothing. Column templates: docs/templates.md.
+    In the embedded store each file is written in one transaction (Ctrl-C leaves the store
+    as before that file); in Neo4j in batches of [neo4j] batch_rows (docs/neo4j.md). Either
+    way re-running the same input changes nothing. Column templates: docs/templates.md.
+    After a load that changed data the analysis graph is built and saved beside an embedded
+    store (--no-warm skips it) so the app opens at once.
     Exit code 0 when any row was accepted (rejected rows go to the rejects file), 1 with a
     one-line `error: ...` when nothing was usable.
 
@@ -70,7 +73,8 @@ def ingest_command(paths: tuple[str, ...], store: str | None, rejects_path: str 
     rows_read, accepted, rejected, merged, changed, seconds, rows_per_second, encoding,
     warnings, error), totals (files, rows_read, accepted, rejected, merged, changed, seconds,
     rows_per_second), rejects (count), rejects_file (path or null), merges (alias_id,
-    client_id, source_file, source_row, reason), warnings, errors, store.
+    client_id, source_file, source_row, reason), warnings, errors, store,
+    analysis_graph_seconds (warm-up time, or null when skipped).
 
     \b
     Example:
@@ -108,7 +112,11 @@ def ingest_command(paths: tuple[str, ...], store: str | None, rejects_path: str 
         return
     except KeyboardInterrupt:
         bars.close()
-        fail("interrupted: the file being written was rolled back; earlier files are kept")
+        if "://" in str(target.location):
+            fail("interrupted: batches already committed to Neo4j are kept; re-run the same "
+                 "files to finish (MERGE makes it safe)")
+        else:
+            fail("interrupted: the file being written was rolled back; earlier files are kept")
         return
     bars.close()
     rejects_file = None
