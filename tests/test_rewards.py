@@ -37,6 +37,7 @@ REFERRALS = [
     ("M1", "M2", "2025-01-01"), ("M2", "M3", "2025-02-01"),  # M1 and M3: one ID number
     ("U1", "U2", None),                          # undated
     ("Y0", "Y", "2026-02-15"),                   # Y's first policy is in April
+    ("T2", "T3", "2026-02-01"), ("T1", "T2", "2026-03-20"),  # T1 came in after PT3 started
 ]
 
 # (policy, holder, annual premium, start, status)
@@ -57,6 +58,7 @@ POLICIES = [
     ("PX", "X", 900, "2026-03-31", "surrendered"),
     ("PY", "Y", 1_000, "2026-04-01", "in_force"),
     ("PU2", "U2", 1_000, "2026-04-03", "in_force"),
+    ("PT3", "T3", 5_000, "2026-03-06", "in_force"),
 ]
 
 #: line_id -> (earner, level, points, status), worked out by hand
@@ -81,6 +83,8 @@ EXPECTED_MARCH = {
     "PM3:0": ("M3", 0, 40.00, "paid"),
     "PM3:1": ("M2", 1, 4.00, "paid"),
     "PM3:2": ("M1", 2, 0.00, "same_person"),  # M1 is M3 (same ID number)
+    "PT3:0": ("T3", 0, 50.00, "paid"),
+    "PT3:1": ("T2", 1, 5.00, "paid"),        # no PT3:2: T1 referred T2 after PT3 started
 }
 
 EXPECTED_EXCLUSIONS = {

@@ -12,7 +12,8 @@ Rules, per period ``YYYY-MM``:
 * **Chain points** (levels 1..n): when a referred person's *first* policy ever (earliest start,
   ties by policy id) starts in the period, the accepted referral chain above earns
   ``round(base × level_shares[k-1], 2)`` at level k (10% / 5% / 2%: the referrer, the
-  referrer's referrer, the next).
+  referrer's referrer, the next). The chain is taken as it stood on the policy's start date:
+  it stops below a referral dated after it.
 * **Cap**: at most ``cap_per_client_per_period`` points per earner per period; an earner's
   lines are applied in order (own first, then by level, start date, policy id): the line that
   crosses the cap is cut, later ones pay 0, each marked ``capped``.
@@ -441,7 +442,10 @@ def reward_ledger(clients: pd.DataFrame, policies: pd.DataFrame, relationships: 
                 + cur.map(ref_date).fillna(""))
     for level, share in enumerate(r.level_shares, start=1):
         nxt = cur.map(parent)
-        has = nxt.notna().to_numpy()
+        # the chain as it stood when the policy started: an upper referral dated after the
+        # policy did not bring this sale
+        when = cur.map(ref_date)
+        has = (nxt.notna() & (when.fillna("9999") <= firsts["start"])).to_numpy()
         if not has.any():
             break
         f = firsts[has]
