@@ -186,8 +186,25 @@ def build_graph(store: GraphStore, settings: Settings | None = None) -> Analysis
         "organizations": store.nodes(Label.ORGANIZATION), "policies": store.nodes(Label.POLICY),
         "relationships": store.relationships(), "interactions": store.interactions(),
     }
-    return build_graph_frames(frames, settings, data_version=store.data_version(),
-                              location=store.location)
+    ag = build_graph_frames(frames, settings, data_version=store.data_version(),
+                            location=store.location)
+    if settings.neo4j.use_gds and hasattr(store, "gds_pagerank"):
+        apply_gds(store, ag)
+    return ag
+
+
+def apply_gds(store: Any, ag: AnalysisGraph) -> None:
+    """The scaling path (docs/scaling.md): hand the whole-graph PageRank to Neo4j GDS.
+
+    Writes the analysis graph's ties (strength, distance) to the Neo4j ``store``, projects them
+    and stores GDS's weighted PageRank on ``ag``, where
+    :func:`graphcrm.metrics.influence.pagerank` takes it instead of the CSR iteration. Called by
+    :func:`build_graph` when ``settings.neo4j.use_gds`` is on and the store is Neo4j.
+    """
+    m = ag.settings.metrics
+    store.gds_load_ties(ag.edges, ag.data_version)
+    ag._cache["gds_pagerank"] = store.gds_pagerank(m.pagerank_alpha, m.pagerank_tol,
+                                                   m.pagerank_max_iter)
 
 
 def build_graph_frames(frames: dict[str, pd.DataFrame], settings: Settings | None = None,

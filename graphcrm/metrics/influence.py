@@ -66,8 +66,11 @@ def pagerank(ag: AnalysisGraph, alpha: float | None = None, tol: float | None = 
 
     Notes
     -----
-    The iteration is exactly that of :func:`networkx.pagerank` (``x = alpha (x Q + dangling
-    mass / N) + (1 - alpha) / N``, stop when ``||x - x_prev||_1 < N tol``), so the values equal
+    With ``settings.neo4j.use_gds`` on a Neo4j store the scores come from GDS
+    (:func:`graphcrm.graph.apply_gds`, docs/scaling.md) when the defaults are asked for.
+    Otherwise the iteration is exactly that of :func:`networkx.pagerank` (``x = alpha (x Q +
+    dangling mass / N) + (1 - alpha) / N``, stop when ``||x - x_prev||_1 < N tol``), so the
+    values equal
     ``nx.pagerank(ag.G, alpha, weight='strength', tol=tol)`` to floating-point round-off.
 
     Examples
@@ -76,6 +79,10 @@ def pagerank(ag: AnalysisGraph, alpha: float | None = None, tol: float | None = 
     >>> pr.sort_values(ascending=False).head()  # doctest: +SKIP
     """
     m = ag.settings.metrics
+    gds = ag._cache.get("gds_pagerank")
+    if gds is not None and alpha is None and tol is None and max_iter is None:
+        # computed by Neo4j GDS (settings.neo4j.use_gds, graphcrm.graph.apply_gds)
+        return gds.reindex(ag.csr.ids).fillna(0.0).rename("pagerank")
     alpha = m.pagerank_alpha if alpha is None else alpha
     tol = m.pagerank_tol if tol is None else tol
     max_iter = m.pagerank_max_iter if max_iter is None else max_iter
