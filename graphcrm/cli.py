@@ -59,10 +59,11 @@ def settings_from(config_path: str | None) -> Settings:
         raise  # unreachable; keeps type checkers happy
 
 
-def open_existing_store(store: str | None) -> GraphStore:
-    """Open a store that must already exist (reads never create an empty file)."""
+def open_existing_store(store: str | None, settings: Settings | None = None) -> GraphStore:
+    """Open a store that must already exist (reads never create an empty file); ``settings``
+    carry the ``[neo4j]`` connection settings of ``--config`` for a Neo4j store."""
     try:
-        return open_store(store, create=False)
+        return open_store(store, create=False, settings=settings)
     except StoreError as exc:
         fail(str(exc))
         raise

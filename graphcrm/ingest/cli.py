@@ -86,7 +86,7 @@ def ingest_command(paths: tuple[str, ...], store: str | None, rejects_path: str 
 
     settings = settings_from(config_path)
     try:
-        target = open_store(store, create=True)
+        target = open_store(store, create=True, settings=settings)
     except StoreError as exc:
         fail(str(exc))
         return

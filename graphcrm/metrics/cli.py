@@ -24,7 +24,7 @@ def _load(store: str | None, config_path: str | None) -> Any:
     from graphcrm.graph import load_graph
 
     settings = settings_from(config_path)
-    with open_existing_store(store) as s:
+    with open_existing_store(store, settings) as s:
         return load_graph(s, settings)
 
 
