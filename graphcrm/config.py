@@ -44,6 +44,10 @@ class IngestSettings:
     rejects_file: str = "graphcrm-rejects.csv"
     #: mobile numbers: 11 digits starting with 1 and a second digit 3-9
     phone_pattern: str = r"^1[3-9]\d{9}$"
+    #: re-runs: a file with at least this share of its table's stored rows is compared with the
+    #: stored rows in pandas (one read) and only new or changed rows are written; smaller files
+    #: are upserted row by row (the store skips identical rows either way)
+    diff_min_share: float = 0.25
 
 
 @dataclass

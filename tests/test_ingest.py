@@ -558,3 +558,44 @@ def test_readme_template_table_is_generated_from_the_model() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert templates_summary_markdown() in readme, "README's template table is stale"
     assert "`agents` / 业务员 | `agent_id`/`工号`, `name`/`姓名`" in readme
+
+
+def test_rerun_with_one_changed_row_writes_exactly_that_row(tmp_path: Path,
+                                                            tmp_store: SQLiteStore) -> None:
+    ingest_paths([SAMPLE_DIR], tmp_store, settings=Settings())
+    version = tmp_store.data_version()
+    edited = tmp_path / "edited"
+    shutil.copytree(SAMPLE_DIR, edited)
+    rows = _csv_rows(edited / "clients.csv")
+    target = rows[10]["client_id"]
+    new_city = "拉萨" if rows[10]["city"] != "拉萨" else "西宁"
+    rows[10]["city"] = new_city
+    with (edited / "clients.csv").open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    report = ingest_paths([edited], tmp_store, settings=Settings())
+    changed = {Path(f.path).name: f.changed for f in report.files}
+    assert changed == {"agents.csv": 0, "organizations.csv": 0, "clients.csv": 1,
+                       "policies.csv": 0, "relationships.csv": 0, "interactions.csv": 0}
+    assert tmp_store.data_version() == version + 1
+    assert tmp_store.get_nodes(Label.CLIENT, [target])["city"].tolist() == [new_city]
+
+
+def test_changed_rows_compares_with_the_stored_rows(tmp_store: SQLiteStore) -> None:
+    from graphcrm.ingest.job import changed_rows
+    from graphcrm.model import CLIENTS
+
+    ingest_paths([SAMPLE_DIR], tmp_store, settings=Settings())
+    stored = tmp_store.nodes(Label.CLIENT)
+    frame = stored.copy()
+    frame["age"] = pd.to_numeric(frame["age"]).astype(float)  # 30.0 equals a stored 30; NaN/None
+    frame.loc[5, "city"] = "不同的城市"
+    extra = frame.iloc[[0]].assign(client_id="C-NEW")
+    frame = pd.concat([frame, extra], ignore_index=True)
+    counts = tmp_store.counts()
+    got = changed_rows(frame, CLIENTS, tmp_store, counts, 0.25)
+    assert got["client_id"].tolist() == [stored.loc[5, "client_id"], "C-NEW"]
+    # a small file (under the share) is passed through whole: the store skips identical rows
+    small = frame.iloc[:10]
+    assert len(changed_rows(small, CLIENTS, tmp_store, counts, 0.25)) == 10
