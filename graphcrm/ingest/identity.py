@@ -143,7 +143,7 @@ def resolve_clients(frame: pd.DataFrame, *, file: str, store: GraphStore,
     rank = np.arange(n_nodes)
     comp_first = pd.Series(rank).groupby(comp[:n_nodes]).transform("min").to_numpy()
     target = node_ids[comp_first[row_node]]
-    is_stored = np.isin(ids, ex_ids)
+    is_stored = pd.Series(ids).isin(ex_ids).to_numpy()  # hashing, not sorting objects
     target = np.where(is_stored, ids, target)  # a stored client is never merged away
     merged = target != ids
     if not merged.any() and not is_stored.any():
@@ -178,11 +178,12 @@ def resolve_clients(frame: pd.DataFrame, *, file: str, store: GraphStore,
 
     # rows to write: kept rows; groups with merges or stored clients are combined field by field
     group_targets = set(target[merged]) | set(ids[is_stored])
-    in_group = np.isin(target, list(group_targets))
+    in_group = pd.Series(target).isin(group_targets).to_numpy()
     plain = frame[~in_group]
     parts = [frame[in_group].assign(__target=target[in_group],
                                     __prio=np.where(merged[in_group], 2, 0))]
-    stored_targets = [t for t in group_targets if t in set(ex_ids)]
+    stored_ids = set(ex_ids)
+    stored_targets = [t for t in group_targets if t in stored_ids]
     if stored_targets:
         stored_rows = store.get_nodes(Label.CLIENT, stored_targets)
         stored_rows = stored_rows[list(CLIENTS.column_names)].assign(
