@@ -528,9 +528,9 @@ def test_date_and_number_fast_paths_equal_the_per_value_rules() -> None:
 
 def test_a_file_the_store_refuses_is_an_error_and_later_files_do_not_count_on_it(
         tmp_store: SQLiteStore) -> None:
-    # a real SQLite trigger refuses every organization: that file's write fails (it is written
-    # in the background while the next file is validated), so ties to organizations must be
-    # rejected as unknown ids and every other row kept
+    # a real SQLite trigger refuses every organization: that file's write fails after its ids
+    # were recorded as known, so ties to organizations must be rejected as unknown ids and
+    # every other row kept
     con = sqlite3.connect(tmp_store.path)
     con.execute("CREATE TRIGGER no_orgs BEFORE INSERT ON organizations "
                 "BEGIN SELECT RAISE(ABORT, 'organizations refused'); END")

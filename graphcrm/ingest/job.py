@@ -18,11 +18,9 @@ identical rows, known aliases are not recorded twice, and the data version stays
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import AbstractContextManager, suppress
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,7 +61,8 @@ class FileReport:
     ``rows_read`` counts data rows (blank rows excluded); ``accepted`` rows passed validation
     (merged rows included); ``rejected`` rows had at least one problem; ``merged`` rows were
     the same person as another client and became aliases; ``changed`` records were inserted or
-    actually changed in the store (0 on a re-run).
+    actually changed in the store (0 on a re-run). ``seconds`` is the file's reading, checking
+    and writing time.
     """
 
     path: str
@@ -290,7 +289,7 @@ def ingest_paths(paths: Sequence[str | Path], store: GraphStore, *,
     merges: list[pd.DataFrame] = []
 
     def finish(job: _Prepared, changed: int | None, error: BaseException | None) -> None:
-        seconds = (job.t_end or time.perf_counter()) - job.t0
+        seconds = job.prep_seconds + ((job.t_end or time.perf_counter()) - job.t_write)
         if error is not None:
             files.append(FileReport(str(job.path), job.table.name, job.rows_read, 0,
                                     job.rows_read, 0, 0, seconds, warnings=job.note,
@@ -304,53 +303,19 @@ def ingest_paths(paths: Sequence[str | Path], store: GraphStore, *,
                                 job.rows_read - job.accepted, job.merged, changed or 0,
                                 seconds, warnings=job.note, encoding=job.encoding))
 
-    # A fresh store is written by a second thread while this one reads and validates the next
-    # file (SQLite releases the GIL while it inserts, sorts indexes and commits). Validation
-    # then counts on the previous file being written; if that write fails, the state is
-    # rolled back and the file validated again. A store with data is written in step.
-    writer = _Writer(store, settings, progress) if fresh else None
-
-    def drain() -> bool:
-        """Finish the file being written; True when its write failed (state rolled back)."""
-        done = writer.wait() if writer is not None else None
-        if done is None:
-            return False
-        prev, changed, error = done
-        finish(prev, changed, error)
-        if error is not None and prev.snapshot is not None:
-            state.restore(prev.snapshot)
-        return error is not None
-
-    try:
-        for table, path in inputs:
-            while True:
-                if table is CLIENTS and state.clients_written and drain():
-                    continue  # identity resolution reads the clients written so far
-                snapshot = state.snapshot()
-                job = _prepare(table, path, store, settings, state)
-                if isinstance(job, FileReport):
-                    drain()
-                    files.append(job)
-                    break
-                if writer is None:
-                    changed, error = _write_file(store, job, settings, progress, None)
-                    if error is not None:
-                        state.restore(snapshot)
-                    finish(job, changed, error)
-                    break
-                if drain():  # validated against a file that was not written: again
-                    continue
-                job.snapshot = snapshot
-                writer.submit(job)
-                break
-        drain()
-    except BaseException:
-        if writer is not None:
-            writer.cancel()  # the file being written is rolled back
-        raise
-    finally:
-        if writer is not None:
-            writer.close()
+    # One file after the other. (Writing from a second thread while the next file is checked
+    # was measured slower on the 2-core benchmark machine: the two threads contend for the GIL
+    # and it cost ~20% more CPU; docs/benchmarks-ingest.md.)
+    for table, path in inputs:
+        snapshot = state.snapshot()
+        job = _prepare(table, path, store, settings, state)
+        if isinstance(job, FileReport):
+            files.append(job)
+            continue
+        changed, error = _write_file(store, job, settings, progress)
+        if error is not None:  # later files must not count on this file's ids
+            state.restore(snapshot)
+        finish(job, changed, error)
     if files and all(f.error for f in files):
         raise IngestError("nothing usable: " + "; ".join(f.error or "" for f in files))
     all_rejects = (pd.concat(rejects, ignore_index=True) if rejects
@@ -398,8 +363,9 @@ class _Prepared:
     note: list[str]
     encoding: str
     t0: float
-    snapshot: tuple[object, dict[str, str], bool] | None = None
     progress_failed: bool = False
+    prep_seconds: float = 0.0  # reading, validating and resolving
+    t_write: float = 0.0  # when its write started
     t_end: float = 0.0  # when its write ended
 
 
@@ -442,7 +408,7 @@ def _prepare(table: Table, path: Path, store: GraphStore, settings: Settings,
                              settings.ingest.diff_min_share)
     return _Prepared(table, path, label, frame, file_merges, file_rejects,
                      raw.n + len(raw.bad_rows), len(checked.frame), merged_rows, note,
-                     raw.encoding, t0)
+                     raw.encoding, t0, prep_seconds=time.perf_counter() - t0)
 
 
 def _stored_rows(table: Table, counts: dict[str, int]) -> int:
@@ -504,17 +470,13 @@ def changed_rows(frame: pd.DataFrame, table: Table, store: GraphStore,
     return frame[~same]
 
 
-class _Cancelled(Exception):
-    """Raised inside a file's transaction when the job was interrupted (rolls it back)."""
-
-
 def _write_file(store: GraphStore, job: _Prepared, settings: Settings,
-                progress: Progress | None, cancel: threading.Event | None
-                ) -> tuple[int, Exception | None]:
+                progress: Progress | None) -> tuple[int, Exception | None]:
     """Write one file in one transaction: ``(changed, None)`` or ``(0, the store's error)``.
 
     An exception raised by ``progress`` (or a cancel) rolls the file back and propagates.
     """
+    job.t_write = time.perf_counter()
     cols = list(job.table.column_names)
     total = len(job.frame)
     changed = 0
@@ -522,8 +484,6 @@ def _write_file(store: GraphStore, job: _Prepared, settings: Settings,
         with _transaction(store, job.table, total, settings):
             done = 0
             for batch in _batches(job.frame, settings.ingest.batch_rows):
-                if cancel is not None and cancel.is_set():
-                    raise _Cancelled
                 changed += store.upsert(job.table, batch[cols])
                 done += len(batch)
                 if progress is not None:
@@ -537,8 +497,6 @@ def _write_file(store: GraphStore, job: _Prepared, settings: Settings,
             job.progress_failed = True
             progress(job.label, 0, 0)
             job.progress_failed = False
-    except _Cancelled:
-        raise
     except Exception as exc:  # the store refused the file: it is rolled back
         if job.progress_failed:
             raise
@@ -546,44 +504,6 @@ def _write_file(store: GraphStore, job: _Prepared, settings: Settings,
         return 0, exc
     job.t_end = time.perf_counter()
     return changed, None
-
-
-class _Writer:
-    """One background thread writing prepared files in order, one at a time."""
-
-    def __init__(self, store: GraphStore, settings: Settings,
-                 progress: Progress | None) -> None:
-        self._store, self._settings, self._progress = store, settings, progress
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="graphcrm-ingest")
-        self._cancel = threading.Event()
-        self._pending: tuple[_Prepared, Future[tuple[int, Exception | None]]] | None = None
-
-    def submit(self, job: _Prepared) -> None:
-        assert self._pending is None
-        future = self._pool.submit(_write_file, self._store, job, self._settings,
-                                   self._progress, self._cancel)
-        self._pending = (job, future)
-
-    def wait(self) -> tuple[_Prepared, int, Exception | None] | None:
-        """Wait for the file being written; re-raise what ``progress`` raised in it."""
-        if self._pending is None:
-            return None
-        job, future = self._pending
-        self._pending = None
-        changed, error = future.result()
-        return job, changed, error
-
-    def cancel(self) -> None:
-        """Stop after the current batch, roll the file back, and wait for that."""
-        self._cancel.set()
-        if self._pending is not None:
-            _, future = self._pending
-            self._pending = None
-            with suppress(BaseException):
-                future.result()
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
 
 
 def write_rejects(rejects: pd.DataFrame, path: str | Path) -> Path:
