@@ -599,3 +599,24 @@ def test_changed_rows_compares_with_the_stored_rows(tmp_store: SQLiteStore) -> N
     # a small file (under the share) is passed through whole: the store skips identical rows
     small = frame.iloc[:10]
     assert len(changed_rows(small, CLIENTS, tmp_store, counts, 0.25)) == 10
+
+
+def test_blank_cells_never_erase_stored_values(tmp_path: Path, tmp_store: SQLiteStore) -> None:
+    ingest_paths([SAMPLE_DIR], tmp_store, settings=Settings())
+    rows = _csv_rows(SAMPLE_DIR / "clients.csv")
+    first, second = rows[0], rows[1]
+    assert first["city"] and second["occupation"]
+    update = tmp_path / "clients_update.csv"
+    with update.open("w", encoding="utf-8", newline="") as fh:
+        fh.write("client_id,name,city,occupation\n")
+        fh.write(f"{first['client_id']},{first['name']},,新职业\n")  # city blank: kept
+        fh.write(f"{second['client_id']},{second['name']},新城市,\n")  # occupation blank: kept
+    report = ingest_paths([update], tmp_store, settings=Settings())
+    assert report.files[0].changed == 2 and report.rejected == 0
+    got = tmp_store.get_nodes(Label.CLIENT, [first["client_id"], second["client_id"]])
+    got = got.set_index("client_id")
+    assert got.loc[first["client_id"], "city"] == first["city"]
+    assert got.loc[first["client_id"], "occupation"] == "新职业"
+    assert got.loc[second["client_id"], "city"] == "新城市"
+    assert got.loc[second["client_id"], "occupation"] == second["occupation"]
+    assert got.loc[first["client_id"], "phone"] == first["phone"]  # a column not in the file
