@@ -104,6 +104,15 @@ class GraphStore(ABC):
     def data_version(self) -> int:
         """A number that moves on with every ingest that changed something."""
 
+    @staticmethod
+    def _template_columns(table: Table, rows: pd.DataFrame) -> list[str]:
+        """The table's template columns, after checking ``rows`` has every one of them."""
+        cols = list(table.column_names)
+        missing = [c for c in cols if c not in rows.columns]
+        if missing:
+            raise StoreError(f"{table.name}: missing columns {missing}")
+        return cols
+
     def fingerprint(self) -> str:
         """What identifies this store's current content: it changes whenever the data changes,
         and differs between two stores that happen to share a data version. Caches of derived

@@ -554,10 +554,7 @@ class Neo4jStore(GraphStore):
         self._require_tx()
         if rows.empty:
             return 0
-        cols = list(table.column_names)
-        missing = [c for c in cols if c not in rows.columns]
-        if missing:
-            raise StoreError(f"{table.name}: missing columns {missing}")
+        cols = self._template_columns(table, rows)
         sheet = rows["__row"].tolist() if "__row" in rows.columns else None
         if table is RELATIONSHIPS:
             return self._upsert_relationships(rows, sheet)

@@ -265,10 +265,7 @@ class SQLiteStore(GraphStore):
         self._require_tx()
         if rows.empty:
             return 0
-        cols = list(table.column_names)
-        missing = [c for c in cols if c not in rows.columns]
-        if missing:
-            raise StoreError(f"{table.name}: missing columns {missing}")
+        cols = self._template_columns(table, rows)
         bulk = self._bulk_empty == table.name
         if table.label is not None and table.label != Label.POLICY and not bulk:
             node_ids = rows[table.key[0]].tolist()
