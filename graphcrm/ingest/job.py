@@ -9,11 +9,14 @@ first), and for each file:
 3. resolves client identities (:mod:`graphcrm.ingest.identity`);
 4. writes the good rows in **one** store transaction, in batches of
    ``settings.ingest.batch_rows``, calling ``progress`` after each batch. An exception anywhere
-   in the file (also ``KeyboardInterrupt`` raised by ``progress``) rolls the file back; the
-   files before it stay committed.
+   in the file rolls the file back and the files before it stay committed. An exception raised
+   by ``progress`` (Ctrl-C's ``KeyboardInterrupt`` included) then stops the job; an error of the
+   store itself makes that file an error and the job goes on, without that file's ids.
 
 Re-running the same input changes nothing: the normalisation is deterministic, the store skips
-identical rows, known aliases are not recorded twice, and the data version stays put.
+identical rows, known aliases are not recorded twice, and the data version stays put. Files
+that hold a large share of a table already stored are compared with the stored rows first
+(:func:`changed_rows`), so only new or changed rows are written.
 """
 
 from __future__ import annotations

@@ -365,10 +365,8 @@ class KnownIds:
             arr, codes = arr.filter(pa.array(keep)), codes[keep]
         if len(arr) == 0:
             return
-        # first occurrence wins inside the new ids too
-        first = ~pd.Series(arr.to_numpy(zero_copy_only=False)).duplicated().to_numpy() \
-            if len(arr) != len(pc.unique(arr)) else None
-        if first is not None:
+        if len(pc.unique(arr)) != len(arr):  # first occurrence wins inside the new ids too
+            first = ~pd.Series(arr.to_numpy(zero_copy_only=False)).duplicated().to_numpy()
             arr, codes = arr.filter(pa.array(first)), codes[first]
         self._ids = pa.concat_arrays([self._ids, arr])
         self._codes = np.concatenate([self._codes, codes.astype(np.int8)])
