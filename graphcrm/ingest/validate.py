@@ -17,6 +17,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -570,10 +571,15 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
     else:
         bad = _check_refs(table, out, probs, bad, known)
 
-    frame = pd.DataFrame({c.name: _typed(c, out[c.name]) if c.kind in ("int", "bool", "float")
-                          else out[c.name] for c in table.columns})
-    frame["__row"] = rows
-    frame = frame[~bad].reset_index(drop=True)
+    keep = ~bad
+    every = bool(keep.all())  # the usual case: no copy of every column to drop nothing
+
+    def kept(values: Any) -> Any:
+        return values if every else values[keep]  # NumPy and pandas arrays alike
+
+    frame = pd.DataFrame({c.name: kept(_typed(c, out[c.name]) if c.kind in ("int", "bool", "float")
+                                       else out[c.name]) for c in table.columns}, copy=False)
+    frame["__row"] = kept(rows)
     rejects = probs.frame(file, rows)
     n_bad = int(bad.sum())
     return Validated(frame, rejects, n_bad)
