@@ -48,6 +48,10 @@ class IngestSettings:
     #: stored rows in pandas (one read) and only new or changed rows are written; smaller files
     #: are upserted row by row (the store skips identical rows either way)
     diff_min_share: float = 0.25
+    #: a first load into an empty store whose input files add up to at least this many bytes
+    #: checks the next file in a second process while this one writes (0 = always, a negative
+    #: value = never; docs/benchmarks-ingest.md)
+    pipeline_min_bytes: int = 32_000_000
 
 
 @dataclass

@@ -13,6 +13,10 @@ first), and for each file:
    by ``progress`` (Ctrl-C's ``KeyboardInterrupt`` included) then stops the job; an error of the
    store itself makes that file an error and the job goes on, without that file's ids.
 
+A first load of large files into an empty store runs as a two-process pipeline (see
+:class:`_Pipeline`): a child process reads and checks file N+1 while this process writes file
+N, so the two cores both work. The result is the same as one file after the other.
+
 Re-running the same input changes nothing: the normalisation is deterministic, the store skips
 identical rows, known aliases are not recorded twice, and the data version stays put. Files
 that hold a large share of a table already stored are compared with the stored rows first
@@ -21,14 +25,20 @@ that hold a large share of a table already stored are compared with the stored r
 
 from __future__ import annotations
 
+import os
+import pickle
+import signal
+import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from graphcrm.config import Settings, load_settings
 from graphcrm.ingest.identity import MERGE_COLUMNS, resolve_clients
@@ -43,7 +53,7 @@ from graphcrm.ingest.readers import (
 )
 from graphcrm.ingest.validate import REJECT_COLUMNS, KnownIds, validate
 from graphcrm.model import CLIENTS, RELATIONSHIPS, TABLES, Label, RelType, Table
-from graphcrm.store.base import GraphStore
+from graphcrm.store.base import GraphStore, StoreError
 
 __all__ = [
     "FileReport",
@@ -291,8 +301,16 @@ def ingest_paths(paths: Sequence[str | Path], store: GraphStore, *,
     rejects: list[pd.DataFrame] = []
     merges: list[pd.DataFrame] = []
 
+    last_end = time.perf_counter()
+
     def finish(job: _Prepared, changed: int | None, error: BaseException | None) -> None:
-        seconds = job.prep_seconds + ((job.t_end or time.perf_counter()) - job.t_write)
+        nonlocal last_end
+        end = job.t_end or time.perf_counter()
+        # in the pipeline a file is checked while the one before is written: count the wall
+        # time it added
+        seconds = (end - last_end if pipeline is not None
+                   else job.prep_seconds + (end - job.t_write))
+        last_end = end
         if error is not None:
             files.append(FileReport(str(job.path), job.table.name, job.rows_read, 0,
                                     job.rows_read, 0, 0, seconds, warnings=job.note,
@@ -306,19 +324,45 @@ def ingest_paths(paths: Sequence[str | Path], store: GraphStore, *,
                                 job.rows_read - job.accepted, job.merged, changed or 0,
                                 seconds, warnings=job.note, encoding=job.encoding))
 
-    # One file after the other. (Writing from a second thread while the next file is checked
-    # was measured slower on the 2-core benchmark machine: the two threads contend for the GIL
-    # and it cost ~20% more CPU; docs/benchmarks-ingest.md.)
-    for table, path in inputs:
-        snapshot = state.snapshot()
-        job = _prepare(table, path, store, settings, state)
-        if isinstance(job, FileReport):
-            files.append(job)
-            continue
-        changed, error = _write_file(store, job, settings, progress)
-        if error is not None:  # later files must not count on this file's ids
-            state.restore(snapshot)
-        finish(job, changed, error)
+    # A second *process* checks the next file while this one writes (a second thread was
+    # measured slower: the two contend for the GIL; docs/benchmarks-ingest.md).
+    pipeline = _Pipeline(inputs, settings) if _use_pipeline(inputs, fresh, settings) else None
+    try:
+        for table, path in inputs:
+            if pipeline is not None:
+                try:
+                    job = pipeline.next_file()
+                    if isinstance(job, FileReport):
+                        files.append(job)
+                        continue
+                    changed, error = _write_file(store, job, pipeline.rows(job), settings,
+                                                 progress)
+                except PipelineError as exc:  # the file is rolled back: check it here
+                    warnings.append(f"{path.name}: {exc.summary}; checked in this process")
+                else:
+                    if error is not None:  # it checked later files with this file's ids
+                        pipeline.close()
+                        pipeline = None
+                        state = _stored_state(store)
+                    finish(job, changed, error)
+                    continue
+                pipeline.close()
+                pipeline = None
+                state = _stored_state(store)
+            snapshot = state.snapshot()
+            job = _prepare(table, path, store, settings, state)
+            if isinstance(job, FileReport):
+                files.append(job)
+                continue
+            changed, error = _write_file(store, job,
+                                         _batches(job.frame, settings.ingest.batch_rows),
+                                         settings, progress)
+            if error is not None:  # later files must not count on this file's ids
+                state.restore(snapshot)
+            finish(job, changed, error)
+    finally:
+        if pipeline is not None:
+            pipeline.close()
     if files and all(f.error for f in files):
         raise IngestError("nothing usable: " + "; ".join(f.error or "" for f in files))
     all_rejects = (pd.concat(rejects, ignore_index=True) if rejects
@@ -350,6 +394,15 @@ class _JobState:
         self.clients_written = clients_written
 
 
+def _stored_state(store: GraphStore) -> _JobState:
+    """What the files left to check are validated against when the pipeline stops mid-job:
+    the files written so far, read back from the store."""
+    counts = store.counts()
+    return _JobState(KnownIds(store, ask_store=True), store.aliases(),
+                     clients_written=counts.get(Label.CLIENT.value, 0) > 0,
+                     stored_counts=counts)
+
+
 @dataclass
 class _Prepared:
     """One file read, validated and resolved, ready to be written."""
@@ -370,11 +423,16 @@ class _Prepared:
     prep_seconds: float = 0.0  # reading, validating and resolving
     t_write: float = 0.0  # when its write started
     t_end: float = 0.0  # when its write ended
+    rows_to_write: int = 0  # len(frame) when prepared (new or changed rows)
 
 
-def _prepare(table: Table, path: Path, store: GraphStore, settings: Settings,
+def _prepare(table: Table, path: Path, store: GraphStore | None, settings: Settings,
              state: _JobState) -> _Prepared | FileReport:
-    """Read, validate and resolve one file; record its ids as known (see :class:`_JobState`)."""
+    """Read, validate and resolve one file; record its ids as known (see :class:`_JobState`).
+
+    ``store`` is only read when ``state`` says it may hold data; the pipeline's child process
+    passes None (it runs only for loads into an empty store).
+    """
     label = path.name
     t0 = time.perf_counter()
     try:
@@ -396,7 +454,9 @@ def _prepare(table: Table, path: Path, store: GraphStore, settings: Settings,
     merged_rows = 0
     file_merges = pd.DataFrame(columns=MERGE_COLUMNS)
     if table is CLIENTS and len(frame):
-        res = resolve_clients(frame, file=label, store=store,
+        if store is None and state.clients_written:
+            raise StoreError("a second clients file needs the store to resolve identities")
+        res = resolve_clients(frame, file=label, store=store,  # type: ignore[arg-type]
                               store_has_clients=state.clients_written, aliases=state.aliases)
         frame, file_merges, merged_rows = res.frame, res.merges, res.merged_rows
     if table.label is not None and table.label != Label.POLICY:
@@ -406,12 +466,13 @@ def _prepare(table: Table, path: Path, store: GraphStore, settings: Settings,
         if len(file_merges):
             state.aliases.update(zip(file_merges["alias_id"], file_merges["client_id"],
                                      strict=True))
-    if state.stored_counts is not None and len(frame):
+    if state.stored_counts is not None and len(frame) and store is not None:
         frame = changed_rows(frame, table, store, state.stored_counts,
                              settings.ingest.diff_min_share)
     return _Prepared(table, path, label, frame, file_merges, file_rejects,
                      raw.n + len(raw.bad_rows), len(checked.frame), merged_rows, note,
-                     raw.encoding, t0, prep_seconds=time.perf_counter() - t0)
+                     raw.encoding, t0, prep_seconds=time.perf_counter() - t0,
+                     rows_to_write=len(frame))
 
 
 def _stored_rows(table: Table, counts: dict[str, int]) -> int:
@@ -473,20 +534,22 @@ def changed_rows(frame: pd.DataFrame, table: Table, store: GraphStore,
     return frame[~same]
 
 
-def _write_file(store: GraphStore, job: _Prepared, settings: Settings,
-                progress: Progress | None) -> tuple[int, Exception | None]:
-    """Write one file in one transaction: ``(changed, None)`` or ``(0, the store's error)``.
+def _write_file(store: GraphStore, job: _Prepared, rows: Iterable[pd.DataFrame],
+                settings: Settings, progress: Progress | None) -> tuple[int, Exception | None]:
+    """Write one file's ``rows`` (its batches) in one transaction: ``(changed, None)`` or
+    ``(0, the store's error)``.
 
-    An exception raised by ``progress`` (or a cancel) rolls the file back and propagates.
+    An exception raised by ``progress`` (or a cancel), or by the pipeline delivering the rows,
+    rolls the file back and propagates.
     """
     job.t_write = time.perf_counter()
     cols = list(job.table.column_names)
-    total = len(job.frame)
+    total = job.rows_to_write
     changed = 0
     try:
         with _transaction(store, job.table, total, settings):
             done = 0
-            for batch in _batches(job.frame, settings.ingest.batch_rows):
+            for batch in rows:
                 changed += store.upsert(job.table, batch[cols])
                 done += len(batch)
                 if progress is not None:
@@ -501,12 +564,177 @@ def _write_file(store: GraphStore, job: _Prepared, settings: Settings,
             progress(job.label, 0, 0)
             job.progress_failed = False
     except Exception as exc:  # the store refused the file: it is rolled back
-        if job.progress_failed:
+        if job.progress_failed or isinstance(exc, PipelineError):
             raise
         job.t_end = time.perf_counter()
         return 0, exc
     job.t_end = time.perf_counter()
     return changed, None
+
+
+# -- the two-process pipeline ----------------------------------------------------------------------
+class PipelineError(RuntimeError):
+    """The pipeline's checking process failed or stopped (the message says how; a Python
+    error in it comes with its traceback)."""
+
+    @property
+    def summary(self) -> str:
+        """One line: the first line of the message and the error's last line."""
+        lines = [line for line in str(self).splitlines() if line.strip()]
+        return lines[0] if len(lines) < 2 else f"{lines[0]} {lines[-1].strip()}"
+
+
+def _use_pipeline(inputs: Sequence[tuple[Table, Path]], fresh: bool, settings: Settings
+                  ) -> bool:
+    """Pipeline a job only when it can give the same result as one file after the other
+    without reading the store: a load into an empty store with at most one file per template
+    (a second clients file is resolved against the first one's *stored* rows)."""
+    limit = settings.ingest.pipeline_min_bytes
+    tables = [t.name for t, _ in inputs]
+    if not fresh or limit < 0 or len(inputs) < 2 or len(set(tables)) < len(tables):
+        return False
+    return sum(p.stat().st_size for _, p in inputs) >= limit
+
+
+def _to_wire(frame: pd.DataFrame, batch_rows: int) -> Iterator[tuple[str, object]]:
+    """A prepared frame as messages for the writer: Arrow IPC batches (a memory copy each way,
+    ~3x cheaper than pickling a frame of Python strings), or pickled frame slices when a
+    column has mixed types Arrow cannot hold."""
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        for batch in _batches(frame, batch_rows):
+            yield "frame", batch
+        return
+    for start in range(0, table.num_rows, max(int(batch_rows), 1)):
+        sink = pa.BufferOutputStream()
+        part = table.slice(start, batch_rows)
+        with pa.ipc.new_stream(sink, part.schema) as writer:  # writes only the slice's bytes
+            writer.write_table(part)
+        yield "arrow", sink.getvalue()
+
+
+def _from_wire(kind: str, value: object) -> pd.DataFrame:
+    if kind == "arrow":
+        return pa.ipc.open_stream(value).read_all().to_pandas()
+    assert isinstance(value, pd.DataFrame)
+    return value
+
+
+#: how much lower the checking process's CPU priority is than the writer's (``os.nice``)
+_PIPELINE_CHILD_NICENESS = 5
+
+
+def _pipeline_child(out_fd: int) -> None:
+    """The checking process (``python -c``, started by :class:`_Pipeline`).
+
+    Reads ``(inputs, settings)`` pickled on stdin, prepares every file in order and writes to
+    ``out_fd``, pickled: each file's :class:`_Prepared` (or its error :class:`FileReport`),
+    then its rows in batches (:func:`_to_wire`). A sender thread does the writing, so the next
+    file is checked while the parent writes this one; prepared files wait as compact Arrow
+    data.
+    """
+    import threading
+    from queue import SimpleQueue
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # The writer is the critical path: this process yields the CPU to it and keeps Arrow to
+    # one thread, so two cores are not shared by four busy threads.
+    os.nice(_PIPELINE_CHILD_NICENESS)
+    pa.set_cpu_count(1)
+    inputs, settings = pickle.load(sys.stdin.buffer)
+    outbox: SimpleQueue[object] = SimpleQueue()
+    done = object()
+
+    def send() -> None:
+        with open(out_fd, "wb", buffering=1 << 20) as out:
+            while (msg := outbox.get()) is not done:
+                if isinstance(msg, list):  # one file's rows, serialised here, off the checker
+                    for item in msg:
+                        pickle.dump(item, out, protocol=pickle.HIGHEST_PROTOCOL)
+                else:
+                    pickle.dump(msg, out, protocol=pickle.HIGHEST_PROTOCOL)
+                out.flush()
+
+    sender = threading.Thread(target=send, name="graphcrm-ingest-send")
+    sender.start()
+    by_name = {t.name: t for t in TABLES}
+    try:
+        state = _JobState(KnownIds(None, ask_store=False), {}, clients_written=False)
+        for name, path in inputs:
+            job = _prepare(by_name[name], Path(path), None, settings, state)
+            if isinstance(job, FileReport):
+                outbox.put(("report", job))
+                continue
+            frame, job.frame = job.frame, job.frame.iloc[:0]
+            outbox.put(("file", job))
+            outbox.put(list(_to_wire(frame, settings.ingest.batch_rows)))
+            del frame
+    except BaseException:  # everything reaches the parent, which raises it
+        outbox.put(("error", traceback.format_exc()))
+    finally:
+        outbox.put(done)
+        sender.join()
+
+
+class _Pipeline:
+    """Files prepared by a child process while this one writes.
+
+    The child is a plain ``python -c`` process (not :mod:`multiprocessing`, whose ``spawn``
+    re-imports the caller's main script and whose ``fork`` is unsafe beside Streamlit's and
+    Arrow's threads). The parent takes each file's :class:`_Prepared` with :meth:`next_file`
+    and its rows with :meth:`rows`.
+    :meth:`close` stops the child (after a store error, on Ctrl-C and at the end).
+    """
+
+    def __init__(self, inputs: Sequence[tuple[Table, Path]], settings: Settings) -> None:
+        import subprocess
+
+        read_fd, write_fd = os.pipe()
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-c",
+                 f"from graphcrm.ingest.job import _pipeline_child; _pipeline_child({write_fd})"],
+                stdin=subprocess.PIPE, pass_fds=(write_fd,), env=env)
+        finally:
+            os.close(write_fd)  # the child holds it: end of file when the child exits
+        self._in = open(read_fd, "rb", buffering=1 << 20)  # noqa: SIM115 - closed in close()
+        assert self._proc.stdin is not None
+        pickle.dump(([(t.name, str(p)) for t, p in inputs], settings), self._proc.stdin)
+        self._proc.stdin.close()
+
+    def _get(self) -> tuple[str, object]:
+        try:
+            kind, value = pickle.load(self._in)
+        except (EOFError, pickle.UnpicklingError, OSError, ValueError):  # it died mid-message
+            code = self._proc.wait()
+            raise PipelineError(f"the second process checking the files stopped "
+                                f"(exit code {code})") from None
+        if kind == "error":
+            raise PipelineError(f"the second process checking the files failed:\n{value}")
+        return kind, value
+
+    def next_file(self) -> _Prepared | FileReport:
+        return self._get()[1]  # type: ignore[return-value]
+
+    def rows(self, job: _Prepared) -> Iterator[pd.DataFrame]:
+        done = 0
+        while done < job.rows_to_write:
+            batch = _from_wire(*self._get())
+            done += len(batch)
+            yield batch
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.terminate()
+        try:
+            self._proc.wait(timeout=10)
+        except Exception:
+            self._proc.kill()
+            self._proc.wait()
+        with suppress(OSError):
+            self._in.close()
 
 
 def write_rejects(rejects: pd.DataFrame, path: str | Path) -> Path:
