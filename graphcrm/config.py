@@ -51,7 +51,7 @@ class IngestSettings:
     #: a first load into an empty store whose input files add up to at least this many bytes
     #: checks the next file in a second process while this one writes (0 = always, a negative
     #: value = never; docs/benchmarks-ingest.md)
-    pipeline_min_bytes: int = 32_000_000
+    pipeline_min_bytes: int = 64_000_000
 
 
 @dataclass

@@ -75,7 +75,8 @@ class FileReport:
     (merged rows included); ``rejected`` rows had at least one problem; ``merged`` rows were
     the same person as another client and became aliases; ``changed`` records were inserted or
     actually changed in the store (0 on a re-run). ``seconds`` is the file's reading, checking
-    and writing time.
+    and writing time; in the two-process pipeline, where a file is checked while the one before
+    is written, it is the wall time the file added to the job (the files' seconds sum to it).
     """
 
     path: str
