@@ -91,6 +91,18 @@ def _network_nodes(page: object, timeout_s: float = 60.0) -> int:
     return 0
 
 
+def _grid_rows(page: object, timeout_s: float = 30.0) -> int:
+    """Rows of the first data grid's accessible table once it has any (0 if none came)."""
+    deadline = time.monotonic() + timeout_s
+    rows = page.locator("[data-testid='stDataFrame'] [role='row']")  # type: ignore[attr-defined]
+    while time.monotonic() < deadline:
+        n = rows.count()
+        if n > 1:
+            return int(n)
+        time.sleep(0.5)
+    return 0
+
+
 def test_operation_map_and_penetration_render_offline(app_url: str) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -105,8 +117,13 @@ def test_operation_map_and_penetration_render_offline(app_url: str) -> None:
             page.goto(app_url, wait_until="domcontentloaded")
             page.wait_for_selector("text=客户经营地图", timeout=60_000)
             nodes = _network_nodes(page)
+            # the table beside the map: Streamlit's data grid draws on a canvas and keeps an
+            # accessible grid of its rows
+            page.wait_for_selector("[data-testid='stDataFrame'] canvas", timeout=60_000)
+            rows = _grid_rows(page)
             page.screenshot(path=str(ARTIFACTS / "app-operation-map.png"), full_page=True)
             assert nodes > 1, "operation map drew no nodes"
+            assert rows > 1, "the operation map's table shows no rows"
             assert page.locator("[data-testid='stException']").count() == 0
             assert page.locator("[data-testid='stAlertContentError']").count() == 0
             page.get_by_text("客户渗透网").first.click()
