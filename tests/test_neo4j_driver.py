@@ -175,13 +175,14 @@ def test_a_failing_batch_is_retried_then_stops_the_job_naming_file_rows_and_comm
     message = str(info.value)
     # first batch once, the second batch three times (max_retries), nothing after it
     assert seen == [5, 5, 5, 5]
-    assert ("agents.csv: could not write: agents: rows 6–10 of those written failed 3 times"
+    # data rows 6-10 are spreadsheet rows 7-11 (the header is row 1; the file has no rejects)
+    assert ("agents.csv: could not write: agents: spreadsheet rows 7–11 failed 3 times"
             in message)
-    assert "committed before it: agents: rows 1–5" in message
+    assert "committed before it: agents: spreadsheet rows 2–6" in message
     assert "database unavailable (test)" in message
     # the next file is not written at all, and says why
     assert ("organizations.csv: could not write: not written: the job stopped at an earlier "
-            "failure (agents: rows 6–10 of those written)") in message
+            "failure (agents: spreadsheet rows 7–11)") in message
     assert PASSWORD not in message
 
 

@@ -544,14 +544,14 @@ def _write_file(store: GraphStore, job: _Prepared, rows: Iterable[pd.DataFrame],
     rolls the file back and propagates.
     """
     job.t_write = time.perf_counter()
-    cols = list(job.table.column_names)
+    cols = [*job.table.column_names, "__row"]  # spreadsheet rows, for the store's errors
     total = job.rows_to_write
     changed = 0
     try:
         with _transaction(store, job.table, total, settings):
             done = 0
             for batch in rows:
-                changed += store.upsert(job.table, batch[cols])
+                changed += store.upsert(job.table, batch[[c for c in cols if c in batch]])
                 done += len(batch)
                 if progress is not None:
                     job.progress_failed = True

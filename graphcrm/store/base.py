@@ -43,6 +43,9 @@ class GraphStore(ABC):
     def upsert(self, table: Table, rows: pd.DataFrame) -> int:
         """Insert or update ``rows`` (columns = ``table.column_names``) keyed by ``table.key``.
 
+        An optional ``__row`` column (the ingest job passes it) holds each row's spreadsheet row
+        number, for error messages; it is not stored.
+
         Returns the number of records that were inserted or actually changed; rows identical
         to what is stored change nothing. Must be called inside :meth:`transaction`.
         """

@@ -373,7 +373,9 @@ class Neo4jStore(GraphStore):
         self.committed: list[str] = []
         self._tx_table: str | None = None
         self._tx_rows = 0
-        self._tx_done: list[tuple[str, int, int]] = []
+        #: batches committed in this unit of work: (table, first, last position, spreadsheet
+        #: rows of the batch or None)
+        self._tx_done: list[tuple[str, int, int, tuple[int, int] | None]] = []
         if verify:
             try:
                 self._driver.verify_connectivity()
@@ -483,7 +485,7 @@ class Neo4jStore(GraphStore):
             finally:
                 self._in_tx = False
                 if self._tx_done:
-                    rows = sum(b - a + 1 for _, a, b in self._tx_done)
+                    rows = sum(b - a + 1 for _, a, b, _sheet in self._tx_done)
                     self.committed.append(f"{self._tx_table}: {rows:,} rows")
                 if self._changes:
                     try:
@@ -503,8 +505,14 @@ class Neo4jStore(GraphStore):
         parts = list(self.committed)
         if self._tx_done:
             table = self._tx_done[0][0]
-            first, last = self._tx_done[0][1], self._tx_done[-1][2]
-            parts.append(f"{table}: rows {first:,}–{last:,}")
+            sheets = [sheet for *_, sheet in self._tx_done]
+            if all(sheet is not None for sheet in sheets):
+                low = min(sheet[0] for sheet in sheets if sheet is not None)
+                high = max(sheet[1] for sheet in sheets if sheet is not None)
+                parts.append(f"{table}: spreadsheet rows {low:,}–{high:,}")
+            else:
+                first, last = self._tx_done[0][1], self._tx_done[-1][2]
+                parts.append(f"{table}: rows {first:,}–{last:,}")
         return "; ".join(parts) if parts else "nothing"
 
     def _write_batches(self, table: str, statement: str, rows: list[dict[str, Any]],
@@ -523,9 +531,10 @@ class Neo4jStore(GraphStore):
         for start, stop in batches(len(rows), self.settings.batch_rows):
             chunk = rows[start:stop]
             first, last = self._tx_rows + start + 1, self._tx_rows + stop
+            sheet: tuple[int, int] | None = None
             if sheet_rows is not None and len(sheet_rows) == len(rows):
-                span = f"spreadsheet rows {int(min(sheet_rows[start:stop])):,}–" \
-                       f"{int(max(sheet_rows[start:stop])):,}"
+                sheet = (int(min(sheet_rows[start:stop])), int(max(sheet_rows[start:stop])))
+                span = f"spreadsheet rows {sheet[0]:,}–{sheet[1]:,}"
             else:
                 span = f"rows {first:,}–{last:,} of those written"
             ids = refs(chunk) if refs is not None else None
@@ -546,7 +555,7 @@ class Neo4jStore(GraphStore):
             n = int(records[0]["changed"]) if records else 0
             changed += n
             self._changes += n
-            self._tx_done.append((table, first, last))
+            self._tx_done.append((table, first, last, sheet))
         self._tx_rows += len(rows)
         return changed
 
