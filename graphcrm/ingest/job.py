@@ -331,6 +331,7 @@ def ingest_paths(paths: Sequence[str | Path], store: GraphStore, *,
     try:
         for table, path in inputs:
             if pipeline is not None:
+                check_here = False
                 try:
                     job = pipeline.next_file()
                     if isinstance(job, FileReport):
@@ -338,18 +339,18 @@ def ingest_paths(paths: Sequence[str | Path], store: GraphStore, *,
                         continue
                     changed, error = _write_file(store, job, pipeline.rows(job), settings,
                                                  progress)
+                    finish(job, changed, error)
+                    if error is None:
+                        continue
+                    # the store refused it: the checker checked later files with its ids
                 except PipelineError as exc:  # the file is rolled back: check it here
                     warnings.append(f"{path.name}: {exc.summary}; checked in this process")
-                else:
-                    if error is not None:  # it checked later files with this file's ids
-                        pipeline.close()
-                        pipeline = None
-                        state = _stored_state(store)
-                    finish(job, changed, error)
-                    continue
+                    check_here = True
                 pipeline.close()
                 pipeline = None
-                state = _stored_state(store)
+                state = _stored_state(store)  # the later files are checked here, as stored
+                if not check_here:
+                    continue
             snapshot = state.snapshot()
             job = _prepare(table, path, store, settings, state)
             if isinstance(job, FileReport):
@@ -645,8 +646,8 @@ def _pipeline_child(out_fd: int) -> None:
 
     Reads ``(inputs, settings)`` pickled on stdin, prepares every file in order and writes to
     ``out_fd``, pickled: each file's :class:`_Prepared` (or its error :class:`FileReport`),
-    then its rows in batches (:func:`_to_wire`). A sender thread does the writing, so the next
-    file is checked while the parent writes this one; prepared files wait as compact Arrow
+    then its rows in batches (:func:`_to_wire`). A sender thread pickles and writes them, so the
+    next file is checked while the parent writes this one; prepared files wait as compact Arrow
     data.
     """
     import threading
@@ -664,11 +665,7 @@ def _pipeline_child(out_fd: int) -> None:
     def send() -> None:
         with open(out_fd, "wb", buffering=1 << 20) as out:
             while (msg := outbox.get()) is not done:
-                if isinstance(msg, list):  # one file's rows, serialised here, off the checker
-                    for item in msg:
-                        pickle.dump(item, out, protocol=pickle.HIGHEST_PROTOCOL)
-                else:
-                    pickle.dump(msg, out, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(msg, out, protocol=pickle.HIGHEST_PROTOCOL)
                 out.flush()
 
     sender = threading.Thread(target=send, name="graphcrm-ingest-send")
@@ -683,7 +680,8 @@ def _pipeline_child(out_fd: int) -> None:
                 continue
             frame, job.frame = job.frame, job.frame.iloc[:0]
             outbox.put(("file", job))
-            outbox.put(list(_to_wire(frame, settings.ingest.batch_rows)))
+            for message in _to_wire(frame, settings.ingest.batch_rows):
+                outbox.put(message)
             del frame, job
             _give_back_memory()
     except BaseException:  # everything reaches the parent, which raises it
