@@ -1,6 +1,6 @@
 // The scaling path (docs/scaling.md): whole-graph metrics inside Neo4j with the Graph Data
 // Science library (GDS 2.x) instead of NetworkX. The analysis graph's collapsed ties (strength
-// and distance = -ln strength, computed by graphcrm.metrics.strength exactly as for NetworkX,
+// and distance = -ln strength, computed by graphcrm.graph.strength exactly as for NetworkX,
 // distrusted ties left out) are written as (:Entity)-[:TIE]->(:Entity), projected into a named
 // in-memory graph, and PageRank / Dijkstra stream their results back.
 

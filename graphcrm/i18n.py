@@ -30,8 +30,6 @@ STRINGS: dict[str, tuple[str, str]] = {
         "`graphcrm ingest data/sample --store {store}`, or `graphcrm demo` for the sample.",
     ),
     "store_error": ("无法打开数据库 {store}：{error}", "Cannot open the store {store}: {error}"),
-    "not_ready": ("此功能的计算模块尚未安装：{module}",
-                  "This view's metric is not available yet: {module}"),
     "failed": ("计算失败：{error}", "Could not compute this view: {error}"),
     "unknown_id": ("找不到编号 {id}", "Unknown id {id}"),
     "no_results": ("没有结果。", "No results."),

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from graphcrm.graph import load_graph
+from graphcrm.app.viz import external_refs
 from graphcrm.i18n import STRINGS, t
-from graphcrm.model import TABLES
+from graphcrm.ingest.job import ingest_paths
 from graphcrm.store.sqlite import SQLiteStore
-from graphcrm.viz import external_refs
+from graphcrm.workspace import load_graph
 from tests.conftest import ROOT, SAMPLE_DIR
 
 APP = str(ROOT / "app.py")
@@ -24,19 +24,12 @@ PAGES = ["page_opmap", "page_paths", "page_penetration", "page_hubs", "page_rewa
 
 
 def build_sample_store(path: Path) -> Path:
-    """The sample files in a real SQLite store (the ingest job when present, else upserts)."""
+    """The sample files in a real SQLite store, loaded by the ingest job."""
     store = SQLiteStore(path)
     try:
-        from graphcrm.ingest.job import ingest_paths  # type: ignore[import-not-found]
-
         ingest_paths(sorted(SAMPLE_DIR.glob("*.csv")), store)
-    except ImportError:
-        with store.transaction():
-            for table in TABLES:
-                df = pd.read_csv(SAMPLE_DIR / f"{table.name}.csv", dtype=str,
-                                 keep_default_na=False).replace("", None)
-                store.upsert(table, df[list(table.column_names)])
-    store.close()
+    finally:
+        store.close()
     return path
 
 
@@ -148,7 +141,7 @@ def test_empty_store_shows_how_to_load(tmp_path: Path, env_store) -> None:  # ty
 
 
 def test_network_html_is_offline(sample_store: Path) -> None:
-    from graphcrm.viz import EdgeSpec, NodeSpec, network_html
+    from graphcrm.app.viz import EdgeSpec, NodeSpec, network_html
 
     html = network_html([NodeSpec("a", "甲", "t", "#000"), NodeSpec("b", "乙", "t", "#111")],
                         [EdgeSpec("a", "b", "#222")])

@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 
 from graphcrm.cli import main
-from graphcrm.ingest.generate import generate
 from graphcrm.model import TABLES
 from graphcrm.store.sqlite import SQLiteStore
+from graphcrm.synth import generate
 
 from .conftest import SAMPLE_DIR
 
@@ -233,7 +233,7 @@ def test_sample_ingests_with_zero_rejects(tmp_path: Path) -> None:
 
 
 def test_bench_ingest_reports_both_contenders(tmp_path: Path) -> None:
-    from graphcrm.ingest.bench import bench_ingest, format_table
+    from graphcrm.bench.ingest import bench_ingest, format_table
 
     res = bench_ingest(400, seed=5, workdir=tmp_path)
     data = tmp_path / "data"

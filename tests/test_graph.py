@@ -8,9 +8,10 @@ import math
 import pytest
 
 from graphcrm.config import Settings
-from graphcrm.graph import build_graph, load_graph
+from graphcrm.graph import build_graph
 from graphcrm.metrics import UnknownIdError
 from graphcrm.store.sqlite import SQLiteStore
+from graphcrm.workspace import load_graph
 from tests.graph_fixtures import agent, build_world, client, put, rel
 
 

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from graphcrm.bench.metrics import bitcoin_frames, email_frames, load_frames
 from graphcrm.graph import AnalysisGraph, build_graph
-from graphcrm.metrics.bench import bitcoin_frames, email_frames, load_frames
 from graphcrm.metrics.influence import pagerank, power_circle
 from graphcrm.metrics.paths import connection_distances, warm_paths
 from graphcrm.store.sqlite import SQLiteStore

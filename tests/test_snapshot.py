@@ -10,15 +10,15 @@ from click.testing import CliRunner
 
 from graphcrm.cli import main
 from graphcrm.config import Settings
-from graphcrm.graph import (
+from graphcrm.graph import build_graph
+from graphcrm.store.sqlite import SQLiteStore
+from graphcrm.workspace import (
     _CACHE,
-    build_graph,
     load_graph,
     read_snapshot,
     snapshot_path,
     warm_graph,
 )
-from graphcrm.store.sqlite import SQLiteStore
 from tests.graph_fixtures import build_world, client, put
 
 

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from graphcrm import model
-from graphcrm.metrics import tiers, trust
+from graphcrm.graph import trust
+from graphcrm.metrics import tiers
 from graphcrm.model import Label
 from graphcrm.store.sqlite import SQLiteStore
 

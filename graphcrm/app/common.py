@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -11,7 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from graphcrm.config import Settings, load_settings, store_location
+from graphcrm.errors import UnknownIdError
 from graphcrm.i18n import t
+from graphcrm.workspace import load_graph, open_store
 
 T = TypeVar("T")
 
@@ -44,9 +45,6 @@ class Ctx:
 @st.cache_resource(max_entries=4, show_spinner=False)
 def cached_graph(location: str, version: int) -> Any:
     """The analysis graph of ``location`` at ``version`` (a new ingest makes a new key)."""
-    from graphcrm.graph import load_graph
-    from graphcrm.store.base import open_store
-
     with open_store(location, create=False) as store:
         return load_graph(store, load_settings())
 
@@ -64,8 +62,6 @@ def cached_table(location: str, version: int, name: str, fn: Callable[..., pd.Da
 
 def store_info(location: str) -> tuple[int, dict[str, int]]:
     """(data version, counts) of the store; an absent file counts as empty (version 0)."""
-    from graphcrm.store.base import open_store
-
     with open_store(location, create=True) as store:
         return store.data_version(), store.counts()
 
@@ -82,18 +78,8 @@ def context(lang: str) -> Ctx | None:
     return Ctx(lang, location, version, counts, settings)
 
 
-def optional(module: str, name: str) -> Any | None:
-    """A library function that another module provides, or None while it is not there yet."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
-
-
 def safe(ctx: Ctx, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
     """Call a library function; unknown ids and failures become messages, never traces."""
-    from graphcrm.metrics import UnknownIdError
-
     try:
         return fn(*args, **kwargs)
     except UnknownIdError as exc:

@@ -8,7 +8,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from graphcrm.app.common import Ctx, csv_bytes, optional
+from graphcrm.app.common import Ctx, csv_bytes
+from graphcrm.ingest.job import ingest_paths
+from graphcrm.workspace import open_store, warm_graph
 
 
 def render(ctx: Ctx) -> None:
@@ -21,12 +23,6 @@ def render(ctx: Ctx) -> None:
                              help=ctx.t("upload_help"), key="data_upload")
     if not files or not st.button(ctx.t("run_ingest"), key="data_run"):
         return
-    ingest_paths = optional("graphcrm.ingest.job", "ingest_paths")
-    if ingest_paths is None:
-        st.info(ctx.t("not_ready", module="graphcrm.ingest.job"))
-        return
-    from graphcrm.store.base import open_store
-
     bar = st.progress(0.0)
 
     def progress(label: str, done: int, total: int) -> None:
@@ -43,8 +39,6 @@ def render(ctx: Ctx) -> None:
             with open_store(ctx.location, create=True) as store:
                 report = ingest_paths(paths, store, progress=progress)
                 if report.data_version_after != report.data_version_before:
-                    from graphcrm.graph import warm_graph
-
                     with st.spinner(ctx.t("warming")):  # the next page then opens at once
                         warm_graph(store, ctx.settings)
         except Exception as exc:

@@ -8,17 +8,15 @@ import pandas as pd
 import streamlit as st
 
 from graphcrm.app.common import Ctx, agent_options, csv_bytes, person_label, safe
+from graphcrm.graph.strength import reference_date
+from graphcrm.metrics.needs import coverage_gaps
 
 
 def _as_of(ag: Any) -> Any:
-    from graphcrm.metrics.strength import reference_date
-
     return reference_date(ag.interactions, ag.policies, ag.settings.metrics).date()
 
 
 def _gaps(ag: Any, ids: tuple[str, ...]) -> pd.DataFrame:
-    from graphcrm.metrics.needs import coverage_gaps
-
     return coverage_gaps(ag.clients, ag.policies, ag.relationships, _as_of(ag), ag.settings,
                          client_ids=list(ids))
 

@@ -8,23 +8,18 @@ import pandas as pd
 import streamlit as st
 
 from graphcrm.app.common import Ctx, person_label, safe
+from graphcrm.metrics.influence import bridges, hubs, influence_table
 
 
 def _hubs_all(ag: Any) -> pd.DataFrame:
-    from graphcrm.metrics.influence import hubs, influence_table
-
     return hubs(ag, top=len(ag.clients), table=influence_table(ag))
 
 
 def _bridges(ag: Any, top: int) -> pd.DataFrame:
-    from graphcrm.metrics.influence import bridges
-
     return bridges(ag, top=top)
 
 
 def render(ctx: Ctx) -> None:
-    from graphcrm.metrics.influence import influence_table
-
     st.header(ctx.t("page_hubs"))
     ag = ctx.graph()
     c1, c2 = st.columns(2)

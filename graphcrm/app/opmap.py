@@ -7,8 +7,8 @@ import math
 import pandas as pd
 import streamlit as st
 
-from graphcrm.app.common import Ctx, agent_options, csv_bytes, optional, person_label, safe
-from graphcrm.viz import (
+from graphcrm.app.common import Ctx, agent_options, csv_bytes, person_label, safe
+from graphcrm.app.viz import (
     NODE_COLOURS,
     QUADRANT_COLOURS,
     TRUST_COLOURS,
@@ -18,6 +18,7 @@ from graphcrm.viz import (
     network_html,
     radial_positions,
 )
+from graphcrm.metrics.opmap import operation_map
 
 COLUMNS = ["person_id", "name", "status", "distance", "warmth", "hops", "influence",
            "power_circle", "trust_level", "trust_evidence", "quadrant", "value_tier", "abc",
@@ -72,10 +73,6 @@ def render(ctx: Ctx) -> None:
     limit = int(c3.number_input(ctx.t("max_people"), 10, 2000,
                                 ctx.settings.app.max_network_nodes, key="opmap_limit"))
     st.caption(ctx.t("book_size", n=len(ag.book(agent))))
-    operation_map = optional("graphcrm.metrics.opmap", "operation_map")
-    if operation_map is None:
-        st.info(ctx.t("not_ready", module="graphcrm.metrics.opmap"))
-        return
     df = safe(ctx, ctx.frame, "operation_map", operation_map, agent)
     if df is None:
         return

@@ -9,6 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from graphcrm.app.common import Ctx, agent_options, person_label, safe
+from graphcrm.metrics.influence import influence_table
+from graphcrm.metrics.paths import warm_paths
+from graphcrm.workspace import open_store
 
 
 def find_people(ctx: Ctx, text: str, limit: int = 20) -> pd.DataFrame:
@@ -16,8 +19,6 @@ def find_people(ctx: Ctx, text: str, limit: int = 20) -> pd.DataFrame:
 
     Returns columns ``id, name, phone``.
     """
-    from graphcrm.store.base import open_store
-
     text = text.strip()
     if not text:
         return pd.DataFrame(columns=["id", "name", "phone"])
@@ -67,8 +68,6 @@ def render_path(ctx: Ctx, n: int, path: Any, source: str, target_name: str) -> N
 
 
 def no_path_advice(ctx: Ctx, target: str, target_name: str, max_hops: int) -> str:
-    from graphcrm.metrics.influence import influence_table
-
     ag = ctx.graph()
     table = ctx.frame("influence_table", influence_table)
     row = table.loc[table["id"] == target]
@@ -84,8 +83,6 @@ def no_path_advice(ctx: Ctx, target: str, target_name: str, max_hops: int) -> st
 
 
 def render(ctx: Ctx) -> None:
-    from graphcrm.metrics.paths import warm_paths
-
     st.header(ctx.t("page_paths"))
     ag = ctx.graph()
     agents = agent_options(ctx)

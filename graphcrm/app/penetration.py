@@ -4,45 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-import networkx as nx
 import pandas as pd
 import streamlit as st
 
-from graphcrm.app.common import Ctx, optional, person_label, safe
-from graphcrm.viz import EDGE_COLOURS, NODE_COLOURS, EdgeSpec, NodeSpec, colour_for, network_html
+from graphcrm.app.common import Ctx, person_label, safe
+from graphcrm.app.viz import (
+    EDGE_COLOURS,
+    NODE_COLOURS,
+    EdgeSpec,
+    NodeSpec,
+    colour_for,
+    network_html,
+)
+from graphcrm.metrics.penetration import penetration_network
 
 TIE_TYPES = ["RELATIVE_OF", "FRIEND_OF", "COLLEAGUE_OF", "WORKS_AT", "BUSINESS_TIE", "REFERRED",
              "SERVES"]
-
-
-def store_network(ag: Any, centres: list[str], hops: int, types: list[str],
-                  cap: int) -> Any:
-    """Interim neighbourhood (used only until graphcrm.metrics.penetration lands)."""
-    from types import SimpleNamespace
-
-    g = ag.G
-    keep = [(u, v) for u, v, d in g.edges(data=True) if d.get("type") in types]
-    sub = g.edge_subgraph(keep)
-    hop: dict[str, int] = {}
-    for c in centres:
-        if c in sub:
-            for n, h in nx.single_source_shortest_path_length(sub, c, cutoff=hops).items():
-                hop[n] = min(h, hop.get(n, h))
-        else:
-            hop[c] = 0
-    ids = sorted(hop, key=lambda n: (hop[n], n))
-    capped = len(ids) > cap
-    ids = ids[:cap]
-    nodes = pd.DataFrame({"id": ids, "label": [ag.label(i) for i in ids],
-                          "name": [ag.name(i) for i in ids],
-                          "status": [ag.status(i) for i in ids],
-                          "serving_agent": [ag.serving_agent(i) for i in ids],
-                          "hop": [hop[i] for i in ids]})
-    idset = set(ids)
-    rows = [(u, v, d["type"], d.get("kind"), d["strength"])
-            for u, v, d in sub.subgraph(idset).edges(data=True)]
-    edges = pd.DataFrame(rows, columns=["src", "dst", "type", "kind", "strength"])
-    return SimpleNamespace(nodes=nodes, edges=edges, capped=capped)
 
 
 def network_page_html(ctx: Ctx, ag: Any, net: Any, centres: list[str]) -> str:
@@ -105,11 +82,7 @@ def render(ctx: Ctx) -> None:
         st.caption(ctx.t("family_of", name=person_label(ag, centre)) + ": "
                    + ", ".join(ag.name(c) for c in centres))
     cap = ctx.settings.app.max_network_nodes
-    penetration_network = optional("graphcrm.metrics.penetration", "penetration_network")
-    if penetration_network is not None:
-        net = safe(ctx, penetration_network, ag, centres, hops=hops, types=types, max_nodes=cap)
-    else:
-        net = safe(ctx, store_network, ag, centres, hops, types, cap)
+    net = safe(ctx, penetration_network, ag, centres, hops=hops, types=types, max_nodes=cap)
     if net is None:
         return
     if net.capped:

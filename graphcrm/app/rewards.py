@@ -7,16 +7,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from graphcrm.app.common import Ctx, csv_bytes, optional, person_label
+from graphcrm.app.common import Ctx, csv_bytes, person_label, safe
+from graphcrm.metrics.rewards import reward_ledger
 
 
 def render(ctx: Ctx) -> None:
     st.header(ctx.t("page_rewards"))
     st.info(ctx.t("points_note"))
-    reward_ledger = optional("graphcrm.metrics.rewards", "reward_ledger")
-    if reward_ledger is None:
-        st.info(ctx.t("not_ready", module="graphcrm.metrics.rewards"))
-        return
     ag = ctx.graph()
     months = sorted(pd.to_datetime(ag.policies["start_date"], errors="coerce").dropna()
                     .dt.strftime("%Y-%m").unique(), reverse=True)
@@ -50,8 +47,6 @@ def render(ctx: Ctx) -> None:
 
 
 def _ledger(ctx: Ctx, fn: Any, period: str) -> Any:
-    from graphcrm.app.common import safe
-
     key = ("rewards", ctx.location, ctx.version, period)
     cached = st.session_state.get("_ledger")
     if cached is not None and cached[0] == key:

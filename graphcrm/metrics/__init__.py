@@ -1,16 +1,12 @@
-"""Graph metrics: strength, warm paths, influence, operation map, penetration, tables."""
+"""Graph metrics: warm paths, influence, operation map, penetration, tiers, needs, rewards.
+
+Each module is a family of pure functions of an :class:`~graphcrm.graph.AnalysisGraph` or of
+its tables. Tie strength and trust, which the analysis graph is built from, live in
+:mod:`graphcrm.graph.strength` and :mod:`graphcrm.graph.trust`.
+"""
 
 from __future__ import annotations
 
+from graphcrm.errors import UnknownIdError
 
-class UnknownIdError(KeyError):
-    """An id that is not an agent, client or organization of the analysis graph."""
-
-    def __init__(self, node_id: str, what: str = "person") -> None:
-        super().__init__(node_id)
-        self.node_id = node_id
-        self.message = f"unknown {what} id '{node_id}': not an agent, client or organization " \
-            "in this store"
-
-    def __str__(self) -> str:
-        return self.message
+__all__ = ["UnknownIdError"]

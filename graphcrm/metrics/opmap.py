@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from graphcrm.errors import UnknownIdError
 from graphcrm.graph import AnalysisGraph
-from graphcrm.metrics import UnknownIdError
+from graphcrm.graph.strength import reference_date, trust_table
+from graphcrm.metrics import tiers
 from graphcrm.metrics.influence import influence_scores
 from graphcrm.metrics.paths import connection_distances
 
@@ -28,8 +30,6 @@ def _cached(ag: AnalysisGraph, key: str, make: object) -> pd.DataFrame:
 
 def trust(ag: AnalysisGraph) -> pd.DataFrame:
     """Trust level of every agent–client pair (cached on the analysis graph)."""
-    from graphcrm.metrics.strength import reference_date, trust_table
-
     today = reference_date(ag.interactions, ag.policies, ag.settings.metrics)
     return _cached(ag, "trust", lambda: trust_table(ag.interactions, ag.policies, ag.settings,
                                                      today))
@@ -38,8 +38,6 @@ def trust(ag: AnalysisGraph) -> pd.DataFrame:
 def client_tiers(ag: AnalysisGraph) -> pd.DataFrame:
     """Quadrant, value tier and ABC class per client id (cached; empty columns on failure)."""
     def make() -> pd.DataFrame:
-        from graphcrm.metrics import tiers
-
         clients = ag.clients.reset_index(drop=True)
         policies = ag.policies.reset_index(drop=True)
         t = trust(ag)

@@ -27,8 +27,8 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
+from graphcrm.errors import UnknownIdError
 from graphcrm.graph import AnalysisGraph
-from graphcrm.metrics import UnknownIdError
 
 __all__ = [
     "Hop",

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from graphcrm.errors import UnknownIdError
 from graphcrm.graph import AnalysisGraph
-from graphcrm.metrics import UnknownIdError
 
 
 @dataclass

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from graphcrm.config import Settings
-from graphcrm.metrics.trust import RANK, client_trust
+from graphcrm.graph.trust import RANK, client_trust
 from graphcrm.model import PolicyStatus
 
 QUADRANTS: dict[tuple[str, str], str] = {
@@ -71,7 +71,7 @@ def quadrants(clients: pd.DataFrame, trust: pd.DataFrame, settings: Settings | N
     clients : DataFrame
         The store's clients (``client_id``, ``asset_band``).
     trust : DataFrame
-        Output of :func:`graphcrm.metrics.trust.trust_levels` (one row per agent-client tie).
+        Output of :func:`graphcrm.graph.trust.trust_levels` (one row per agent-client tie).
     settings : Settings, optional
         ``tiers.high_ability_bands``, ``tiers.high_trust_levels`` and the plan table.
 
@@ -188,7 +188,7 @@ def value_tiers(
         Influence by client_id (e.g. the graph helper's influence score). Without it the
         influence weight is left out and the other weights renormalised.
     trust : DataFrame, optional
-        Output of :func:`graphcrm.metrics.trust.trust_levels`.
+        Output of :func:`graphcrm.graph.trust.trust_levels`.
     settings : Settings, optional
         ``tiers.value_weights``, the percentiles, prime age band, ``premium_income_ratio``,
         ``tenure_full_years``; ``needs.income_by_band``.

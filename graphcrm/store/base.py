@@ -10,14 +10,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from graphcrm.model import Label, Table
-
-if TYPE_CHECKING:
-    from graphcrm.config import Settings
 
 
 class StoreError(RuntimeError):
@@ -132,23 +128,9 @@ class GraphStore(ABC):
         self.close()
 
 
-def open_store(location: str | None = None, *, create: bool = True,
-               settings: Settings | None = None) -> GraphStore:
-    """Open the store at ``location`` (see :func:`graphcrm.config.store_location`).
+NEO4J_SCHEMES = frozenset({"neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"})
 
-    ``neo4j://``, ``neo4j+s://``, ``bolt://`` and ``bolt+s://`` URLs open the Neo4j back end
-    with ``settings.neo4j`` (default: the settings file and environment); anything else is a
-    SQLite file path (``sqlite:///path`` also accepted).
-    """
-    from graphcrm.config import store_location
 
-    loc = store_location(location)
-    if loc.split("://", 1)[0] in {"neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"}:
-        from graphcrm.store.neo4j import Neo4jStore  # type: ignore[import-not-found]
-
-        return Neo4jStore(loc, settings=None if settings is None else settings.neo4j)
-    from graphcrm.store.sqlite import SQLiteStore
-
-    if loc.startswith("sqlite:///"):
-        loc = loc[len("sqlite:///"):]
-    return SQLiteStore(loc, create=create)
+def is_neo4j_url(target: str) -> bool:
+    """True for ``neo4j://``, ``neo4j+s://``, ``bolt://`` ... addresses."""
+    return "://" in target and target.split("://", 1)[0].lower() in NEO4J_SCHEMES

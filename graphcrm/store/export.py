@@ -11,17 +11,9 @@ from pathlib import Path
 import pandas as pd
 
 from graphcrm.model import INTERACTIONS, RELATIONSHIPS, TABLES, Table
-from graphcrm.store.base import GraphStore, StoreError
+from graphcrm.store.base import GraphStore, StoreError, is_neo4j_url
 
 __all__ = ["export_tables", "is_neo4j_url", "read_table"]
-
-_NEO4J_SCHEMES = {"neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"}
-
-
-def is_neo4j_url(target: str) -> bool:
-    """True for ``neo4j://``, ``neo4j+s://``, ``bolt://`` ... addresses."""
-    return "://" in target and target.split("://", 1)[0].lower() in _NEO4J_SCHEMES
-
 
 def read_table(store: GraphStore, table: Table) -> pd.DataFrame:
     """One template table read from ``store``: its columns, sorted by its key."""

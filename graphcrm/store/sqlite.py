@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graphcrm.model import NODE_TABLES, TABLES, Label, Table
+from graphcrm.model import INTERACTIONS, NODE_TABLES, RELATIONSHIPS, TABLES, Label, RelType, Table
 from graphcrm.store.base import GraphStore, StoreError
 
 SCHEMA_VERSION = 1
@@ -381,8 +381,6 @@ class SQLiteStore(GraphStore):
     def relationships(
         self, types: Sequence[str] | None = None, columns: Sequence[str] | None = None
     ) -> pd.DataFrame:
-        from graphcrm.model import RELATIONSHIPS
-
         sql = f"SELECT {self._select(RELATIONSHIPS, columns)} FROM relationships"
         if types:
             sql += f" WHERE type IN ({', '.join('?' * len(types))})"
@@ -399,8 +397,6 @@ class SQLiteStore(GraphStore):
     def interactions(
         self, client_ids: Iterable[str] | None = None, columns: Sequence[str] | None = None
     ) -> pd.DataFrame:
-        from graphcrm.model import INTERACTIONS
-
         select = self._select(INTERACTIONS, columns)
         if client_ids is None:
             return self._frame(f"SELECT {select} FROM interactions")
@@ -430,8 +426,6 @@ class SQLiteStore(GraphStore):
                 "SELECT COUNT(*) FROM clients c WHERE NOT EXISTS (SELECT 1 FROM policies p "
                 "WHERE p.holder_id = c.client_id AND p.status = 'in_force')"
             ).fetchone()[0]
-            from graphcrm.model import RelType
-
             by_type = dict(self._conn.execute(
                 "SELECT type, COUNT(*) FROM relationships GROUP BY type"
             ).fetchall())

@@ -10,7 +10,12 @@ from pathlib import Path
 
 import click
 
-ROOT = Path(__file__).resolve().parents[1]
+from graphcrm.cli.common import fail
+from graphcrm.ingest.job import ingest_paths
+from graphcrm.store.sqlite import SQLiteStore
+from graphcrm.workspace import warm_graph
+
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
 APP = ROOT / "app.py"
 DEFAULT_STORE = Path.home() / ".graphcrm" / "demo.db"
@@ -24,17 +29,12 @@ def build_demo_store(store_path: Path, sample: Path = SAMPLE) -> dict[str, int]:
     dict
         The store's counts after loading.
     """
-    from graphcrm.ingest.job import ingest_paths  # type: ignore[import-not-found]
-    from graphcrm.store.sqlite import SQLiteStore
-
     store_path.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm", "-journal", ".analysis"):
         Path(f"{store_path}{suffix}").unlink(missing_ok=True)
     files = sorted(p for p in sample.iterdir() if p.suffix.lower() in {".csv", ".xlsx"})
     if not files:
         raise click.ClickException(f"no sample files in {sample}")
-    from graphcrm.graph import warm_graph
-
     with SQLiteStore(store_path) as store:
         ingest_paths(files, store)
         warm_graph(store)  # the app opens on a ready graph
@@ -51,14 +51,9 @@ def demo(store: str, port: int, no_browser: bool) -> None:
 
     The app opens on the client operation map of the agent with the biggest book.
     """
-    from graphcrm.cli import fail
-
     path = Path(store).expanduser()
     try:
         counts = build_demo_store(path)
-    except ImportError:
-        fail("the ingest job (graphcrm.ingest.job) is not installed")
-        return
     except Exception as exc:
         fail(f"could not load the sample into {path}: {exc}")
         return
@@ -74,13 +69,3 @@ def demo(store: str, port: int, no_browser: bool) -> None:
 
 
 COMMANDS: list[click.Command] = [demo]
-
-
-def _bench_commands() -> list[click.Command]:
-    from graphcrm.app.bench import bench_app
-
-    return [bench_app]
-
-
-#: ``graphcrm bench app`` (registered through this module, which cli._register() already reads)
-BENCH_COMMANDS: list[click.Command] = _bench_commands()

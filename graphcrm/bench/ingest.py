@@ -3,7 +3,7 @@
 The run has three steps, each reported:
 
 1. generate the synthetic files for ``--clients`` people
-   (:func:`graphcrm.ingest.generate.generate`);
+   (:func:`graphcrm.synth.generate`);
 2. **ours**: :func:`graphcrm.ingest.job.ingest_paths` into a fresh SQLite store (validation,
    identity resolution, one transaction per file);
 3. **baseline**: what a user would write without GraphCRM, ``pandas.read_csv`` of each file and
@@ -103,6 +103,8 @@ def _per_file(result: Any) -> dict[str, dict[str, float]]:
 
 def run_ours(data_dir: Path, db: Path) -> dict[str, Any]:
     """Ingest ``data_dir`` with GraphCRM into a fresh store; per-file seconds and peak memory."""
+    # imported here, in the contender's own process: the baseline child, which runs this module
+    # too, must not pay GraphCRM's imports in its time or memory
     from graphcrm.ingest.job import ingest_paths
     from graphcrm.store.sqlite import SQLiteStore
 
@@ -151,7 +153,7 @@ def run_baseline(data_dir: Path, db: Path) -> dict[str, Any]:
 
 def _child(kind: str, data_dir: Path, db: Path) -> dict[str, Any]:
     """Run one contender in a fresh interpreter and return its JSON report."""
-    cmd = [sys.executable, "-m", "graphcrm.ingest.bench", kind, str(data_dir), str(db)]
+    cmd = [sys.executable, "-m", "graphcrm.bench.ingest", kind, str(data_dir), str(db)]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
     if proc.returncode != 0:
         raise click.ClickException(f"{kind} run failed (exit {proc.returncode})")
@@ -181,7 +183,7 @@ def bench_ingest(clients: int, seed: int = 7, workdir: str | Path | None = None,
         ``ratios`` (speed = ours rows/s / baseline rows/s, memory = ours peak / baseline peak),
         ``targets`` (met or not) and ``machine``.
     """
-    from graphcrm.ingest.generate import generate
+    from graphcrm.synth import generate  # parent process only (see run_ours)
 
     say = echo or (lambda _s: None)
     root = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="graphcrm-bench-"))
@@ -280,46 +282,6 @@ def format_table(res: dict[str, Any]) -> str:
         f"; >= baseline speed: {'met' if t['speed_met'] else 'MISSED'}",
     ]
     return "\n".join(lines)
-
-
-@click.command("ingest")
-@click.option("--clients", type=int, default=100_000, show_default=True,
-              help="People to generate (10^6 gives about 6 million rows).")
-@click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--workdir", default=None, metavar="DIR",
-              help="Folder for the data and stores (kept). Default: a temporary folder.")
-@click.option("--keep", is_flag=True, help="Keep the temporary folder.")
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def bench_ingest_command(clients: int, seed: int, workdir: str | None, keep: bool,
-                         as_json: bool) -> None:
-    """Generate data, ingest it, and compare with pandas read_csv + to_sql in the same run.
-
-    导入基准测试: 生成数据并导入, 与 pandas read_csv + to_sql 基线对比
-    (每秒行数、各文件耗时、峰值内存)。
-
-    \b
-    Example:
-      graphcrm bench ingest --clients 1000000
-    """
-    from graphcrm.cli import echo_json, fail
-
-    try:
-        from graphcrm.ingest import job  # noqa: F401
-    except ImportError:
-        fail("graphcrm.ingest.job is not available: nothing to benchmark")
-    echo = None if as_json else (lambda s: click.echo(s, err=True))
-    try:
-        res = bench_ingest(clients, seed, workdir, keep, echo)
-    except click.ClickException as exc:
-        fail(exc.message)
-        return
-    if as_json:
-        echo_json(res)
-    else:
-        click.echo(format_table(res))
-
-
-BENCH_COMMANDS: list[click.Command] = [bench_ingest_command]
 
 
 def _main(argv: list[str]) -> None:

@@ -1,4 +1,4 @@
-"""``graphcrm paths``, ``graphcrm map`` and ``graphcrm hubs`` (registered by graphcrm.cli)."""
+"""``graphcrm paths``, ``graphcrm map`` and ``graphcrm hubs``: agents' and managers' questions."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import click
 import pandas as pd
 
-from graphcrm.cli import (
+from graphcrm.cli.common import (
     config_option,
     echo_json,
     fail,
@@ -17,12 +17,14 @@ from graphcrm.cli import (
     settings_from,
     store_option,
 )
-from graphcrm.metrics import UnknownIdError
+from graphcrm.errors import UnknownIdError
+from graphcrm.metrics.influence import bridges, hubs
+from graphcrm.metrics.opmap import operation_map
+from graphcrm.metrics.paths import path_to_dict, warm_paths
+from graphcrm.workspace import load_graph
 
 
 def _load(store: str | None, config_path: str | None) -> Any:
-    from graphcrm.graph import load_graph
-
     settings = settings_from(config_path)
     with open_existing_store(store, settings) as s:
         return load_graph(s, settings)
@@ -55,8 +57,6 @@ def paths_command(source: str, target: str, k: int | None, max_hops: int | None,
     first_introducer, steps: list of {person_id, name, label, tie_type, tie_kind, strength,
     last_contact, serving_agent}}. An empty list means no warm path within max_hops.
     """
-    from graphcrm.metrics.paths import path_to_dict, warm_paths
-
     ag = _load(store, config_path)
     hops = ag.settings.metrics.max_hops if max_hops is None else max_hops
     try:
@@ -99,8 +99,6 @@ def map_command(agent_id: str, limit: int, store: str | None, config_path: str |
     influence, power_circle, trust_level, trust_evidence, quadrant, value_tier, abc,
     best_introducer, best_introducer_name, tie_type}.
     """
-    from graphcrm.metrics.opmap import operation_map
-
     ag = _load(store, config_path)
     try:
         df = operation_map(ag, agent_id)
@@ -134,8 +132,6 @@ def hubs_command(top: int | None, team: str | None, with_bridges: bool, store: s
     with --bridges also bridges: list of {id, name, label, betweenness} and
     bridges_sample_size.
     """
-    from graphcrm.metrics.influence import bridges, hubs
-
     ag = _load(store, config_path)
     if team is not None and team not in set(ag.agents["team"].dropna()):
         fail(f"unknown team '{team}' (no agent in agents.team has it)")
@@ -158,4 +154,3 @@ def hubs_command(top: int | None, team: str | None, with_bridges: bool, store: s
 
 
 COMMANDS: list[click.Command] = [paths_command, map_command, hubs_command]
-BENCH_COMMANDS: list[click.Command] = []

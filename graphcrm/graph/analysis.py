@@ -1,20 +1,17 @@
 """The analysis graph: the store's data as one weighted, undirected relationship graph.
 
 :func:`build_graph` reads every table from a :class:`~graphcrm.store.base.GraphStore`, computes
-each tie's strength and distance (:mod:`graphcrm.metrics.strength`) and returns an
+each tie's strength and distance (:mod:`graphcrm.graph.strength`) and returns an
 :class:`AnalysisGraph`. ``ag.G`` is a plain :class:`networkx.Graph` (built on first use);
 ``ag.csr`` is the same graph as a SciPy CSR matrix that the whole-graph passes and the path
-search use at scale. :func:`load_graph` caches the result per store, data version and settings.
+search use at scale. :func:`graphcrm.workspace.load_graph` caches the result per store, data
+version and settings, and keeps the snapshot beside the store.
 """
 
 from __future__ import annotations
 
 import functools
-import os
-import pickle
-import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -23,8 +20,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from graphcrm.config import Settings
-from graphcrm.metrics import UnknownIdError
-from graphcrm.metrics.strength import edge_table, reference_date, trust_table
+from graphcrm.errors import UnknownIdError
+from graphcrm.graph.strength import edge_table, reference_date, trust_table
 from graphcrm.model import Label
 from graphcrm.store.base import GraphStore
 
@@ -274,112 +271,4 @@ def build_graph_frames(frames: dict[str, pd.DataFrame], settings: Settings | Non
         serving=serving, data_version=version, settings=settings, location=location,
     )
     ag._cache["trust"] = trust  # the key graphcrm.metrics.opmap.trust reads
-    return ag
-
-
-#: suffix of the analysis-graph snapshot file written beside an embedded store's file
-SNAPSHOT_SUFFIX = ".analysis"
-
-_CACHE: dict[tuple[str, int, str], AnalysisGraph] = {}
-_CACHE_LOCK = threading.Lock()
-_CACHE_SIZE = 2
-
-
-def snapshot_path(store: GraphStore) -> Path | None:
-    """Where the analysis-graph snapshot of ``store`` lives: ``<store file>.analysis`` beside an
-    embedded store's file; None for servers and in-memory stores (no snapshot)."""
-    loc = str(store.location)
-    if "://" in loc or loc in ("", ":memory:"):
-        return None
-    return Path(loc).with_name(Path(loc).name + SNAPSHOT_SUFFIX)
-
-
-def _snapshot_key(store: GraphStore, settings: Settings) -> dict[str, str]:
-    from graphcrm import __version__
-
-    return {"graphcrm": __version__, "store": store.fingerprint(), "settings": repr(settings)}
-
-
-def read_snapshot(store: GraphStore, settings: Settings) -> AnalysisGraph | None:
-    """The saved analysis graph of the store's current data, or None (absent, stale, unreadable).
-
-    The file holds two pickles: the key (package version, store fingerprint, settings) and the
-    graph; the graph is only unpickled when the key matches. Only files GraphCRM itself wrote
-    beside the store are read.
-    """
-    path = snapshot_path(store)
-    if path is None or not path.is_file():
-        return None
-    try:
-        with path.open("rb") as fh:
-            if pickle.load(fh) != _snapshot_key(store, settings):
-                return None
-            ag = pickle.load(fh)
-    except Exception:  # a truncated or foreign file is only a cache miss
-        return None
-    return ag if isinstance(ag, AnalysisGraph) else None
-
-
-def save_snapshot(store: GraphStore, ag: AnalysisGraph) -> Path | None:
-    """Save ``ag`` (with the metrics cached on it) beside the store, atomically.
-
-    Returns the path written, or None when the store has no snapshot location or the directory
-    is not writable (a snapshot is an optimisation, never a reason to fail).
-    """
-    path = snapshot_path(store)
-    if path is None:
-        return None
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    try:
-        with tmp.open("wb") as fh:
-            pickle.dump(_snapshot_key(store, ag.settings), fh, protocol=pickle.HIGHEST_PROTOCOL)
-            pickle.dump(ag, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        return None
-    return path
-
-
-def load_graph(store: GraphStore, settings: Settings | None = None, *,
-               snapshot: bool = True) -> AnalysisGraph:
-    """:func:`build_graph`, cached per (store location, data version, settings).
-
-    A new ingest moves the data version on, so the next call rebuilds. With ``snapshot`` the
-    graph is also read from / saved to :func:`snapshot_path`, so a new process (the app after a
-    restart, a CLI command) does not rebuild what :func:`warm_graph` or an earlier call built.
-    """
-    settings = settings or Settings()
-    key = (str(store.location), store.data_version(), repr(settings))
-    with _CACHE_LOCK:
-        hit = _CACHE.get(key)
-    if hit is not None:
-        return hit
-    ag = read_snapshot(store, settings) if snapshot else None
-    if ag is None:
-        ag = build_graph(store, settings)
-        if snapshot:
-            save_snapshot(store, ag)
-    with _CACHE_LOCK:
-        _CACHE[key] = ag
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-    return ag
-
-
-def warm_graph(store: GraphStore, settings: Settings | None = None) -> AnalysisGraph:
-    """Build the analysis graph and the whole-graph metrics the app shows first (influence
-    table with circles, trust, quadrants and tiers), and save them as the store's snapshot.
-
-    The ingest command calls this after a load that changed data, so the first page an agent
-    opens afterwards reads a ready graph instead of computing it.
-    """
-    from graphcrm.metrics.influence import influence_table
-    from graphcrm.metrics.opmap import client_tiers
-
-    settings = settings or Settings()
-    ag = load_graph(store, settings, snapshot=False)
-    influence_table(ag)
-    client_tiers(ag)
-    save_snapshot(store, ag)
     return ag

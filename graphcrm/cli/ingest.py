@@ -1,4 +1,4 @@
-"""Commands of this feature area, registered by :mod:`graphcrm.cli`: ``graphcrm ingest``."""
+"""``graphcrm ingest``: build the graph from CSV/XLSX files, with a rejects file and a summary."""
 
 from __future__ import annotations
 
@@ -8,7 +8,17 @@ from pathlib import Path
 
 import click
 
-from graphcrm.cli import config_option, echo_json, fail, json_option, settings_from, store_option
+from graphcrm.cli.common import (
+    config_option,
+    echo_json,
+    fail,
+    json_option,
+    settings_from,
+    store_option,
+)
+from graphcrm.ingest.job import IngestError, IngestReport, ingest_paths, write_rejects
+from graphcrm.store.base import StoreError
+from graphcrm.workspace import open_store, snapshot_path, warm_graph
 
 
 class _Bars:
@@ -80,10 +90,6 @@ def ingest_command(paths: tuple[str, ...], store: str | None, rejects_path: str 
     Example:
       graphcrm ingest data/sample --store crm.db
     """
-    from graphcrm.graph import snapshot_path, warm_graph
-    from graphcrm.ingest.job import IngestError, ingest_paths, write_rejects
-    from graphcrm.store.base import StoreError, open_store
-
     settings = settings_from(config_path)
     try:
         target = open_store(store, create=True, settings=settings)
@@ -141,8 +147,6 @@ def ingest_command(paths: tuple[str, ...], store: str | None, rejects_path: str 
 
 
 def _print_report(report: object, location: str, rejects_file: Path | None) -> None:
-    from graphcrm.ingest.job import IngestReport
-
     assert isinstance(report, IngestReport)
     click.echo(f"store: {location}")
     click.echo(f"{'file':<28}{'table':<15}{'read':>10}{'accepted':>10}{'rejected':>10}"
@@ -179,8 +183,6 @@ MERGES_SHOWN = 20
 
 def _print_merges(report: object) -> None:
     """Which source rows were merged into which client, and why (同一人合并)."""
-    from graphcrm.ingest.job import IngestReport
-
     assert isinstance(report, IngestReport)
     merges = report.merges
     if merges.empty:
@@ -195,4 +197,3 @@ def _print_merges(report: object) -> None:
 
 
 COMMANDS: list[click.Command] = [ingest_command]
-BENCH_COMMANDS: list[click.Command] = []

@@ -15,18 +15,24 @@ GraphCRM store, used by the benchmark and by ``tests/test_real_networks.py``:
 
 from __future__ import annotations
 
-import json
+import multiprocessing as mp
 import resource
 import time
 from pathlib import Path
 from typing import Any
 
-import click
+import networkx as nx
 import numpy as np
 import pandas as pd
+from networkx.algorithms.link_analysis.pagerank_alg import _pagerank_python
 
-from graphcrm.model import TABLES_BY_NAME
+from graphcrm.graph import build_graph, build_graph_frames
+from graphcrm.metrics.influence import pagerank, power_circle, referral_reach
+from graphcrm.metrics.paths import warm_paths
+from graphcrm.model import TABLES, TABLES_BY_NAME
 from graphcrm.store.base import GraphStore
+from graphcrm.store.sqlite import SQLiteStore
+from graphcrm.synth import generate
 
 DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
 
@@ -116,8 +122,6 @@ def _rss_mb() -> float:
 
 
 def _read_generated(data_dir: Path) -> dict[str, pd.DataFrame]:
-    from graphcrm.model import TABLES
-
     frames: dict[str, pd.DataFrame] = {}
     for t in TABLES:
         df = pd.read_csv(data_dir / f"{t.name}.csv", dtype=str, keep_default_na=False)
@@ -140,8 +144,6 @@ def graph_bytes(ag: Any) -> int:
 
 def _in_child(func: Any, budget: float) -> tuple[float | None, float]:
     """Run ``func()`` in a forked child; (seconds or None if over ``budget``, child peak MB)."""
-    import multiprocessing as mp
-
     ctx = mp.get_context("fork")
     q: Any = ctx.Queue()
 
@@ -162,9 +164,6 @@ def _in_child(func: Any, budget: float) -> tuple[float | None, float]:
 
 def plain_networkx_influence(g: Any, referrals: Any, pure_python: bool) -> None:
     """The influence pass as a user would write it with NetworkX alone."""
-    import networkx as nx
-    from networkx.algorithms.link_analysis.pagerank_alg import _pagerank_python
-
     if pure_python:
         _pagerank_python(g, weight="strength")
     else:
@@ -177,11 +176,6 @@ def plain_networkx_influence(g: Any, referrals: Any, pure_python: bool) -> None:
 def run_bench(clients: int, dataset: str | None, seed: int, pairs: int, baseline_budget: float,
               data_dir: Path | None, work: Path) -> dict[str, Any]:
     """Everything ``graphcrm bench metrics`` reports, as a dict (documented keys)."""
-    from graphcrm.graph import build_graph, build_graph_frames
-    from graphcrm.metrics.influence import pagerank, power_circle, referral_reach
-    from graphcrm.metrics.paths import warm_paths
-    from graphcrm.store.sqlite import SQLiteStore
-
     out: dict[str, Any] = {"dataset": dataset or "generated", "clients_requested": clients}
     t0 = time.perf_counter()
     if dataset:
@@ -193,8 +187,6 @@ def run_bench(clients: int, dataset: str | None, seed: int, pairs: int, baseline
         store.close()
     else:
         if data_dir is None:
-            from graphcrm.ingest.generate import generate
-
             data_dir = work / "data"
             generate(data_dir, clients, seed=seed)
         out["generate_s"] = round(time.perf_counter() - t0, 2)
@@ -279,42 +271,3 @@ def run_bench(clients: int, dataset: str | None, seed: int, pairs: int, baseline
                                    if len(found) else None))
     out["peak_rss_mb"] = round(_rss_mb(), 1)
     return out
-
-
-@click.command("metrics")
-@click.option("--clients", type=int, default=100_000, show_default=True,
-              help="Generated clients (ignored with --dataset).")
-@click.option("--dataset", type=click.Choice(["email", "bitcoin"]), default=None,
-              help="Use a real SNAP network from ../shared/datasets instead.")
-@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=None, help="Reuse generated files in this folder.")
-@click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--pairs", type=int, default=1000, show_default=True,
-              help="Random agent-prospect pairs for warm-path latency.")
-@click.option("--baseline-budget", type=float, default=600.0, show_default=True,
-              help="Seconds after which a plain-NetworkX baseline is stopped.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (keys as in the report).")
-def bench_metrics(clients: int, dataset: str | None, data_dir: Path | None, seed: int,
-                  pairs: int, baseline_budget: float, as_json: bool) -> None:
-    """Influence pass and warm paths vs plain NetworkX and igraph (docs/benchmarks-metrics.md).
-
-    Times this project's influence pass (PageRank + power circle + referral reach on the CSR
-    view) against igraph's PageRank alone and against plain NetworkX (nx.pagerank default and
-    pure-Python PageRank + a Python two-hop loop + nx.descendants), each NetworkX baseline in a
-    forked child stopped after --baseline-budget seconds; then warm-path latency over --pairs
-    random agent-prospect pairs. Keys: every key printed below (seconds *_s, megabytes *_mb,
-    ratios ratio_*/ *_speedup; a speedup given as ">x" means the baseline hit the budget).
-    """
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="graphcrm-bench-") as tmp:
-        out = run_bench(clients, dataset, seed, pairs, baseline_budget, data_dir, Path(tmp))
-    if as_json:
-        click.echo(json.dumps(out, indent=2))
-        return
-    width = max(len(k) for k in out)
-    for key, value in out.items():
-        click.echo(f"  {key:<{width}}  {value}")
-
-
-BENCH_COMMANDS: list[click.Command] = [bench_metrics]

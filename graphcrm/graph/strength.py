@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from graphcrm.config import MetricSettings, Settings
+from graphcrm.graph.trust import trust_levels
 
 EDGE_COLUMNS = ["u", "v", "strength", "distance", "type", "kind", "last_contact"]
 
@@ -76,9 +77,7 @@ def relationship_strength(relationships: pd.DataFrame, settings: MetricSettings)
 
 def trust_table(interactions: pd.DataFrame, policies: pd.DataFrame, settings: Settings,
                 as_of: pd.Timestamp | None = None) -> pd.DataFrame:
-    """Trust level per agent–client pair: :func:`graphcrm.metrics.trust.trust_levels`."""
-    from graphcrm.metrics.trust import trust_levels
-
+    """Trust level per agent–client pair: :func:`graphcrm.graph.trust.trust_levels`."""
     return trust_levels(interactions.reset_index(drop=True),
                         policies.reset_index(drop=True), settings,
                         as_of=None if as_of is None else as_of.date())

@@ -8,7 +8,7 @@ from typing import Any
 import click
 import pandas as pd
 
-from graphcrm.cli import (
+from graphcrm.cli.common import (
     config_option,
     echo_json,
     fail,
@@ -17,8 +17,8 @@ from graphcrm.cli import (
     settings_from,
     store_option,
 )
+from graphcrm.graph.strength import reference_date
 from graphcrm.metrics import needs, rewards
-from graphcrm.metrics.strength import reference_date
 from graphcrm.model import Label, RelType
 
 AS_OF = click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]),

@@ -1,4 +1,4 @@
-"""Commands of this feature area, registered by :mod:`graphcrm.cli`: ``graphcrm export``.
+"""``graphcrm stats``, ``graphcrm config`` and ``graphcrm export``: the store and its settings.
 
 ``graphcrm export --to DIR`` writes the six file templates (agents, organizations, clients,
 policies, relationships, interactions) back out of any store, so they ingest again unchanged
@@ -13,7 +13,7 @@ import tempfile
 import click
 import pandas as pd
 
-from graphcrm.cli import (
+from graphcrm.cli.common import (
     config_option,
     echo_json,
     fail,
@@ -22,10 +22,47 @@ from graphcrm.cli import (
     settings_from,
     store_option,
 )
-from graphcrm.store.base import GraphStore, StoreError
-from graphcrm.store.export import export_tables, is_neo4j_url
+from graphcrm.config import Settings, settings_toml
+from graphcrm.ingest.job import IngestError, ingest_paths
+from graphcrm.store.base import GraphStore, StoreError, is_neo4j_url
+from graphcrm.store.export import export_tables
+from graphcrm.workspace import open_store
 
 __all__ = ["COMMANDS"]
+
+
+@click.command("stats")
+@store_option
+@json_option
+def stats(store: str | None, as_json: bool) -> None:
+    """Counts of every node and relationship type in the store.
+
+    Keys in --json: every node label (Agent, Client, Organization, Policy), Prospect (clients
+    without an in-force policy), every relationship type, INTERACTION, merged_ids, and
+    data_version.
+    """
+    with open_existing_store(store) as s:
+        counts = s.counts()
+        version = s.data_version()
+        location = s.location
+    if as_json:
+        echo_json({**counts, "data_version": version, "store": location})
+        return
+    click.echo(f"store: {location}   data version: {version}")
+    width = max(len(k) for k in counts)
+    for key, value in counts.items():
+        click.echo(f"  {key:<{width}}  {value:>12,}")
+
+
+@click.command("config")
+@config_option
+def config_command(config_path: str | None) -> None:
+    """Print the effective settings as TOML (defaults, overridden by --config / $GRAPHCRM_CONFIG).
+
+    Copy the output to a file, keep the keys you change, and pass it with --config or
+    GRAPHCRM_CONFIG. Every tunable constant of GraphCRM is here; docs/config.md explains them.
+    """
+    click.echo(settings_toml(settings_from(config_path)), nl=False)
 
 def _copy_aliases(source: GraphStore, target: GraphStore) -> int:
     aliases = source.aliases()
@@ -92,14 +129,9 @@ def export_command(target: str, store: str | None, config_path: str | None,
         _copy_to_neo4j(source, target, settings, as_json)
 
 
-def _copy_to_neo4j(source: GraphStore, target: str, settings: object, as_json: bool) -> None:
-    from graphcrm.config import Settings
-    from graphcrm.ingest.job import IngestError, ingest_paths
-    from graphcrm.store.neo4j import Neo4jStore
-
-    assert isinstance(settings, Settings)
+def _copy_to_neo4j(source: GraphStore, target: str, settings: Settings, as_json: bool) -> None:
     try:
-        neo = Neo4jStore(target, settings=settings.neo4j)
+        neo = open_store(target, settings=settings)
     except StoreError as exc:
         fail(str(exc))
         return
@@ -129,5 +161,4 @@ def _copy_to_neo4j(source: GraphStore, target: str, settings: object, as_json: b
         fail("; ".join(report.errors))
 
 
-COMMANDS: list[click.Command] = [export_command]
-BENCH_COMMANDS: list[click.Command] = []
+COMMANDS: list[click.Command] = [stats, config_command, export_command]

@@ -1,0 +1,112 @@
+"""``graphcrm bench``: every benchmark, reproducible with one command, reported as ratios."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import click
+
+from graphcrm.bench import app as app_bench
+from graphcrm.bench import ingest as ingest_bench
+from graphcrm.bench import metrics as metrics_bench
+from graphcrm.cli.common import echo_json, fail
+
+
+@click.group("bench")
+def bench() -> None:
+    """Benchmarks, reproducible with one command, reported as ratios to the baselines."""
+
+
+@bench.command("ingest")
+@click.option("--clients", type=int, default=100_000, show_default=True,
+              help="People to generate (10^6 gives about 6 million rows).")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--workdir", default=None, metavar="DIR",
+              help="Folder for the data and stores (kept). Default: a temporary folder.")
+@click.option("--keep", is_flag=True, help="Keep the temporary folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def bench_ingest_command(clients: int, seed: int, workdir: str | None, keep: bool,
+                         as_json: bool) -> None:
+    """Generate data, ingest it, and compare with pandas read_csv + to_sql in the same run.
+
+    导入基准测试: 生成数据并导入, 与 pandas read_csv + to_sql 基线对比
+    (每秒行数、各文件耗时、峰值内存)。
+
+    \b
+    Example:
+      graphcrm bench ingest --clients 1000000
+    """
+    echo = None if as_json else (lambda s: click.echo(s, err=True))
+    try:
+        res = ingest_bench.bench_ingest(clients, seed, workdir, keep, echo)
+    except click.ClickException as exc:
+        fail(exc.message)
+        return
+    if as_json:
+        echo_json(res)
+    else:
+        click.echo(ingest_bench.format_table(res))
+
+
+@bench.command("metrics")
+@click.option("--clients", type=int, default=100_000, show_default=True,
+              help="Generated clients (ignored with --dataset).")
+@click.option("--dataset", type=click.Choice(["email", "bitcoin"]), default=None,
+              help="Use a real SNAP network (the shared datasets folder) instead.")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Reuse generated files in this folder.")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--pairs", type=int, default=1000, show_default=True,
+              help="Random agent-prospect pairs for warm-path latency.")
+@click.option("--baseline-budget", type=float, default=600.0, show_default=True,
+              help="Seconds after which a plain-NetworkX baseline is stopped.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (keys as in the report).")
+def bench_metrics(clients: int, dataset: str | None, data_dir: Path | None, seed: int,
+                  pairs: int, baseline_budget: float, as_json: bool) -> None:
+    """Influence pass and warm paths vs plain NetworkX and igraph (docs/benchmarks-metrics.md).
+
+    Times this project's influence pass (PageRank + power circle + referral reach on the CSR
+    view) against igraph's PageRank alone and against plain NetworkX (nx.pagerank default and
+    pure-Python PageRank + a Python two-hop loop + nx.descendants), each NetworkX baseline in a
+    forked child stopped after --baseline-budget seconds; then warm-path latency over --pairs
+    random agent-prospect pairs. Keys: every key printed below (seconds *_s, megabytes *_mb,
+    ratios ratio_*/ *_speedup; a speedup given as ">x" means the baseline hit the budget).
+    """
+    with tempfile.TemporaryDirectory(prefix="graphcrm-bench-") as tmp:
+        out = metrics_bench.run_bench(clients, dataset, seed, pairs, baseline_budget, data_dir,
+                                      Path(tmp))
+    if as_json:
+        click.echo(json.dumps(out, indent=2))
+        return
+    width = max(len(k) for k in out)
+    for key, value in out.items():
+        click.echo(f"  {key:<{width}}  {value}")
+
+
+@bench.command("app")
+@click.option("--clients", default=0, help="Generate this many clients (0 = data/sample).")
+@click.option("--seed", default=7, show_default=True)
+@click.option("--warm/--no-warm", default=True, show_default=True,
+              help="Warm the analysis graph after the load, as `graphcrm ingest` does (timed "
+                   "separately as warm_s); --no-warm times pages on a cold store.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bench_app(clients: int, seed: int, warm: bool, as_json: bool) -> None:
+    """Render time of every app page on the sample (or a generated store), first and cached.
+
+    Targets: sample < 2 s per page after the first load; 10^5 clients < 5 s.
+    """
+    result = app_bench.run_app_bench(clients, seed, warm)
+    rows, load_s, warm_s = result["pages"], result["load_s"], result["warm_s"]
+    label = f"{clients:,} clients" if clients else "data/sample"
+    if as_json:
+        click.echo(json.dumps({"data": label, "load_s": round(load_s, 2), "warm_s": warm_s,
+                               "pages": rows}, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"data: {label}   store load {load_s:.1f} s   warm-up after ingest: "
+               + (f"{warm_s:.1f} s" if warm_s is not None else "off"))
+    click.echo(f"{'page':<24} {'first s':>9} {'cached s':>9}")
+    for r in rows:
+        click.echo(f"{r['page']:<24} {r['first_s']:>9} {r.get('cached_s', ''):>9} "
+                   f"{'; '.join(map(str, r.get('errors') or []))}")
