@@ -183,6 +183,25 @@ SET a = row
 CREATE (a)-[:ALIAS_OF]->(c)
 RETURN count(*) AS changed
 
+// name: remove_alias
+// params: alias_id
+// An undone merge: the alias and its ALIAS_OF tie are removed.
+MATCH (a:Alias {id: $alias_id})
+DETACH DELETE a
+RETURN count(*) AS changed
+
+// name: append_journal
+// params: kind, recorded_at, payloads
+// Append-only journal records (merged rows, undone merges, settled reward lines); the sequence
+// number comes from one counter on the meta node, which the write locks.
+MERGE (m:GraphCRMMeta {key: 'journal'})
+SET m.seq = coalesce(m.seq, 0) + size($payloads)
+WITH m.seq - size($payloads) AS base
+UNWIND range(0, size($payloads) - 1) AS i
+CREATE (j:Journal {id: 'journal:' + toString(base + i + 1), kind: $kind, seq: base + i + 1,
+                   recorded_at: $recorded_at, payload: $payloads[i]})
+RETURN count(*) AS changed
+
 // name: missing_entities
 // params: ids
 // The ids of a batch's endpoints and references that are not stored: a batch that names one

@@ -81,6 +81,12 @@ RETURN properties(i) AS p
 MATCH (a:Alias)
 RETURN a.id AS alias_id, a.client_id AS client_id
 
+// name: journal
+// params: kind
+MATCH (j:Journal {kind: $kind})
+RETURN j.seq AS seq, j.recorded_at AS recorded_at, j.payload AS payload
+ORDER BY seq
+
 // name: search_people
 // params: text, limit
 // $text is lower-cased by the caller; ids and names match case-insensitively, like SQLite LIKE.

@@ -30,6 +30,12 @@ CREATE CONSTRAINT alias_id IF NOT EXISTS FOR (n:Alias) REQUIRE n.id IS UNIQUE
 // name: constraint_meta_key
 CREATE CONSTRAINT graphcrm_meta_key IF NOT EXISTS FOR (n:GraphCRMMeta) REQUIRE n.key IS UNIQUE
 
+// name: constraint_journal_id
+CREATE CONSTRAINT journal_id IF NOT EXISTS FOR (n:Journal) REQUIRE n.id IS UNIQUE
+
+// name: index_journal_kind
+CREATE INDEX journal_kind IF NOT EXISTS FOR (n:Journal) ON (n.kind, n.seq)
+
 // name: index_client_name
 CREATE INDEX client_name IF NOT EXISTS FOR (n:Client) ON (n.name)
 

@@ -34,7 +34,8 @@ LINTER = ROOT / "tests" / "lint_cypher.cjs"
 PACKAGE = ROOT / "node_modules" / "@neo4j-cypher" / "language-support"
 
 #: the labels and relationship types the Neo4j back end writes
-LABELS = [lbl.value for lbl in Label] + ["Entity", "Interaction", "Alias", "GraphCRMMeta"]
+LABELS = [lbl.value for lbl in Label] + ["Entity", "Interaction", "Alias", "GraphCRMMeta",
+                                        "Journal"]
 assert set(LABELS) == set(GRAPHCRM_LABELS)
 REL_TYPE_NAMES = [t.value for t in RelType] + ["HOLDS", "BY_AGENT", "WITH_CLIENT", "ALIAS_OF",
                                                "TIE"]

@@ -78,15 +78,17 @@ EXPECTED_REJECTS = {
 EXPECTED_FILES = {
     "agents.csv": (7, 3, 4, 0),  # A001, A002, A004 kept
     "organizations.csv": (4, 2, 2, 0),
-    "clients.csv": (12, 6, 6, 2),  # C007 -> C001 (phone), C008 -> C002 (ID number)
-    "clients_branch2.csv": (3, 3, 0, 2),  # B001 -> C001 (phone), B002 -> C002 (ID number)
+    # C008 -> C002 (ID number); C007 shares C001's phone but has another name and birth date:
+    # a family's shared number, not the same person (a merge candidate, not a merge)
+    "clients.csv": (12, 6, 6, 1),
+    "clients_branch2.csv": (3, 3, 0, 2),  # B001 -> C001 (phone+name), B002 -> C002 (ID number)
     "policies.csv": (7, 2, 5, 0),
     "relationships.csv": (11, 5, 6, 0),
     "interactions.xlsx": (6, 3, 3, 0),
 }
 EXPECTED_ERRORS = {"agents_nohire.csv": "missing required column hire_date (入司日期)",
                    "interactions_empty.csv": "empty file (no header row)"}
-EXPECTED_ALIASES = {"C007": "C001", "C008": "C002", "B001": "C001", "B002": "C002"}
+EXPECTED_ALIASES = {"C008": "C002", "B001": "C001", "B002": "C002"}
 
 
 def gb11643_check(first17: str) -> str:
@@ -203,7 +205,7 @@ def test_corpus_keeps_every_good_row_normalised(corpus_report: IngestReport,
     assert orgs.loc["O002", "city"] == "深圳"
 
     clients = tmp_store.nodes(Label.CLIENT).set_index("client_id")
-    assert set(clients.index) == {"C001", "C002", "C006", "C010", "B003"}
+    assert set(clients.index) == {"C001", "C002", "C006", "C007", "C010", "B003"}
     assert clients.loc["C001", "phone"] == "13800000001"
     assert clients.loc["C001", "id_number"] == "110105199003071239"
     assert clients.loc["C002", "gender"] == "F" and clients.loc["C002", "income_band"] == "middle"
@@ -213,7 +215,7 @@ def test_corpus_keeps_every_good_row_normalised(corpus_report: IngestReport,
 
     policies = tmp_store.nodes(Label.POLICY).set_index("policy_id")
     assert set(policies.index) == {"P001", "P002"}
-    assert policies.loc["P002", "holder_id"] == "C001"  # C007 was merged into C001
+    assert policies.loc["P002", "holder_id"] == "C007"  # C007 is not C001 (only a phone shared)
     assert policies.loc["P002", "category"] == "life"
     assert policies.loc["P002", "status"] == "in_force"
     assert policies.loc["P002", "start_date"] == "2024-02-01"
@@ -222,7 +224,7 @@ def test_corpus_keeps_every_good_row_normalised(corpus_report: IngestReport,
     rels = tmp_store.relationships()
     got = {(r.type, r.src_id, r.dst_id) for r in rels.itertuples()}
     assert got == {("SERVES", "A001", "C001"), ("RELATIVE_OF", "C001", "C002"),
-                   ("REFERRED", "C001", "C002"), ("WORKS_AT", "C001", "O001"),
+                   ("REFERRED", "C007", "C002"), ("WORKS_AT", "C001", "O001"),
                    ("FRIEND_OF", "C001", "C006")}
     referred = rels[rels["type"] == "REFERRED"].iloc[0]
     assert referred["converted"] == 1 and referred["start_date"] == "2023-05-01"
@@ -245,13 +247,12 @@ def test_same_person_in_two_files_merges(corpus_report: IngestReport,
     got = {(r.alias_id, r.client_id, r.source_file, int(r.source_row), r.reason)
            for r in merges.itertuples()}
     assert got == {
-        ("C007", "C001", "clients.csv", 9, "same phone"),
         ("C008", "C002", "clients.csv", 10, "same ID number"),
-        ("B001", "C001", "clients_branch2.csv", 2, "same phone"),
+        ("B001", "C001", "clients_branch2.csv", 2, "same phone and name"),
         ("B002", "C002", "clients_branch2.csv", 3, "same ID number"),
     }
-    assert tmp_store.counts()["merged_ids"] == 4
-    assert sum(f.merged for f in corpus_report.files) == 4
+    assert tmp_store.counts()["merged_ids"] == 3
+    assert sum(f.merged for f in corpus_report.files) == 3
 
 
 def test_reingest_is_a_no_op(corpus: Path, tmp_store: SQLiteStore) -> None:

@@ -242,6 +242,31 @@ def test_aliases(store: GraphStore) -> None:
     assert store.aliases() == {"C1-old": "C1", "C2-dup": "C2"}
     assert store.counts()["merged_ids"] == 2
     assert store.data_version() == before + 1
+    with store.transaction():
+        assert store.remove_alias("C1-old") is True
+        assert store.remove_alias("nobody") is False
+    assert store.aliases() == {"C2-dup": "C2"}
+    assert store.data_version() == before + 2
+
+
+def test_journal_is_append_only_and_ordered(store: GraphStore) -> None:
+    before = store.data_version()
+    with pytest.raises(StoreError):
+        store.append_journal("merge_undo", [{"alias_id": "X"}])
+    with store.transaction():
+        assert store.append_journal("reward_settled", [{"earner": "C1", "points": 12.5},
+                                                       {"earner": "王芳", "points": 0}]) == 2
+    with store.transaction():
+        assert store.append_journal("merge_undo", [{"alias_id": "X", "note": None}]) == 1
+        assert store.append_journal("reward_settled", [{"earner": "C3", "points": 1}]) == 1
+    got = store.journal("reward_settled")
+    assert [(r["earner"], r["points"]) for r in got] == [("C1", 12.5), ("王芳", 0), ("C3", 1)]
+    seqs = [r["seq"] for r in got]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 3
+    assert all(isinstance(r["recorded_at"], str) for r in got)
+    assert [r["alias_id"] for r in store.journal("merge_undo")] == ["X"]
+    assert store.journal("nothing") == []
+    assert store.data_version() == before + 2
 
 
 def test_search_people(store: GraphStore) -> None:

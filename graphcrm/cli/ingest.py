@@ -13,10 +13,13 @@ from graphcrm.cli.common import (
     echo_json,
     fail,
     json_option,
+    open_existing_store,
     settings_from,
     store_option,
 )
+from graphcrm.ingest.identity import merge_candidates, merge_log, undo_merge
 from graphcrm.ingest.job import IngestError, IngestReport, ingest_paths, write_rejects
+from graphcrm.model import Label
 from graphcrm.store.base import StoreError
 from graphcrm.workspace import open_store, snapshot_path, warm_graph
 
@@ -196,4 +199,77 @@ def _print_merges(report: object) -> None:
         click.echo(f"  ... and {len(merges) - MERGES_SHOWN:,} more (--json lists every merge)")
 
 
-COMMANDS: list[click.Command] = [ingest_command]
+@click.group("merges", invoke_without_command=True)
+@click.option("--candidates", is_flag=True,
+              help="List possible duplicates for review (shared phone; same name and birth "
+                   "date) instead of the merges.")
+@store_option
+@json_option
+@click.pass_context
+def merges_command(ctx: click.Context, candidates: bool, store: str | None,
+                   as_json: bool) -> None:
+    """Merged identities: list them, review possible duplicates, undo a merge.
+
+    合并记录 / 疑似重复 / 撤销合并。
+
+    \b
+    graphcrm merges                 every merge (alias -> kept client, source, status)
+    graphcrm merges --candidates    pairs that may be one person, never merged silently
+    graphcrm merges undo ALIAS      the alias becomes its own client again (recorded)
+
+    Keys in --json: merges: alias_id, client_id, source_file, status (merged / undone),
+    undone_at, note; --candidates: client_id, other_id, reason, name, other_name, phone,
+    birth_date, other_birth_date, gender, other_gender.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    with open_existing_store(store) as s:
+        if candidates:
+            table = merge_candidates(s.nodes(Label.CLIENT, ["client_id", "name", "phone",
+                                                            "id_number", "birth_date",
+                                                            "gender"]))
+        else:
+            table = merge_log(s)
+    if as_json:
+        echo_json(table.astype(object).where(table.notna(), None).to_dict(orient="records"))
+        return
+    if table.empty:
+        click.echo("no possible duplicates / 无疑似重复" if candidates
+                   else "no merges / 无合并记录")
+        return
+    for r in table.itertuples():
+        if candidates:
+            click.echo(f"{r.client_id} {r.name}  <->  {r.other_id} {r.other_name}  "
+                       f"({r.reason}; born {r.birth_date or '?'} / {r.other_birth_date or '?'})")
+        else:
+            extra = f", undone {r.undone_at}" if r.status == "undone" else ""
+            click.echo(f"{r.alias_id} -> {r.client_id}  ({r.status}{extra})")
+
+
+@merges_command.command("undo")
+@click.argument("alias")
+@click.option("--note", default=None, help="Why the merge is undone (recorded).")
+@store_option
+@json_option
+def merges_undo_command(alias: str, note: str | None, store: str | None,
+                        as_json: bool) -> None:
+    """Undo the merge of ALIAS: it becomes its own client again; the undo is recorded.
+
+    Policies, ties and interactions written to the kept client stay there; re-ingest the files
+    that named ALIAS to move them back.
+    """
+    with open_existing_store(store) as s:
+        try:
+            done = undo_merge(s, alias, note=note)
+        except KeyError as exc:
+            fail(str(exc.args[0]))
+            return
+    if as_json:
+        echo_json(done)
+        return
+    restored = ("restored as its own client" if done["restored"]
+                else "no original row on record: re-ingest its file to restore it")
+    click.echo(f"undone: {alias} no longer resolves to {done['client_id']} ({restored})")
+
+
+COMMANDS: list[click.Command] = [ingest_command, merges_command]

@@ -1,9 +1,18 @@
-"""Identity resolution: the same person twice (same mobile or same ID number) is one client.
+"""Identity resolution: the same person twice is one client; a shared phone alone is not.
 
 Rules
 -----
-- Two client rows with the same normalised phone or the same ID number describe one person;
-  so do chains of them (A shares a phone with B, B an ID number with C: A, B and C are one).
+- Two client rows with the same resident ID number describe one person.
+- Two client rows with the same normalised phone describe one person only when their names
+  agree after normalisation (:func:`normalise_name`) and their birth dates, genders and ID
+  numbers do not conflict (two different recorded values; a blank never conflicts). In China a
+  family often gives one contact mobile for several people (a baby registered with the
+  mother's number, elderly parents with a child's), so a shared phone alone merges nothing.
+- Chains of such pairs are one person (A shares an ID number with B, B a phone and name with C).
+- Everything else that shares a phone or looks alike (same name and birth date) is a possible
+  duplicate for review (:func:`merge_candidates`, ``graphcrm merges --candidates``), never
+  merged silently. A merge can be undone (:func:`undo_merge`); the merged row is kept in the
+  store's journal for that, and the undo is recorded there too.
 - The client already in the store, else the first row seen, keeps its id. Every other row of
   the group becomes an *alias* of the kept id (``store.add_aliases``) and fills the kept
   client's blank fields (the kept client's own values always win). A row whose id is already
@@ -19,7 +28,8 @@ with :func:`scipy.sparse.csgraph.connected_components`, so a million clients tak
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -30,6 +40,10 @@ from graphcrm.model import CLIENTS, Label
 from graphcrm.store.base import GraphStore
 
 MERGE_COLUMNS = ["alias_id", "client_id", "source_file", "source_row", "reason"]
+#: the columns identity resolution compares
+_KEY_COLUMNS = ["client_id", "name", "phone", "id_number", "birth_date", "gender"]
+#: middle dots in names of ethnic minorities and transliterations (阿依古丽·买买提)
+_NAME_DOTS = frozenset("·•‧・.")
 
 
 @dataclass
@@ -39,6 +53,9 @@ class Resolved:
     frame: pd.DataFrame  # CLIENTS columns + "__row"
     merges: pd.DataFrame  # MERGE_COLUMNS
     merged_rows: int
+    #: each merged row as read (``alias_id``, ``client_id``, ``row``: its template values), kept
+    #: in the store's journal so that the merge can be undone
+    originals: list[dict[str, object]] = field(default_factory=list)
 
 
 def _empty_merges() -> pd.DataFrame:
@@ -87,9 +104,9 @@ def resolve_clients(frame: pd.DataFrame, *, file: str, store: GraphStore,
     alias_hits = np.array([i in aliases for i in ids], dtype=bool) if aliases else np.zeros(
         len(ids), dtype=bool)
 
-    existing = pd.DataFrame({"client_id": [], "phone": [], "id_number": []}, dtype=object)
+    existing = pd.DataFrame({c: [] for c in _KEY_COLUMNS}, dtype=object)
     if store_has_clients:
-        stored = store.nodes(Label.CLIENT, ["client_id", "phone", "id_number"])
+        stored = store.nodes(Label.CLIENT, _KEY_COLUMNS)
         targets = {aliases[i] for i in ids[alias_hits]}
         keep = (stored["client_id"].isin(ids) | stored["client_id"].isin(targets)
                 | (stored["phone"].notna() & stored["phone"].isin(phones[pd.notna(phones)]))
@@ -101,7 +118,8 @@ def resolve_clients(frame: pd.DataFrame, *, file: str, store: GraphStore,
         s = pd.Series(v[pd.notna(v)])
         return bool(s.duplicated().any())
 
-    if existing.empty and not alias_hits.any() and not dup(phones) and not dup(idns):
+    file_pn = _phone_name_keys(frame)
+    if existing.empty and not alias_hits.any() and not dup(file_pn) and not dup(idns):
         return Resolved(frame, _empty_merges(), 0)
 
     # nodes: stored clients first (they keep their ids), then the file's new ids in row order
@@ -112,19 +130,23 @@ def resolve_clients(frame: pd.DataFrame, *, file: str, store: GraphStore,
     n_nodes = len(node_ids)
     row_node = node_index.get_indexer(ids)
 
-    # key nodes and edges node <-> key
+    # key nodes and edges node <-> key: the ID number always; the phone only together with the
+    # normalised name, and only where no two holders of that key conflict (see _conflicting)
     all_node = np.concatenate([np.arange(len(ex_ids)), np.arange(len(ex_ids)),
                                row_node, row_node])
     keys = np.concatenate([
-        np.where(pd.notna(existing["phone"].to_numpy(dtype=object)),
-                 "p" + existing["phone"].astype(str).to_numpy(dtype=object), None),
+        _phone_name_keys(existing),
         np.where(pd.notna(existing["id_number"].to_numpy(dtype=object)),
                  "i" + existing["id_number"].astype(str).to_numpy(dtype=object), None),
-        np.where(pd.notna(phones), "p" + pd.Series(phones).astype(str).to_numpy(dtype=object),
-                 None),
+        file_pn,
         np.where(pd.notna(idns), "i" + pd.Series(idns).astype(str).to_numpy(dtype=object),
                  None),
     ]).astype(object)
+    people = pd.concat([existing[_KEY_COLUMNS], existing[_KEY_COLUMNS],
+                        frame[_KEY_COLUMNS], frame[_KEY_COLUMNS]], ignore_index=True)
+    bad = _conflicting(keys, people)
+    if bad:
+        keys[pd.Series(keys).isin(bad).to_numpy()] = None
     has_key = pd.notna(keys)
     codes, _ = pd.factorize(keys[has_key])
     src = all_node[has_key]
@@ -156,25 +178,38 @@ def resolve_clients(frame: pd.DataFrame, *, file: str, store: GraphStore,
         key_phone.setdefault(i, p)
         key_idn.setdefault(i, d)
     reasons = []
+    key_name = dict(zip(existing["client_id"], existing["name"], strict=True))
+    for i, n in zip(ids, frame["name"].to_numpy(dtype=object), strict=True):
+        key_name.setdefault(i, n)
     for i, t, p, d, a in zip(ids[merged], target[merged], phones[merged], idns[merged],
                              alias_hits[merged], strict=True):
-        same_p = p is not None and key_phone.get(t) == p
+        same_p = (p is not None and key_phone.get(t) == p
+                  and normalise_name(key_name.get(i)) == normalise_name(key_name.get(t)))
         same_d = d is not None and key_idn.get(t) == d
         if same_p and same_d:
-            reasons.append("same phone and ID number")
+            reasons.append("same phone, name and ID number")
         elif same_d:
             reasons.append("same ID number")
         elif same_p:
-            reasons.append("same phone")
+            reasons.append("same phone and name")
         elif a and aliases.get(i) == t:
             reasons.append("known alias")
         else:
-            reasons.append("linked through a shared phone or ID number")
+            reasons.append("linked through an ID number or a phone and name")
     merges = pd.DataFrame({
         "alias_id": ids[merged], "client_id": target[merged], "source_file": file,
         "source_row": frame["__row"].to_numpy()[merged].astype(np.int64),
         "reason": np.array(reasons, dtype=object),
     })
+
+    originals = []
+    conf_merged = _conform(frame[merged].reset_index(drop=True))
+    for rec, t in zip(conf_merged[list(CLIENTS.column_names)].to_dict(orient="records"),
+                      target[merged], strict=True):
+        row = {k: (None if pd.isna(v) else (int(v) if isinstance(v, np.integer) else v))
+               for k, v in rec.items()}
+        originals.append({"alias_id": row["client_id"], "client_id": str(t), "source_file": file,
+                          "row": row})
 
     # rows to write: kept rows; groups with merges or stored clients are combined field by field
     merge_targets = set(target[merged])
@@ -215,7 +250,40 @@ def resolve_clients(frame: pd.DataFrame, *, file: str, store: GraphStore,
         grouped["__row"] = grouped["__row"].fillna(0).astype(np.int64)
         parts_out.append(_conform(grouped.reset_index(drop=True)))
     out = pd.concat(parts_out, ignore_index=True)
-    return Resolved(out, merges, int(merged.sum()))
+    return Resolved(out, merges, int(merged.sum()), originals)
+
+
+def normalise_name(name: object) -> str | None:
+    """A name as compared for identity: Unicode NFKC (full-width letters and spaces become
+    ordinary ones), every space and middle dot removed, case folded. ``None`` when blank."""
+    if name is None or (isinstance(name, float) and np.isnan(name)):
+        return None
+    text = unicodedata.normalize("NFKC", str(name))
+    text = "".join(ch for ch in text if not ch.isspace() and ch not in _NAME_DOTS).casefold()
+    return text or None
+
+
+def _phone_name_keys(frame: pd.DataFrame) -> np.ndarray:
+    """``p<phone>|<normalised name>`` per row, None where the phone or the name is blank."""
+    phones = frame["phone"].to_numpy(dtype=object, na_value=None)
+    names = [normalise_name(n) for n in frame["name"].to_numpy(dtype=object, na_value=None)]
+    return np.array([None if p is None or n is None else f"p{p}|{n}"
+                     for p, n in zip(phones, names, strict=True)], dtype=object)
+
+
+def _conflicting(keys: np.ndarray, people: pd.DataFrame) -> set[str]:
+    """Phone-and-name keys whose holders disagree on birth date, gender or ID number (two
+    different recorded values; a blank never conflicts): such rows are not merged."""
+    pn = np.array([isinstance(k, str) and k.startswith("p") for k in keys], dtype=bool)
+    if not pn.any():
+        return set()
+    part = people[pn].assign(__key=keys[pn])
+    bad: set[str] = set()
+    for col in ("birth_date", "gender", "id_number"):
+        values = part[["__key", col]].dropna()
+        n = values.astype(str).drop_duplicates().groupby("__key").size()
+        bad.update(n[n > 1].index)
+    return bad
 
 
 def _stored_clients(store: GraphStore, ids: list[str]) -> pd.DataFrame:
@@ -230,3 +298,127 @@ def _stored_clients(store: GraphStore, ids: list[str]) -> pd.DataFrame:
         rows = store.get_nodes(Label.CLIENT, ids)
     rows = rows[list(CLIENTS.column_names)]
     return rows.set_index(pd.Index(rows["client_id"].to_numpy(dtype=object)))
+
+
+#: columns of :func:`merge_candidates`
+CANDIDATE_COLUMNS = ["client_id", "other_id", "reason", "name", "other_name", "phone",
+                     "birth_date", "other_birth_date", "gender", "other_gender"]
+
+
+def merge_candidates(clients: pd.DataFrame, *, max_group: int = 50) -> pd.DataFrame:
+    """Pairs of stored clients that may be one person, for a person to review (never merged).
+
+    A pair is listed when the two share a phone (a family's shared contact number, or the
+    same person written two ways), or have the same normalised name and the same birth date.
+    A pair whose two recorded resident ID numbers differ is two people and never listed.
+
+    Parameters
+    ----------
+    clients
+        Client rows with ``client_id``, ``name``, ``phone``, ``id_number``, ``birth_date``,
+        ``gender``.
+    max_group
+        Groups larger than this (a switchboard number shared by a whole company) are listed
+        by their first ``max_group`` clients only.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`CANDIDATE_COLUMNS`, one row per pair (``client_id`` < ``other_id``), sorted by
+        ``client_id`` then ``other_id``; ``reason`` is ``shared phone`` or
+        ``same name and birth date`` (both, joined by ``; ``, when both hold).
+    """
+    frame = clients[_KEY_COLUMNS].copy()
+    frame["__name"] = [normalise_name(n) for n in frame["name"].to_numpy(dtype=object)]
+    frame = frame.sort_values("client_id", kind="stable").reset_index(drop=True)
+    reasons: dict[tuple[str, str], list[str]] = {}
+
+    def pairs(keys: list[str], why: str) -> None:
+        part = frame.dropna(subset=keys)
+        for _, group in part.groupby(keys, sort=False):
+            if len(group) < 2:
+                continue
+            rows = group.head(max_group).to_dict(orient="records")
+            for i, a in enumerate(rows):
+                for b in rows[i + 1:]:
+                    ia, ib = a["id_number"], b["id_number"]
+                    if pd.notna(ia) and pd.notna(ib) and ia != ib:
+                        continue  # two resident ID numbers: two people
+                    reasons.setdefault((a["client_id"], b["client_id"]), []).append(why)
+
+    pairs(["phone"], "shared phone")
+    pairs(["__name", "birth_date"], "same name and birth date")
+    by_id = frame.set_index("client_id")
+    out = []
+    for (a, b), why in sorted(reasons.items()):
+        ra, rb = by_id.loc[a], by_id.loc[b]
+        out.append({"client_id": a, "other_id": b, "reason": "; ".join(why),
+                    "name": ra["name"], "other_name": rb["name"],
+                    "phone": ra["phone"] if ra["phone"] == rb["phone"] else None,
+                    "birth_date": ra["birth_date"], "other_birth_date": rb["birth_date"],
+                    "gender": ra["gender"], "other_gender": rb["gender"]})
+    return pd.DataFrame(out, columns=CANDIDATE_COLUMNS)
+
+
+def merge_log(store: GraphStore) -> pd.DataFrame:
+    """Every merge the store holds (alias_id, client_id, source_file, reason, status), with
+    undone merges marked ``undone`` and the time and note of the undo."""
+    live = store.aliases()
+    rows: dict[str, dict[str, object]] = {}
+    for rec in store.journal("merged_row"):
+        rows[str(rec["alias_id"])] = {"alias_id": rec["alias_id"], "client_id": rec["client_id"],
+                                      "source_file": rec.get("source_file"), "status": "merged",
+                                      "undone_at": None, "note": None}
+    for alias, kept in live.items():
+        rows.setdefault(alias, {"alias_id": alias, "client_id": kept, "source_file": None,
+                                "status": "merged", "undone_at": None, "note": None})
+    for rec in store.journal("merge_undo"):
+        alias = str(rec["alias_id"])
+        if alias not in live:
+            rows.setdefault(alias, {"alias_id": alias, "client_id": rec["client_id"],
+                                    "source_file": None})
+            rows[alias].update(status="undone", undone_at=rec["recorded_at"],
+                               note=rec.get("note"))
+    cols = ["alias_id", "client_id", "source_file", "status", "undone_at", "note"]
+    return pd.DataFrame(list(rows.values()), columns=cols).sort_values(
+        "alias_id", kind="stable").reset_index(drop=True)
+
+
+def undo_merge(store: GraphStore, alias_id: str, *, note: str | None = None
+               ) -> dict[str, object]:
+    """Undo one merge: the merged row becomes its own client again, the alias is forgotten
+    and the undo is recorded in the store's journal (``merge_undo``).
+
+    The restored client has the values its own row had when it was merged. Policies,
+    relationships and interactions that files named by the alias id were written to the kept
+    client and stay there (the store cannot tell them apart); re-ingest those files to move
+    them. A later ingest of the same rows does not merge them again: the restored client is a
+    stored client, and a stored client is never merged away.
+
+    Returns
+    -------
+    dict
+        ``alias_id``, ``client_id`` (the client it had been merged into), ``restored``
+        (True when the original row was on record and written back).
+
+    Raises
+    ------
+    KeyError
+        When ``alias_id`` is not a merged id of this store.
+    """
+    live = store.aliases()
+    if alias_id not in live:
+        raise KeyError(f"{alias_id} is not a merged id in {store.location}")
+    kept = live[alias_id]
+    original = None
+    for rec in store.journal("merged_row"):
+        if rec["alias_id"] == alias_id:
+            original = rec["row"]
+    with store.transaction():
+        if isinstance(original, dict):
+            row = pd.DataFrame([{c: original.get(c) for c in CLIENTS.column_names}])
+            store.upsert(CLIENTS, _conform(row.assign(__row=0))[list(CLIENTS.column_names)])
+        store.remove_alias(alias_id)
+        store.append_journal("merge_undo", [{"alias_id": alias_id, "client_id": kept,
+                                             "restored": original is not None, "note": note}])
+    return {"alias_id": alias_id, "client_id": kept, "restored": original is not None}

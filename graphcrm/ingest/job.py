@@ -426,6 +426,7 @@ class _Prepared:
     t_write: float = 0.0  # when its write started
     t_end: float = 0.0  # when its write ended
     rows_to_write: int = 0  # len(frame) when prepared (new or changed rows)
+    merged_originals: list[dict[str, object]] | None = None  # the merged rows, for an undo
 
 
 def _prepare(table: Table, path: Path, store: GraphStore | None, settings: Settings,
@@ -455,12 +456,14 @@ def _prepare(table: Table, path: Path, store: GraphStore | None, settings: Setti
     frame = checked.frame
     merged_rows = 0
     file_merges = pd.DataFrame(columns=MERGE_COLUMNS)
+    originals: list[dict[str, object]] = []
     if table is CLIENTS and len(frame):
         if store is None and state.clients_written:
             raise StoreError("a second clients file needs the store to resolve identities")
         res = resolve_clients(frame, file=label, store=store,  # type: ignore[arg-type]
                               store_has_clients=state.clients_written, aliases=state.aliases)
         frame, file_merges, merged_rows = res.frame, res.merges, res.merged_rows
+        originals = [r for r in res.originals if r["alias_id"] not in state.aliases]
     if table.label is not None and table.label != Label.POLICY:
         state.known.add(frame[table.key[0]].to_numpy(dtype=object), table.label)
     if table is CLIENTS:
@@ -474,7 +477,7 @@ def _prepare(table: Table, path: Path, store: GraphStore | None, settings: Setti
     return _Prepared(table, path, label, frame, file_merges, file_rejects,
                      raw.n + len(raw.bad_rows), len(checked.frame), merged_rows, note,
                      raw.encoding, t0, prep_seconds=time.perf_counter() - t0,
-                     rows_to_write=len(frame))
+                     rows_to_write=len(frame), merged_originals=originals)
 
 
 def _stored_rows(table: Table, counts: dict[str, int]) -> int:
@@ -559,7 +562,10 @@ def _write_file(store: GraphStore, job: _Prepared, rows: Iterable[pd.DataFrame],
                     progress(job.label, done, total)
                     job.progress_failed = False
             if len(job.merges):
-                changed += store.add_aliases(job.merges)
+                added = store.add_aliases(job.merges)
+                changed += added
+                if added and job.merged_originals:
+                    changed += store.append_journal("merged_row", job.merged_originals)
         job.frame = job.frame.iloc[:0]  # written: free the rows while the next file validates
         if progress is not None and total == 0:
             job.progress_failed = True

@@ -55,7 +55,27 @@ class GraphStore(ABC):
         many aliases were new.
         """
 
+    @abstractmethod
+    def remove_alias(self, alias_id: str) -> bool:
+        """Forget one merged identity (an undone merge); True if it was recorded."""
+
+    @abstractmethod
+    def append_journal(self, kind: str, records: Sequence[dict[str, object]]) -> int:
+        """Append ``records`` (JSON-serialisable dicts) to the append-only journal ``kind``.
+
+        The journal keeps what must never be rewritten: the original rows of merged
+        identities (``merged_row``), undone merges (``merge_undo``) and settled reward
+        ledger lines (``reward_settled``). Each record is stored with its sequence number and
+        the time it was recorded. Must be called inside :meth:`transaction`. Returns how many
+        records were appended.
+        """
+
     # -- reading -------------------------------------------------------------------------
+    @abstractmethod
+    def journal(self, kind: str) -> list[dict[str, object]]:
+        """Every record of journal ``kind`` in the order appended, each with ``seq`` and
+        ``recorded_at`` added."""
+
     @abstractmethod
     def aliases(self) -> dict[str, str]:
         """Every merged id mapped to the client id it resolves to."""

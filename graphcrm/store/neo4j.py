@@ -19,6 +19,7 @@ records identical to what is stored (docs/neo4j.md).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import threading
@@ -77,7 +78,7 @@ _NODE_STATEMENT = {Label.AGENT: "agents", Label.CLIENT: "clients",
 _ENTITY_LABELS = (Label.AGENT.value, Label.CLIENT.value, Label.ORGANIZATION.value)
 #: every label the back end writes
 GRAPHCRM_LABELS: tuple[str, ...] = (*(lbl.value for lbl in Label), "Entity", "Interaction",
-                                    "Alias", "GraphCRMMeta")
+                                    "Alias", "GraphCRMMeta", "Journal")
 #: reference columns that become relationships (HOLDS, BY_AGENT, WITH_CLIENT): a batch naming
 #: an id that is not stored is refused. Other references (supervisor_id, the policy's agents
 #: and insured) are properties, checked by the ingest validation like in the embedded store.
@@ -613,6 +614,27 @@ class Neo4jStore(GraphStore):
         maps = _maps(aliases, cols, {"alias_id": "id"})
         return self._write_batches("aliases", "add_aliases", maps,
                                    lambda chunk: sorted({r["client_id"] for r in chunk}))
+
+    def remove_alias(self, alias_id: str) -> bool:
+        self._require_tx()
+        recs = self._write_once("remove_alias", alias_id=alias_id)
+        n = int(recs[0]["changed"]) if recs else 0
+        self._changes += n
+        return n > 0
+
+    def append_journal(self, kind: str, records: Sequence[dict[str, object]]) -> int:
+        self._require_tx()
+        if not records:
+            return 0
+        payloads = [json.dumps(r, ensure_ascii=False, default=str) for r in records]
+        self._write_once("append_journal", kind=kind, payloads=payloads,
+                         recorded_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        self._changes += len(records)
+        return len(records)
+
+    def journal(self, kind: str) -> list[dict[str, object]]:
+        return [{**json.loads(r["payload"]), "seq": r["seq"], "recorded_at": r["recorded_at"]}
+                for r in self._read("journal", kind=kind)]
 
     # -- reading -------------------------------------------------------------------------
     @staticmethod

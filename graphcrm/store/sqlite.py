@@ -15,6 +15,7 @@ indexes once at the end (SQLite sorts in C; measured faster than sorting in pand
 from __future__ import annotations
 
 import itertools
+import json
 import sqlite3
 import threading
 import time
@@ -90,6 +91,10 @@ _BASE_DDL = (
   alias_id TEXT PRIMARY KEY,
   client_id TEXT NOT NULL REFERENCES clients(client_id),
   source_file TEXT, source_row INTEGER, reason TEXT)""",
+    """CREATE TABLE IF NOT EXISTS journal (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL, recorded_at TEXT NOT NULL, payload TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS journal_kind ON journal (kind, seq)",
 )
 
 
@@ -329,6 +334,28 @@ class SQLiteStore(GraphStore):
         added = self._conn.total_changes - before
         self._changes += added
         return added
+
+    def remove_alias(self, alias_id: str) -> bool:
+        self._require_tx()
+        cur = self._conn.execute("DELETE FROM aliases WHERE alias_id = ?", (alias_id,))
+        self._changes += cur.rowcount
+        return cur.rowcount > 0
+
+    def append_journal(self, kind: str, records: Sequence[dict[str, object]]) -> int:
+        self._require_tx()
+        at = time.strftime("%Y-%m-%dT%H:%M:%S")
+        self._conn.executemany(
+            "INSERT INTO journal (kind, recorded_at, payload) VALUES (?, ?, ?)",
+            ((kind, at, json.dumps(r, ensure_ascii=False, default=str)) for r in records))
+        self._changes += len(records)
+        return len(records)
+
+    def journal(self, kind: str) -> list[dict[str, object]]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT seq, recorded_at, payload FROM journal WHERE kind = ? ORDER BY seq",
+                (kind,)).fetchall()
+        return [{**json.loads(p), "seq": q, "recorded_at": at} for q, at, p in rows]
 
     # -- reading -------------------------------------------------------------------------
     def _frame(self, sql: str, params: Sequence[Any] = (), columns: Sequence[str] | None = None
