@@ -26,10 +26,12 @@ DELETE t
 RETURN count(*) AS deleted
 
 // name: gds_project
+// Clients and organizations only: agents and their ties are not paths of a client's influence
+// (GDS loads only the ties whose two ends are projected).
 // params: graph_name
 CALL gds.graph.project(
   $graph_name,
-  ['Agent', 'Client', 'Organization'],
+  ['Client', 'Organization'],
   {TIE: {orientation: 'UNDIRECTED', properties: ['strength', 'distance']}}
 )
 YIELD graphName, nodeCount, relationshipCount

@@ -189,3 +189,9 @@ def test_cli_paths_map_hubs(tmp_store: SQLiteStore) -> None:
     assert res.exit_code == 0, res.output
     hubs = json.loads(res.output)["hubs"]
     assert len(hubs) == 2 and hubs[0]["id"] == "P"
+    res = run(main, ["hubs", "--agents", "--store", loc, "--json"])
+    assert res.exit_code == 0, res.output
+    agents = json.loads(res.output)["agents"]
+    # A1 serves C1, C4, C7 (C6's tie is distrusted but C6 is still in A1's book), A2 serves Q
+    assert [(a["id"], a["clients"]) for a in agents] == [("A1", 4), ("A2", 1)]
+    assert {h["id"] for h in json.loads(res.output)["hubs"]}.isdisjoint({"A1", "A2"})

@@ -27,7 +27,7 @@ import pandas as pd
 from networkx.algorithms.link_analysis.pagerank_alg import _pagerank_python
 
 from graphcrm.graph import build_graph, build_graph_frames
-from graphcrm.metrics.influence import pagerank, power_circle, referral_reach
+from graphcrm.metrics.influence import pagerank, people_graph, power_circle, referral_reach
 from graphcrm.metrics.paths import warm_paths
 from graphcrm.model import TABLES, TABLES_BY_NAME
 from graphcrm.store.base import GraphStore
@@ -215,11 +215,13 @@ def run_bench(clients: int, dataset: str | None, seed: int, pairs: int, baseline
 
     import igraph as ig
 
-    c = ag.csr
-    coo = c.strength.tocoo()
+    # the influence pass runs on the people graph (no agents): so do the baselines
+    people_ids, people_strength = people_graph(ag)
+    coo = people_strength.tocoo()
     upper = coo.row < coo.col
     t = time.perf_counter()
-    gi = ig.Graph(n=n_nodes, edges=np.column_stack([coo.row[upper], coo.col[upper]]).tolist(),
+    gi = ig.Graph(n=len(people_ids),
+                  edges=np.column_stack([coo.row[upper], coo.col[upper]]).tolist(),
                   directed=False)
     out["igraph_build_s"] = round(time.perf_counter() - t, 2)
     gi.es["w"] = coo.data[upper].tolist()
@@ -234,7 +236,8 @@ def run_bench(clients: int, dataset: str | None, seed: int, pairs: int, baseline
     out["ratio_ours_vs_igraph_pagerank"] = round(ours / ig_s, 3) if ig_s else None
 
     t = time.perf_counter()
-    g = ag.G
+    g = ag.G.copy()
+    g.remove_nodes_from(ag.agents.index)
     out["networkx_graph_build_s"] = round(time.perf_counter() - t, 2)
     out["rss_with_networkx_graph_mb"] = round(_rss_mb(), 1)
     for label, pure in (("networkx_default", False), ("networkx_pure_python", True)):

@@ -18,7 +18,7 @@ from graphcrm.cli.common import (
     store_option,
 )
 from graphcrm.errors import UnknownIdError
-from graphcrm.metrics.influence import bridges, hubs
+from graphcrm.metrics.influence import agent_influence, bridges, hubs
 from graphcrm.metrics.opmap import operation_map
 from graphcrm.metrics.paths import path_to_dict, warm_paths
 from graphcrm.workspace import load_graph
@@ -119,18 +119,25 @@ def map_command(agent_id: str, limit: int, store: str | None, config_path: str |
 @click.option("--team", default=None, help="Only people served by this team's agents.")
 @click.option("--bridges", "with_bridges", is_flag=True,
               help="Also list bridges (betweenness; sampled on large graphs).")
+@click.option("--agents", "with_agents", is_flag=True,
+              help="Also list the agents' own influence (for managers; never mixed with the "
+                   "clients').")
 @store_option
 @config_option
 @json_option
-def hubs_command(top: int | None, team: str | None, with_bridges: bool, store: str | None,
-                 config_path: str | None, as_json: bool) -> None:
+def hubs_command(top: int | None, team: str | None, with_bridges: bool, with_agents: bool,
+                 store: str | None, config_path: str | None, as_json: bool) -> None:
     """Influence hubs (动力圈中心): the most influential clients and prospects.
 
     \b
     --json keys: team, hubs: list of {id, name, label, pagerank, power_circle,
     referral_descendants, referral_premium, influence, circle, status, serving_agent};
     with --bridges also bridges: list of {id, name, label, betweenness} and
-    bridges_sample_size.
+    bridges_sample_size; with --agents also agents: list of {id, name, team, status, clients,
+    book_influence, book_referral_premium, pagerank, influence}.
+
+    A client's influence is the client's own (relatives, colleagues, friends, business ties,
+    referrals); agents and their SERVES ties are not part of it.
     """
     ag = _load(store, config_path)
     if team is not None and team not in set(ag.agents["team"].dropna()):
@@ -142,6 +149,13 @@ def hubs_command(top: int | None, team: str | None, with_bridges: bool, store: s
         br = bridges(ag, top=top)
         out["bridges"] = _records(br)
         out["bridges_sample_size"] = br.attrs["sample_size"]
+    ai = None
+    if with_agents:
+        ai = agent_influence(ag)
+        if team is not None:
+            ai = ai.loc[ai["team"] == team]
+        ai = ai.head(ag.settings.metrics.hubs_top if top is None else top)
+        out["agents"] = _records(ai)
     if as_json:
         echo_json(out)
         return
@@ -151,6 +165,9 @@ def hubs_command(top: int | None, team: str | None, with_bridges: bool, store: s
     if br is not None:
         click.echo(f"\nbridges (betweenness over {br.attrs['sample_size']} sources):")
         click.echo(br.to_string(index=False))
+    if ai is not None:
+        click.echo("\nagents' own influence / 业务员影响力:")
+        click.echo(ai.to_string(index=False))
 
 
 COMMANDS: list[click.Command] = [paths_command, map_command, hubs_command]

@@ -2,7 +2,12 @@
 
 Definitions (docs/metrics.md):
 
-* **PageRank** of the undirected relationship graph weighted by tie strength — the same
+* A client's influence is the client's own: it is measured on the **people graph**, the
+  analysis graph without its agents (clients and organizations, tied by relatives,
+  colleagues, friends, business ties and referrals). Agents and their SERVES ties are not paths
+  of a client's influence: a client's agent's book is not the client's circle. Agents' own
+  influence is reported separately, for managers (:func:`agent_influence`).
+* **PageRank** of the undirected people graph weighted by tie strength — the same
   iteration as :func:`networkx.pagerank` (``weight='strength'``, uniform teleport, dangling
   nodes spread uniformly), run on the CSR view with SciPy so it scales to millions of ties.
 * **Power circle** of ``v``: the strength-weighted reach within two hops,
@@ -14,7 +19,10 @@ Definitions (docs/metrics.md):
   along REFERRED edges (:func:`networkx.descendants`; cycles and self-referrals never count
   ``v`` itself) and ``referral_premium`` = their in-force annual premium (as policy holders).
 * **Influence score** in [0, 1]: the weighted mean of the percentile ranks of PageRank,
-  power circle and referral premium (``settings.metrics.influence_weights``).
+  power circle and referral premium (``settings.metrics.influence_weights``); a measure a
+  person does not have (no tie in the people graph: PageRank is then only the teleport share;
+  power circle 0; no referral) counts 0, not a rank. So a client with no ties of their own has
+  influence 0, however large their agent's book.
 """
 
 from __future__ import annotations
@@ -33,20 +41,43 @@ from graphcrm.graph import AnalysisGraph
 _IGRAPH_RNG_LOCK = threading.Lock()
 
 __all__ = [
+    "agent_influence",
     "bridges",
     "circles",
     "hubs",
     "influence_scores",
     "influence_table",
     "pagerank",
+    "people_graph",
     "power_circle",
     "referral_reach",
 ]
 
 
+def people_graph(ag: AnalysisGraph) -> tuple[np.ndarray, sp.csr_matrix]:
+    """The people graph: node ids and the symmetric strength matrix of the analysis graph
+    without its agents (so without SERVES ties), cached on the analysis graph.
+
+    Returns
+    -------
+    tuple
+        ``(ids, strength)``: client and organization ids (analysis-graph order) and their
+        ``len(ids) x len(ids)`` CSR strength matrix.
+    """
+    cached = ag._cache.get("people_graph")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    c = ag.csr
+    labels = ag.nodes["label"].reindex(c.ids).to_numpy(dtype=object)
+    keep = np.flatnonzero(labels != "Agent")
+    out = (c.ids[keep], c.strength[keep][:, keep].tocsr())
+    ag._cache["people_graph"] = out
+    return out
+
+
 def pagerank(ag: AnalysisGraph, alpha: float | None = None, tol: float | None = None,
              max_iter: int | None = None) -> pd.Series:
-    """Strength-weighted PageRank of every node of the analysis graph.
+    """Strength-weighted PageRank of every person of the people graph (no agents).
 
     Parameters
     ----------
@@ -57,7 +88,7 @@ def pagerank(ag: AnalysisGraph, alpha: float | None = None, tol: float | None = 
     Returns
     -------
     Series
-        PageRank by node id (sums to 1).
+        PageRank by client / organization id (sums to 1).
 
     Raises
     ------
@@ -70,8 +101,8 @@ def pagerank(ag: AnalysisGraph, alpha: float | None = None, tol: float | None = 
     (:func:`graphcrm.graph.apply_gds`, docs/scaling.md) when the defaults are asked for.
     Otherwise the iteration is exactly that of :func:`networkx.pagerank` (``x = alpha (x Q +
     dangling mass / N) + (1 - alpha) / N``, stop when ``||x - x_prev||_1 < N tol``), so the
-    values equal
-    ``nx.pagerank(ag.G, alpha, weight='strength', tol=tol)`` to floating-point round-off.
+    values equal ``nx.pagerank(ag.G.subgraph(people), alpha, weight='strength', tol=tol)``
+    (``people`` = every node that is not an agent) to floating-point round-off.
 
     Examples
     --------
@@ -82,15 +113,19 @@ def pagerank(ag: AnalysisGraph, alpha: float | None = None, tol: float | None = 
     gds = ag._cache.get("gds_pagerank")
     if gds is not None and alpha is None and tol is None and max_iter is None:
         # computed by Neo4j GDS (settings.neo4j.use_gds, graphcrm.graph.apply_gds)
-        return gds.reindex(ag.csr.ids).fillna(0.0).rename("pagerank")
-    alpha = m.pagerank_alpha if alpha is None else alpha
-    tol = m.pagerank_tol if tol is None else tol
-    max_iter = m.pagerank_max_iter if max_iter is None else max_iter
-    c = ag.csr
-    n = c.strength.shape[0]
+        return gds.reindex(people_graph(ag)[0]).fillna(0.0).rename("pagerank")
+    ids, a = people_graph(ag)
+    return _pagerank(ids, a, m.pagerank_alpha if alpha is None else alpha,
+                     m.pagerank_tol if tol is None else tol,
+                     m.pagerank_max_iter if max_iter is None else max_iter)
+
+
+def _pagerank(ids: np.ndarray, a: sp.csr_matrix, alpha: float, tol: float, max_iter: int
+              ) -> pd.Series:
+    """networkx.pagerank's iteration on a symmetric CSR strength matrix."""
+    n = a.shape[0]
     if n == 0:
         return pd.Series(dtype=float)
-    a = c.strength
     out = np.asarray(a.sum(axis=1)).ravel()
     inv = np.zeros(n)
     nz = out != 0
@@ -103,22 +138,23 @@ def pagerank(ag: AnalysisGraph, alpha: float | None = None, tol: float | None = 
         xlast = x
         x = alpha * (a @ (x * inv) + x[dangling].sum() / n) + (1 - alpha) * p
         if np.abs(x - xlast).sum() < n * tol:
-            return pd.Series(x, index=c.ids, name="pagerank")
+            return pd.Series(x, index=ids, name="pagerank")
     raise nx.PowerIterationFailedConvergence(max_iter)
 
 
 def power_circle(ag: AnalysisGraph) -> pd.Series:
-    """Strength-weighted two-hop reach of every node (see the module docstring).
+    """Strength-weighted two-hop reach of every person in the people graph (no agents).
 
     Returns
     -------
     Series
-        ``PC(v) = sum_w s(v,w) (1 + sum_{u ~ w, u != v} s(w,u))`` by node id.
+        ``PC(v) = sum_w s(v,w) (1 + sum_{u ~ w, u != v} s(w,u))`` by client / organization
+        id, over the people graph (module docstring).
     """
-    w = ag.csr.strength
+    ids, w = people_graph(ag)
     d = np.asarray(w.sum(axis=1)).ravel()
     sq = np.asarray(w.multiply(w).sum(axis=1)).ravel()
-    return pd.Series(d + w @ d - sq, index=ag.csr.ids, name="power_circle")
+    return pd.Series(d + w @ d - sq, index=ids, name="power_circle")
 
 
 def client_premium(ag: AnalysisGraph) -> pd.Series:
@@ -184,8 +220,13 @@ def referral_reach(ag: AnalysisGraph) -> pd.DataFrame:
                         index=pd.Index(ids[referrers], name="id"))
 
 
-def _pct(s: pd.Series) -> pd.Series:
-    return s.rank(pct=True, method="average") if len(s) else s
+def _pct(s: pd.Series, has: pd.Series | None = None) -> pd.Series:
+    """Percentile rank; 0 where the person does not have the measure (``has`` False, or a
+    value of 0)."""
+    if not len(s):
+        return s
+    has = (s > 0) if has is None else (has & (s > 0))
+    return s.rank(pct=True, method="average").where(has, 0.0)
 
 
 def influence_scores(ag: AnalysisGraph) -> pd.DataFrame:
@@ -194,23 +235,28 @@ def influence_scores(ag: AnalysisGraph) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Indexed by node id: ``pagerank``, ``power_circle``, ``referral_descendants``,
-        ``referral_premium``, ``influence``.
+        Indexed by client / organization id (agents are not in it: :func:`agent_influence`):
+        ``pagerank``, ``power_circle``, ``referral_descendants``, ``referral_premium``,
+        ``influence``. A person without a tie in the people graph gets 0 for the PageRank
+        and power-circle parts of ``influence``, whatever their (teleport-only) PageRank.
     """
     pr = pagerank(ag)
     df = pd.DataFrame({"pagerank": pr, "power_circle": power_circle(ag)})
     rr = referral_reach(ag).reindex(df.index)
     df["referral_descendants"] = rr["referral_descendants"].fillna(0).astype(np.int64)
     df["referral_premium"] = rr["referral_premium"].fillna(0.0).astype(float)
+    _, w = people_graph(ag)
+    tied = pd.Series(np.diff(w.indptr) > 0, index=df.index)
     weights = ag.settings.metrics.influence_weights
     total = sum(weights.values()) or 1.0
-    score = sum(wt * _pct(df[col]) for col, wt in weights.items()) / total
+    score = sum(wt * _pct(df[col], tied if col in ("pagerank", "power_circle") else None)
+                for col, wt in weights.items()) / total
     df["influence"] = score
     return df
 
 
 def influence_table(ag: AnalysisGraph, with_circles: bool = True) -> pd.DataFrame:
-    """Influence of every client, agent and organization.
+    """Influence of every client and organization (agents: :func:`agent_influence`).
 
     Returns
     -------
@@ -231,6 +277,49 @@ def influence_table(ag: AnalysisGraph, with_circles: bool = True) -> pd.DataFram
                         ).reset_index(drop=True)
     ag._cache[key] = df  # a whole-graph pass: once per analysis graph (and its snapshot)
     return df.copy()
+
+
+def agent_influence(ag: AnalysisGraph) -> pd.DataFrame:
+    """Agents' own influence, for managers (kept apart from the clients' influence).
+
+    Returns
+    -------
+    DataFrame
+        One row per agent, highest ``influence`` first (ties by id): ``id, name, team,
+        status, clients`` (people the agent SERVES), ``book_influence`` (sum of their clients'
+        influence scores), ``book_referral_premium`` (in-force premium their clients brought in
+        through referrals), ``pagerank`` (the agent's PageRank on the whole analysis graph,
+        SERVES ties included) and ``influence`` (percentile rank of ``book_influence`` among
+        agents; 0 for an agent whose clients have no influence of their own): the agent's
+        influence is the reach of the relationships the agent holds.
+    """
+    m = ag.settings.metrics
+    c = ag.csr
+    full = _pagerank(c.ids, c.strength, m.pagerank_alpha, m.pagerank_tol, m.pagerank_max_iter)
+    people = influence_scores(ag)
+    agents = ag.agents
+    serving = ag.serving.dropna()
+    book = pd.DataFrame({"agent": serving.to_numpy(),
+                         "influence": people["influence"].reindex(serving.index).fillna(0.0)
+                         .to_numpy(),
+                         "ref": people["referral_premium"].reindex(serving.index).fillna(0.0)
+                         .to_numpy()})
+    by = book.groupby("agent")
+    ids = agents.index
+    pr = full.reindex(ids).fillna(0.0)
+    df = pd.DataFrame({
+        "id": ids.to_numpy(),
+        "name": agents["name"].to_numpy(),
+        "team": agents["team"].to_numpy() if "team" in agents else None,
+        "status": agents["status"].to_numpy() if "status" in agents else None,
+        "clients": by.size().reindex(ids).fillna(0).astype(np.int64).to_numpy(),
+        "book_influence": by["influence"].sum().reindex(ids).fillna(0.0).to_numpy(),
+        "book_referral_premium": by["ref"].sum().reindex(ids).fillna(0.0).to_numpy(),
+        "pagerank": pr.to_numpy(),
+    })
+    df["influence"] = _pct(df["book_influence"]).to_numpy()
+    return df.sort_values(["influence", "id"], ascending=[False, True], kind="stable"
+                          ).reset_index(drop=True)
 
 
 def hubs(ag: AnalysisGraph, top: int | None = None, team: str | None = None,
