@@ -99,8 +99,15 @@ class MetricSettings:
     #: each interaction in the recent window adds this much strength (capped at max_strength)
     interaction_bonus: float = 0.02
     recent_days: int = 180
-    #: strength halves every this many days since the last contact (agent-client ties)
+    #: strength halves every this many days since the latest dated evidence of the tie
+    #: (interaction, policy start, relationship start), for every tie type
     decay_half_life_days: float = 365.0
+    #: a tie is fully decayed when its decay factor reaches this floor (0.25 = two half-lives
+    #: without evidence); older ties keep floor x their base strength
+    decay_floor: float = 0.25
+    #: age in days assumed for a tie with no dated evidence at all; negative (the default) =
+    #: fully decayed (decay_floor), so an undated tie is never warmer than a dated one
+    undated_age_days: float = -1.0
     min_strength: float = 0.05
     max_strength: float = 1.0
     #: scale for relationship `confidence` column: s *= confidence ** confidence_power

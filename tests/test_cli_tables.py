@@ -27,7 +27,9 @@ FILES = {
         "R2,李四,1986-01-01,13800000012,middle",
         "N,赵敏,1990-01-01,13800000013,middle",
         "P1,张三,1980-01-01,13800000021,middle",
-        "P2,张三丰,1980-01-01,13800000021,middle",  # same phone: merged into P1 at ingest
+        # same phone, another name: a family's shared number, not merged (a merge candidate);
+        # the reward ledger still refuses P1's referral of P2 (shared identity)
+        "P2,张三丰,1980-01-01,13800000021,middle",
         "G,孙悦,1996-01-01,13800000031,low",
     ],
     "policies.csv": [
@@ -43,7 +45,7 @@ FILES = {
         "src_id,dst_id,type,kind,start_date",
         "R1,R2,REFERRED,,2025-06-01",
         "R2,N,REFERRED,,2026-02-01",
-        "P1,P2,REFERRED,,2026-01-01",  # P2 is P1: rejected at ingest as a tie to itself
+        "P1,P2,REFERRED,,2026-01-01",  # shared phone: excluded from the ledger
         "A1,N,SERVES,,2026-03-05",
         "A1,G,SERVES,,2024-01-01",
         "A1,R1,SERVES,,2025-01-01",
@@ -59,8 +61,8 @@ def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("store") / "crm.db"
     with SQLiteStore(path) as store:
         report = ingest_paths([folder], store)
-        assert store.aliases() == {"P2": "P1"}
-    assert len(report.rejects) == 1  # P1 -> P1 after the merge
+        assert store.aliases() == {}
+    assert len(report.rejects) == 0
     return path
 
 
@@ -81,14 +83,16 @@ def test_rewards_json_lines_by_hand(store_path: Path) -> None:
         ("PN:0", "N", 0, 100.0, "paid"),     # 10,000 × 0.01
         ("PN:1", "R2", 1, 10.0, "paid"),     # 10% of 100
         ("PN:2", "R1", 2, 5.0, "paid"),      # 5% of 100
-        ("PP2:0", "P1", 0, 30.0, "paid"),    # P2's policy now belongs to P1
+        ("PP2:0", "P2", 0, 30.0, "paid"),    # P2's own policy; P1 earns nothing for it
     }
     assert set(data["lines"][0]) == {"line_id", "period", "earner_id", "source_policy_id",
                                       "referee_id", "level", "base_points", "share", "points",
                                       "capped", "status", "reason"}
     assert set(data["totals"][0]) == {"earner_id", "period", "own_points", "referral_points",
                                        "points", "lines", "capped_lines"}
-    assert data["exclusions"] == []
+    assert [(e["referrer_id"], e["referee_id"], e["reason"]) for e in data["exclusions"]] == [
+        ("P1", "P2", "shared identity: referrer P1 and referee P2 have the same phone "
+         "13800000021")]
 
 
 def test_rewards_out_csv_is_utf8_sig_and_identical_on_rerun(store_path: Path,
@@ -119,7 +123,7 @@ def test_rewards_table_output(store_path: Path) -> None:
     code, out, _ = run("rewards", "--period", "2026-03", "--store", str(store_path))
     assert code == 0
     assert out.splitlines()[0] == ("reward ledger 2026-03: 4 lines, 145.00 points to 4 clients,"
-                                   " 0 referrals excluded")
+                                   " 1 referrals excluded")
 
 
 @pytest.mark.parametrize("period", ["2026-13", "2026-3", "march", "2026-00"])
@@ -172,12 +176,12 @@ def test_gaps_agent_book_report(store_path: Path) -> None:
     assert code == 0, err
     data = json.loads(out)
     assert set(data) == {"agent_id", "as_of", "clients", "summary", "summary_by_finding"}
-    # SERVES ties (N, G, R1) plus holders whose policies A1 services (P1)
-    assert [c["client_id"] for c in data["clients"]] == ["G", "N", "P1", "R1"]
+    # SERVES ties (N, G, R1) plus holders whose policies A1 services (P2, not merged into P1)
+    assert [c["client_id"] for c in data["clients"]] == ["G", "N", "P2", "R1"]
     by_id = {c["client_id"]: c["finding"] for c in data["clients"]}
-    # N: single with life 100k (not a single's core need), small -> 3; P1: accident only,
+    # N: single with life 100k (not a single's core need), small -> 3; P2: accident only,
     # 100k < 750k -> 3; R1: accident 100k, critical illness missing -> 3
-    assert by_id == {"G": 2, "N": 3, "P1": 3, "R1": 3}
+    assert by_id == {"G": 2, "N": 3, "P2": 3, "R1": 3}
     assert data["summary"] == {"fits_unchanged": 1, "wrong_products": 3}
     assert data["summary_by_finding"] == {"2": 1, "3": 3}
     code, out, _ = run("gaps", "--agent", "A1", "--store", str(store_path), "--as-of",

@@ -9,7 +9,14 @@ Every tie of the analysis graph gets a strength ``s`` in ``(0, 1]`` and a distan
 * Agent–client ties (SERVES, interactions, a policy's servicing agent): the higher of the
   SERVES base and the trust level's strength (``trust_strength``), plus ``interaction_bonus``
   per interaction within ``recent_days`` before the reference date, capped at
-  ``max_strength``, then halved every ``decay_half_life_days`` since the last contact.
+  ``max_strength``.
+* One decay rule for every tie (:func:`decay_factor`): times ``0.5 ** (age /
+  decay_half_life_days)``, never below ``decay_floor`` (a fully decayed tie), where the age is
+  the days since the latest dated evidence of the tie: its interactions, the start dates of the
+  client's policies with that agent, the relationship's ``start_date``. A tie with no dated
+  evidence at all is fully decayed (``decay_floor``), or, when ``undated_age_days`` is 0 or
+  more, as old as that: an undated tie is never warmer than the same tie with a recorded
+  contact.
 * Distrust (a complaint or a negative rating between the agent and the client) removes the tie.
 
 Strengths are finally clipped to ``[min_strength, max_strength]``.
@@ -39,6 +46,41 @@ def reference_date(interactions: pd.DataFrame, policies: pd.DataFrame | None,
         dates.append(pd.to_datetime(policies["start_date"], errors="coerce").max())
     dates = [d for d in dates if pd.notna(d)]
     return pd.Timestamp(max(dates)) if dates else pd.Timestamp("1970-01-01")
+
+
+def decay_factor(last: pd.Series, today: pd.Timestamp, settings: MetricSettings
+                 ) -> np.ndarray:
+    """The decay of ties whose latest dated evidence is ``last`` (dates; NaT = undated).
+
+    Parameters
+    ----------
+    last : Series
+        Latest dated evidence per tie (anything :func:`pandas.to_datetime` reads).
+    today : Timestamp
+        The reference date.
+    settings : MetricSettings
+        ``decay_half_life_days``, ``decay_floor``, ``undated_age_days``.
+
+    Returns
+    -------
+    ndarray
+        ``max(0.5 ** (age_days / decay_half_life_days), decay_floor)`` per tie; evidence dated
+        after ``today`` counts as age 0; an undated tie gets ``decay_floor``, or the factor of
+        ``undated_age_days`` when that is 0 or more.
+
+    Examples
+    --------
+    >>> s = pd.Series(["2025-12-01", "2023-12-01", None])
+    >>> decay_factor(s, pd.Timestamp("2026-12-01"), MetricSettings()).round(3).tolist()
+    [0.5, 0.25, 0.25]
+    """
+    when = pd.to_datetime(pd.Series(last).reset_index(drop=True), errors="coerce")
+    days = (today - when).dt.days.clip(lower=0).to_numpy(dtype=float)
+    if settings.undated_age_days >= 0:
+        days = np.where(np.isnan(days), settings.undated_age_days, days)
+    f = np.power(0.5, days / settings.decay_half_life_days)
+    f = np.where(np.isnan(f), 0.0, f)
+    return np.maximum(f, settings.decay_floor)
 
 
 def relationship_strength(relationships: pd.DataFrame, settings: MetricSettings) -> pd.Series:
@@ -125,6 +167,21 @@ def agent_client_ties(relationships: pd.DataFrame, interactions: pd.DataFrame,
         pairs.append(pd.DataFrame({"u": trust["agent_id"].to_numpy(),
                                    "v": trust["client_id"].to_numpy(), "serves": False,
                                    "conf": 1.0}))
+    # dated evidence of the tie besides the interactions: SERVES starts and policy starts
+    dated = [pd.DataFrame({"u": serves["src_id"].to_numpy(), "v": serves["dst_id"].to_numpy(),
+                           "when": (relationships.loc[serves.index, "start_date"]
+                                    if "start_date" in relationships
+                                    else pd.Series(None, index=serves.index)).to_numpy()})]
+    if policies is not None and len(policies) and "servicing_agent_id" in policies:
+        agent = policies["servicing_agent_id"].where(policies["servicing_agent_id"].notna(),
+                                                     policies.get("writing_agent_id"))
+        dated.append(pd.DataFrame({"u": agent.to_numpy(),
+                                   "v": policies["holder_id"].to_numpy(),
+                                   "when": policies["start_date"].to_numpy()}))
+    dated_f = pd.concat(dated, ignore_index=True).dropna(subset=["u", "v"])
+    dated_f["when"] = pd.to_datetime(dated_f["when"], errors="coerce")
+    dated_f = dated_f.loc[dated_f["when"].notna() & (dated_f["when"] <= today)]
+    latest = dated_f.groupby(["u", "v"], sort=False)["when"].max()
     ties = pd.concat(pairs, ignore_index=True)
     if not len(ties):
         return pd.DataFrame(columns=["u", "v", "strength", "type", "kind", "last_contact",
@@ -145,8 +202,12 @@ def agent_client_ties(relationships: pd.DataFrame, interactions: pd.DataFrame,
     s = s + m.interaction_bonus * ties["interactions_recent"].fillna(0).to_numpy(dtype=float)
     s = np.minimum(s, m.max_strength)
     last = pd.to_datetime(ties["last_contact"], errors="coerce")
-    days = ((today - last).dt.days.clip(lower=0)).fillna(0).to_numpy(dtype=float)
-    s = s * 0.5 ** (days / m.decay_half_life_days)
+    other = latest.reindex(ties.index)
+    last = pd.Series(np.where(other.notna() & (last.isna() | (other > last)), other, last),
+                     index=ties.index, dtype="datetime64[ns]")
+    ties["last_contact"] = last.dt.strftime("%Y-%m-%d").astype(object).where(last.notna(),
+                                                                             None)
+    s = s * decay_factor(last, today, m)
     s = s * ties["conf"].clip(0, 1).to_numpy() ** m.confidence_power
     s = np.clip(s, m.min_strength, m.max_strength)
     out = ties.reset_index()
@@ -171,13 +232,22 @@ def edge_table(relationships: pd.DataFrame, interactions: pd.DataFrame, policies
         ``u, v, strength, distance, type, kind, last_contact`` with ``u < v``.
     """
     rels = relationships.loc[relationships["type"] != "SERVES"]
-    s = relationship_strength(rels, settings.metrics)
+    m = settings.metrics
+    s = relationship_strength(rels, m)
+    start = (rels["start_date"] if "start_date" in rels
+             else pd.Series(None, index=rels.index, dtype=object))
+    start = pd.to_datetime(start, errors="coerce")
+    today = reference_date(interactions, policies, m)
+    start = start.where(start <= today)  # evidence after the reference date is not yet known
+    decayed = s.to_numpy() * decay_factor(start, today, m)
+    decayed = np.where(decayed > 0, np.clip(decayed, m.min_strength, m.max_strength), 0.0)
     ordinary = pd.DataFrame({
-        "u": rels["src_id"].to_numpy(), "v": rels["dst_id"].to_numpy(), "strength": s.to_numpy(),
+        "u": rels["src_id"].to_numpy(), "v": rels["dst_id"].to_numpy(), "strength": decayed,
         "type": rels["type"].to_numpy(),
         "kind": (rels["kind"] if "kind" in rels else pd.Series(None, index=rels.index)
                  ).to_numpy(),
-        "last_contact": None,
+        "last_contact": start.dt.strftime("%Y-%m-%d").astype(object).where(start.notna(), None)
+        .to_numpy(),
     })
     ac = agent_client_ties(relationships, interactions, policies, settings, trust)
     distrusted = ac.loc[ac["distrust"].astype(bool), ["u", "v"]]
