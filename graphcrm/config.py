@@ -131,6 +131,10 @@ class MetricSettings:
     })
     #: warm-path search gives up after expanding this many partial paths (keeps the best found)
     path_max_expansions: int = 200_000
+    #: policy statuses that are behavioural-trust evidence ("has bought") for the agent who
+    #: wrote the policy (the servicing agent when the writer is blank): a lapsed or
+    #: surrendered policy was still bought
+    purchase_evidence_statuses: tuple[str, ...] = ("in_force", "lapsed", "surrendered")
     #: trust level each interaction type is evidence for (DOMAIN.md trust table; model.py)
     trust_evidence: dict[str, str] = field(default_factory=lambda: {
         "visit": "perceived", "call": "perceived", "message": "perceived",

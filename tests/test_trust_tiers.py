@@ -11,10 +11,13 @@ import pandas as pd
 import pytest
 
 from graphcrm import model
-from graphcrm.graph import trust
+from graphcrm.config import Settings
+from graphcrm.graph import build_graph, trust
 from graphcrm.metrics import tiers
+from graphcrm.metrics.opmap import client_tiers
 from graphcrm.model import Label
 from graphcrm.store.sqlite import SQLiteStore
+from tests.graph_fixtures import put, rel
 
 
 def frame(table: model.Table, rows: list[dict[str, object]]) -> pd.DataFrame:
@@ -79,8 +82,11 @@ def test_trust_level_per_tie_with_evidence_and_distrust(trust_store: SQLiteStore
     t = trust.trust_levels(trust_store.interactions(), trust_store.nodes(Label.POLICY),
                            as_of=AS_OF)
     got = {(r.agent_id, r.client_id): r for r in t.itertuples(index=False)}
+    # rule change: a lapsed policy is still evidence that C4 bought from A2 (behavioural)
     assert set(got) == {("A1", "C1"), ("A1", "C2"), ("A1", "C3"), ("A1", "C4"), ("A1", "C5"),
-                        ("A2", "C6")}  # the lapsed policy gives A2 no tie to C4
+                        ("A2", "C4"), ("A2", "C6")}
+    assert got["A2", "C4"].level == "behavioural"
+    assert got["A2", "C4"].evidence == "bought P4x (lapsed) 2023-01-01"
     assert got["A1", "C1"].level == "perceived"
     assert got["A1", "C1"].evidence == "social_like 2026-02-01"
     assert got["A1", "C1"].last_contact == "2026-02-01"
@@ -182,6 +188,49 @@ def test_value_tiers_formula_by_hand(tmp_store: SQLiteStore) -> None:
     v2 = tiers.value_tiers(tmp_store.nodes(Label.CLIENT), tmp_store.nodes(Label.POLICY),
                            trust=tr, as_of=AS_OF).set_index("client_id")
     assert v2.loc["Y", "value_tier"] == "LVC"  # percentile 0.5: above 0.2, below 0.6
+
+
+def test_trust_belongs_to_the_agent_it_concerns(tmp_store: SQLiteStore) -> None:
+    """A complaint about a departed agent does not make the client BZ for the successor; the
+    departed agent's behavioural trust does not pass to the successor without evidence."""
+    with tmp_store.transaction():
+        put(tmp_store, "agents", [{**agent("OLD"), "status": "departed"}, agent("NEW")])
+        put(tmp_store, "clients", [client("K", asset_band="high"),
+                                   client("L", asset_band="high")])
+        put(tmp_store, "relationships", [
+            rel("OLD", "K", "SERVES", start_date="2020-01-01"),
+            rel("NEW", "K", "SERVES", start_date="2026-03-01"),  # K is an orphan, reassigned
+            rel("OLD", "L", "SERVES", start_date="2020-01-01"),
+            rel("NEW", "L", "SERVES", start_date="2026-03-01"),
+        ])
+        # K bought nothing (a prospect) and complained about OLD; L bought from OLD, whose
+        # policy NEW now services
+        put(tmp_store, "interactions", [ev(1, "OLD", "K", "complaint", "2025-06-01"),
+                                        ev(2, "OLD", "L", "private_talk", "2025-05-01")])
+        put(tmp_store, "policies", [policy("PL", "L", 5000.0, "2021-01-01", agent_id="NEW",
+                                           writing_agent_id="OLD")])
+    settings = Settings()
+    settings.metrics.as_of = "2026-04-01"
+    ag = build_graph(tmp_store, settings)
+    assert ag.serving["K"] == "NEW" and ag.serving["L"] == "NEW"
+    t = trust.trust_levels(ag.interactions, ag.policies, settings, as_of=AS_OF)
+    got = {(r.agent_id, r.client_id): (r.level, r.distrust) for r in t.itertuples()}
+    # the purchase is OLD's evidence (OLD wrote PL); NEW has none yet
+    assert got == {("OLD", "K"): ("none", True), ("OLD", "L"): ("behavioural", False)}
+    ct = trust.client_trust(t, ag.serving, {"OLD"})
+    assert ct.empty  # nothing concerns NEW yet
+    tiers_ = client_tiers(ag)
+    # K: no premium, but the complaint names OLD, not NEW: not BZ by distrust (the percentile
+    # of K's score among two clients is 0.5 -> LVC)
+    assert tiers_.loc["K", "value_tier"] == "LVC"
+    # both orphans are high ability with no trust towards NEW yet: cultivate, not pamper
+    assert tiers_.loc["K", "quadrant"] == "cultivate"
+    assert tiers_.loc["L", "quadrant"] == "cultivate"
+    # once NEW has evidence of its own, it counts
+    with tmp_store.transaction():
+        put(tmp_store, "interactions", [ev(3, "NEW", "L", "event_family", "2026-03-20")])
+    ag = build_graph(tmp_store, settings)
+    assert client_tiers(ag).loc["L", "quadrant"] == "pamper"
 
 
 def test_docstring_examples_of_the_client_metrics_hold() -> None:

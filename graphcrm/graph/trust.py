@@ -2,9 +2,17 @@
 
 Three levels, each set by observable evidence: perceived (keeps in touch: visits, calls,
 likes), emotional (lets the agent into private life: private talk, family at a company event),
-behavioural (acts on it: enquiries, purchases, and any in-force policy the client holds that the
-agent wrote or services). The level is the highest one the evidence supports. A complaint or a
-negative rating is a distrust signal: the level is still reported, and the tie is flagged.
+behavioural (acts on it: enquiries, purchases, and any policy the client bought from the agent:
+the policy's writing agent, or its servicing agent when the writer is blank; a lapsed or
+surrendered policy was still bought, ``settings.metrics.purchase_evidence_statuses``). The level
+is the highest one the evidence supports. A complaint or a negative rating is a distrust signal:
+the level is still reported, and the tie is flagged.
+
+Trust belongs to the agent it concerns: every level and every distrust signal is per (agent,
+client) tie. A client's own trust level (:func:`client_trust`, used by the tiers) is the one
+with the agent who serves the client now; trust with a departed agent carries over to nobody,
+so the clients of a departed agent (orphans) have no behavioural trust with the successor
+until there is evidence (an interaction, or a policy the successor wrote).
 """
 
 from __future__ import annotations
@@ -44,8 +52,10 @@ def trust_levels(
     interactions : DataFrame
         The store's interactions (``agent_id, client_id, type, date, rating``; dates ISO text).
     policies : DataFrame
-        The store's policies. An in-force policy held by the client counts as behavioural
-        evidence ("has bought") for its servicing agent (the writing agent when blank).
+        The store's policies. A policy the client holds whose status is in
+        ``purchase_evidence_statuses`` (in force, lapsed, surrendered) counts as behavioural
+        evidence ("has bought") for its writing agent (the servicing agent when the writer is
+        blank): a successor who only services it has no purchase evidence from it.
     settings : Settings, optional
         ``settings.metrics.trust_evidence`` maps interaction types to levels and
         ``settings.metrics.recent_days`` is the window of ``interactions_recent``.
@@ -84,14 +94,19 @@ def trust_levels(
     rating = pd.to_numeric(ev["rating"], errors="coerce")
     ev["bad"] = (ev["type"] == InteractionType.COMPLAINT.value) | (rating < 0)
 
-    pol = policies[policies["status"] == PolicyStatus.IN_FORCE.value]
-    agent = pol["servicing_agent_id"].where(pol["servicing_agent_id"].notna(),
-                                            pol["writing_agent_id"])
+    pol = policies[policies["status"].isin(list(settings.metrics.purchase_evidence_statuses))]
+    writer = (pol["writing_agent_id"] if "writing_agent_id" in pol
+              else pd.Series(None, index=pol.index, dtype=object))
+    agent = writer.where(writer.notna(), pol["servicing_agent_id"])
+    in_force = (pol["status"] == PolicyStatus.IN_FORCE.value).to_numpy()
+    pid = pol["policy_id"].astype("string")
+    label = np.where(in_force, "holds " + pid,
+                     "bought " + pid + " (" + pol["status"].astype("string") + ")")
     bought = pd.DataFrame({
         "agent_id": agent.to_numpy(), "client_id": pol["holder_id"].to_numpy(),
         "type": "purchase", "date": pol["start_date"].astype("string").str.slice(0, 10)
         .to_numpy(), "rating": np.nan,
-        "label": ("holds " + pol["policy_id"].astype("string")).to_numpy(), "bad": False,
+        "label": label, "bad": False,
     })
     bought = bought[bought["agent_id"].notna()]
     if cut is not None:
@@ -144,19 +159,35 @@ def trust_levels(
     return out.reset_index()[TRUST_COLUMNS]
 
 
-def client_trust(trust: pd.DataFrame) -> pd.DataFrame:
-    """Per client: the highest trust level over its agents, and whether any tie is distrusted.
+def client_trust(trust: pd.DataFrame, serving: pd.Series | None = None,
+                 departed: set[str] | None = None) -> pd.DataFrame:
+    """Per client: the trust level with the agent who serves the client now, and whether that
+    tie is distrusted.
 
     Parameters
     ----------
     trust : DataFrame
         Output of :func:`trust_levels`.
+    serving : Series, optional
+        The current serving agent by client id. A client with one uses only that agent's tie;
+        a client without one uses the highest level (and any distrust) over the ties left.
+        Without ``serving``, every client uses every tie left.
+    departed : set of str, optional
+        Departed agents: their ties concern nobody who can act and are left out (a complaint
+        about a departed agent does not make the client distrust the successor; trust with
+        the departed agent does not carry over either).
 
     Returns
     -------
     DataFrame
-        Indexed by client_id with ``level`` and ``distrust``.
+        Indexed by client_id with ``level`` and ``distrust``; clients with no tie left are
+        absent (the callers read them as ``none``, not distrusted).
     """
+    if departed:
+        trust = trust.loc[~trust["agent_id"].isin(list(departed))]
+    if serving is not None and len(trust):
+        now = trust["client_id"].map(serving)
+        trust = trust.loc[now.isna().to_numpy() | (now == trust["agent_id"]).to_numpy()]
     if trust.empty:
         return pd.DataFrame({"level": pd.Series(dtype=object),
                              "distrust": pd.Series(dtype=bool)},

@@ -43,9 +43,12 @@ def client_tiers(ag: AnalysisGraph) -> pd.DataFrame:
         t = trust(ag)
         infl = influence_scores(ag)["influence"]
         infl = infl[infl.index.isin(ag.clients.index)]
-        q = tiers.quadrants(clients, t, ag.settings).set_index("client_id")["quadrant"]
+        departed = set(ag.agents.index[ag.agents["status"] == "departed"])
+        q = tiers.quadrants(clients, t, ag.settings, serving=ag.serving,
+                            departed=departed).set_index("client_id")["quadrant"]
         v = tiers.value_tiers(clients, policies, influence=infl, trust=t,
-                              settings=ag.settings).set_index("client_id")["value_tier"]
+                              settings=ag.settings, serving=ag.serving,
+                              departed=departed).set_index("client_id")["value_tier"]
         a = tiers.abc_classes(policies, clients, ag.settings).set_index("client_id")["abc"]
         return pd.DataFrame({"quadrant": q, "value_tier": v, "abc": a})
     return _cached(ag, "tiers", make)

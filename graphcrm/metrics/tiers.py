@@ -62,7 +62,8 @@ def plan_table(settings: Settings | None = None) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index", columns=list(t.experiences))
 
 
-def quadrants(clients: pd.DataFrame, trust: pd.DataFrame, settings: Settings | None = None
+def quadrants(clients: pd.DataFrame, trust: pd.DataFrame, settings: Settings | None = None,
+              serving: pd.Series | None = None, departed: set[str] | None = None
               ) -> pd.DataFrame:
     """Ability x trust quadrant and experience plan of every client.
 
@@ -74,17 +75,20 @@ def quadrants(clients: pd.DataFrame, trust: pd.DataFrame, settings: Settings | N
         Output of :func:`graphcrm.graph.trust.trust_levels` (one row per agent-client tie).
     settings : Settings, optional
         ``tiers.high_ability_bands``, ``tiers.high_trust_levels`` and the plan table.
+    serving, departed : optional
+        The current serving agent by client id and the departed agents: the client's trust is
+        the one with the current agent (:func:`graphcrm.graph.trust.client_trust`).
 
     Returns
     -------
     DataFrame
         ``client_id, ability (high/low), trust (high/low), quadrant, plan, key_experiences``:
         ``plan`` is ``{experience: mark}``; ``key_experiences`` the ☆ ones. A client whose
-        best tie carries a distrust signal counts as low trust.
+        tie with the current agent carries a distrust signal counts as low trust.
     """
     s = settings or Settings()
     t = s.tiers
-    ct = client_trust(trust)
+    ct = client_trust(trust, serving, departed)
     level = clients["client_id"].map(ct["level"]).fillna("none")
     distrust = clients["client_id"].map(ct["distrust"]).eq(True)
     ability = np.where(clients["asset_band"].isin(t.high_ability_bands), "high", "low")
@@ -177,6 +181,8 @@ def value_tiers(
     trust: pd.DataFrame | None = None,
     settings: Settings | None = None,
     as_of: date | None = None,
+    serving: pd.Series | None = None,
+    departed: set[str] | None = None,
 ) -> pd.DataFrame:
     """Value score and value tier (MVC / MGC / LVC / BZ) of every client.
 
@@ -194,6 +200,8 @@ def value_tiers(
         ``tenure_full_years``; ``needs.income_by_band``.
     as_of : date, optional
         For ages and tenure; defaults to the latest policy start date in the data.
+    serving, departed : optional
+        As in :func:`quadrants`: trust and distrust are those with the current agent.
 
     Returns
     -------
@@ -214,7 +222,8 @@ def value_tiers(
     value_score = Σ wᵢ · componentᵢ / Σ wᵢ. Tiers by the percentile rank p of the score:
     MVC p ≥ mvc_percentile (0.9), MGC p ≥ mgc_percentile (0.6) or potential ≥ 0.75 with
     p ≥ lvc_percentile, LVC p ≥ lvc_percentile (0.2), BZ below it; a client with a distrust
-    signal and no in-force premium is BZ whatever the score.
+    signal towards the current agent and no in-force premium is BZ whatever the score (a
+    complaint about a departed agent does not count).
     """
     s = settings or Settings()
     t = s.tiers
@@ -236,7 +245,7 @@ def value_tiers(
     tenure_years = ((ref - ids.map(first)).dt.days / 365.25).fillna(0.0).clip(lower=0)
     tenure = (tenure_years / t.tenure_full_years).clip(upper=1.0)
     if trust is not None and not trust.empty:
-        ct = client_trust(trust)
+        ct = client_trust(trust, serving, departed)
         trank = ids.map(ct["level"].map(RANK)).fillna(0).astype(float) / 3.0
         distrust = ids.map(ct["distrust"]).eq(True)
     else:
