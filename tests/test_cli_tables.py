@@ -75,7 +75,8 @@ def test_rewards_json_lines_by_hand(store_path: Path) -> None:
     code, out, err = run("rewards", "--period", "2026-03", "--store", str(store_path), "--json")
     assert code == 0, err
     data = json.loads(out)
-    assert set(data) == {"period", "note", "lines", "totals", "exclusions"}
+    assert set(data) == {"period", "note", "lines", "totals", "exclusions", "settled"}
+    assert data["settled"] == 0  # without --settle nothing is stored
     assert data["period"] == "2026-03" and "never cash" in data["note"]
     got = {(ln["line_id"], ln["earner_id"], ln["level"], ln["points"], ln["status"])
            for ln in data["lines"]}
@@ -223,3 +224,25 @@ def test_json_keys_are_documented(store_path: Path) -> None:
     keys |= {"referrer_id", "referee_id", "referral_date", "code", "reason"}  # exclusions
     undocumented = sorted(k for k in keys if not re.search(rf"(?<![\w-]){k}(?![\w-])", section))
     assert undocumented == []
+
+
+def test_rewards_settle_stores_the_ledger_once(tmp_path: Path, store_path: Path) -> None:
+    import shutil
+
+    db = tmp_path / "crm.db"
+    shutil.copy(store_path, db)
+    code, out, err = run("rewards", "--period", "2026-03", "--store", str(db), "--settle")
+    assert code == 0, err
+    assert "settled / 已结算: 4 lines stored" in out
+    with SQLiteStore(db, create=False) as s:
+        stored = s.journal("reward_settled")
+    assert sorted((r["line_id"], r["earner_id"], r["points"]) for r in stored) == [
+        ("PN:0", "N", 100.0), ("PN:1", "R2", 10.0), ("PN:2", "R1", 5.0), ("PP2:0", "P2", 30.0)]
+    assert all(r["period"] == "2026-03" and r["recorded_at"] for r in stored)
+    # any later run: already settled, 0 points, and settling again stores nothing
+    code, out, err = run("rewards", "--period", "2026-03", "--store", str(db), "--settle",
+                         "--json")
+    data = json.loads(out)
+    assert data["settled"] == 0
+    assert {ln["status"] for ln in data["lines"]} == {"already_settled"}
+    assert sum(ln["points"] for ln in data["lines"]) == 0

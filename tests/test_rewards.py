@@ -78,6 +78,7 @@ EXPECTED_MARCH = {
     "PW:0": ("W", 0, 80.00, "paid"),
     "PW:1": ("E2", 1, 8.00, "paid"),         # earliest valid (E2 < E3 on the same date)
     "PBIG:0": ("BIG", 0, 5_000.00, "capped"),  # 6,000 cut to the 5,000 cap
+    "PX:0": ("X", 0, 0.00, "not_eligible"),  # surrendered: a 0-point line that says why
     "PV:0": ("V", 0, 100.00, "paid"),
     "PV:1": ("BIG", 1, 0.00, "capped"),      # 10.00 uncapped, nothing left under the cap
     "PM3:0": ("M3", 0, 40.00, "paid"),
@@ -220,9 +221,10 @@ def test_summing_all_periods_pays_each_policy_and_level_at_most_once(
     by_id = all_lines.set_index("line_id")
     assert by_id.loc["PY:0", "period"] == "2026-04" and by_id.loc["PY:1", "earner_id"] == "Y0"
     assert by_id.loc["PK0:0", "period"] == "2025-06"
-    assert "PX:0" not in by_id.index  # surrendered
+    # surrendered: listed once, with 0 points and why (rule change: every 0-point line says why)
+    assert (by_id.loc["PX:0", "points"], by_id.loc["PX:0", "status"]) == (0.0, "not_eligible")
     assert "PU2:1" not in by_id.index  # undated referral earns nothing
-    assert set(all_lines["source_policy_id"]) == {p[0] for p in POLICIES} - {"PX"}
+    assert set(all_lines["source_policy_id"]) == {p[0] for p in POLICIES}
 
 
 def test_a_line_paid_in_an_earlier_period_is_never_paid_again(referral_store: SQLiteStore,
@@ -305,3 +307,115 @@ def test_referral_on_the_policy_day_counts_and_chain_stops_at_an_invalid_edge() 
     assert got == {"Pc:0": ("c", 20.0), "Pc:1": ("b", 2.0)}
     assert ledger.exclusions[["referrer_id", "code"]].values.tolist() == [
         ["a", "referral_after_policy"]]
+
+
+# -- settled once -----------------------------------------------------------------------------
+SETTLE_CLIENTS = pd.DataFrame({"client_id": ["R1", "R2", "N", "Q", "G"],
+                               "phone": [None] * 5, "id_number": [None] * 5})
+# R1 -> R2 -> N: N's first policy PN (10,000) starts in March
+SETTLE_REFERRALS = pd.DataFrame({"src_id": ["R1", "R2", "Q"], "dst_id": ["R2", "N", "G"],
+                                 "type": "REFERRED",
+                                 "start_date": ["2025-06-01", "2026-01-10", "2026-01-05"]})
+
+
+def _pol(rows: list[tuple[str, str, float, str, str]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["policy_id", "holder_id", "annual_premium",
+                                       "start_date", "status"]).assign(category="life")
+
+
+def _settle(policies: pd.DataFrame, period: str, settled: pd.DataFrame | None = None
+            ) -> tuple[rewards.Ledger, pd.DataFrame]:
+    """The ledger of ``period`` given what was settled, and the settled lines after settling
+    it (as `graphcrm rewards --settle` stores them)."""
+    ledger = rewards.reward_ledger(SETTLE_CLIENTS, policies, SETTLE_REFERRALS, period,
+                                   settled=settled)
+    new = pd.DataFrame(ledger.settlement(), columns=rewards.SETTLED_COLUMNS)
+    parts = [f for f in (settled, new) if f is not None and len(f)]
+    both = pd.concat(parts, ignore_index=True) if parts else new
+    return ledger, both
+
+
+def _lines(ledger: rewards.Ledger) -> dict[str, tuple[str, float, str]]:
+    return {r.line_id: (r.earner_id, r.points, r.status) for r in ledger.lines.itertuples()}
+
+
+MARCH = [("PN", "N", 10_000.0, "2026-03-05", "in_force")]
+
+
+def test_settled_lines_and_a_settled_period_rerun() -> None:
+    march, settled = _settle(_pol(MARCH), "2026-03")
+    assert _lines(march) == {"PN:0": ("N", 100.0, "paid"), "PN:1": ("R2", 10.0, "paid"),
+                             "PN:2": ("R1", 5.0, "paid")}
+    assert settled[["line_id", "earner_id", "referee_id", "level", "points", "entitled"]
+                   ].values.tolist() == [["PN:0", "N", "N", 0, 100.0, 100.0],
+                                         ["PN:1", "R2", "N", 1, 10.0, 10.0],
+                                         ["PN:2", "R1", "N", 2, 5.0, 5.0]]
+    again, settled2 = _settle(_pol(MARCH), "2026-03", settled)
+    assert {k: v[1:] for k, v in _lines(again).items()} == {
+        "PN:0": (0.0, "already_settled"), "PN:1": (0.0, "already_settled"),
+        "PN:2": (0.0, "already_settled")}
+    assert again.lines.set_index("line_id").loc["PN:1", "reason"].endswith(
+        "; no points: (R2, N, level 1) was settled in period 2026-03")
+    assert len(settled2) == len(settled)  # settling again stores nothing new
+
+
+def test_moved_start_date_is_not_paid_again_next_month() -> None:
+    _, settled = _settle(_pol(MARCH), "2026-03")
+    moved = _pol([("PN", "N", 10_000.0, "2026-04-02", "in_force")])
+    april, _ = _settle(moved, "2026-04", settled)
+    assert _lines(april) == {"PN:0": ("N", 0.0, "already_settled"),
+                             "PN:1": ("R2", 0.0, "already_settled"),
+                             "PN:2": ("R1", 0.0, "already_settled")}
+    assert april.totals["points"].sum() == 0.0
+
+
+def test_back_filled_policy_in_a_settled_period_becomes_adjustments() -> None:
+    # March settled; then a 5,000 policy of N dated February is back-filled: it is N's first
+    # policy now, so the chain is entitled to 10% / 5% of 50 points instead of 100
+    _, settled = _settle(_pol(MARCH), "2026-03")
+    backfilled = _pol([*MARCH, ("PB", "N", 5_000.0, "2026-02-20", "in_force")])
+    feb, settled = _settle(backfilled, "2026-02", settled)
+    assert _lines(feb) == {
+        "PB:0": ("N", 50.0, "paid"),                 # N's own, never settled: paid
+        "PB:1": ("R2", 0.0, "already_settled"),      # (R2, N, 1) was settled in March
+        "PB:1:adj": ("R2", -5.0, "adjustment"),      # entitled 5.00 now, 10.00 settled
+        "PB:2": ("R1", 0.0, "already_settled"),
+        "PB:2:adj": ("R1", -2.5, "adjustment"),
+    }
+    reason = feb.lines.set_index("line_id").loc["PB:1:adj", "reason"]
+    assert reason.startswith("adjustment of a settled line: (R2, N, level 1) settled 10.00 "
+                             "points in period 2026-03; entitled now to 5.00")
+    # a re-run of March pays nothing more: PN is no longer N's first policy and its own line
+    # was settled; February settled, nothing is owed twice
+    march, _ = _settle(backfilled, "2026-03", settled)
+    assert _lines(march) == {"PN:0": ("N", 0.0, "already_settled")}
+    feb2, _ = _settle(backfilled, "2026-02", settled)
+    assert {v[2] for v in _lines(feb2).values()} == {"already_settled"}
+    assert feb2.totals["points"].sum() == 0.0
+
+
+def test_surrendered_first_policy_and_a_rebuy_the_same_month() -> None:
+    # G's first policy was surrendered (or cancelled in the cooling-off period), then G bought
+    # again the same month: the rebuy is G's first purchase and pays the chain
+    pol = _pol([("PG1", "G", 4_000.0, "2026-03-02", "surrendered"),
+                ("PG2", "G", 3_000.0, "2026-03-20", "in_force")])
+    march, _ = _settle(pol, "2026-03")
+    assert _lines(march) == {"PG1:0": ("G", 0.0, "not_eligible"),
+                             "PG2:0": ("G", 30.0, "paid"),
+                             "PG2:1": ("Q", 3.0, "paid")}
+    assert march.lines.set_index("line_id").loc["PG1:0", "reason"] == (
+        "no points: policy PG1 (life, started 2026-03-02) is surrendered, which earns nothing "
+        "and is not a purchase for the referral chain")
+    # every 0-point line says why
+    zero = march.lines[march.lines["points"] == 0]
+    assert zero["reason"].str.contains("no points").all()
+
+
+def test_lapsed_policy_earns_and_a_client_without_policy_is_a_prospect() -> None:
+    # G is marked status=client in the file but holds no policy: a prospect for rewards; the
+    # referral Q -> G pays when G's first policy starts, even if it lapsed since
+    pol = _pol([("PG", "G", 2_000.0, "2026-05-03", "lapsed")])
+    clients = SETTLE_CLIENTS.assign(status="client")
+    may = rewards.reward_ledger(clients, pol, SETTLE_REFERRALS, "2026-05")
+    assert _lines(may) == {"PG:0": ("G", 20.0, "paid"), "PG:1": ("Q", 2.0, "paid")}
+    assert may.exclusions.empty

@@ -117,12 +117,16 @@ def gaps(client_id: str | None, agent_id: str | None, as_of: datetime | None,
 @click.option("--paid", "paid_files", multiple=True, metavar="LEDGER.csv",
               help="An earlier ledger written by --out (repeatable): its lines of other "
               "periods are never paid again.")
+@click.option("--settle", is_flag=True,
+              help="Store this period's ledger in the store (append-only): its lines are never "
+              "paid again by any later run.")
 @click.option("--top", default=20, show_default=True, help="Earners shown in the table.")
 @store_option
 @config_option
 @json_option
-def rewards_command(period: str, out: str | None, paid_files: tuple[str, ...], top: int,
-                    store: str | None, config_path: str | None, as_json: bool) -> None:
+def rewards_command(period: str, out: str | None, paid_files: tuple[str, ...], settle: bool,
+                    top: int, store: str | None, config_path: str | None,
+                    as_json: bool) -> None:
     """Chain-referral reward ledger (CVE) of one month: service points, never cash.
 
     Own first-year premium earns points; a referred person's first policy earns the referral
@@ -133,11 +137,18 @@ def rewards_command(period: str, out: str | None, paid_files: tuple[str, ...], t
     listed as exclusions. Running a period twice gives the same ledger; a line (policy,
     level) paid in an earlier ledger given with --paid pays 0 (status already_paid).
 
+    --settle stores the ledger's paying lines in the store (append-only, with the time).
+    Every later run of any period pays 0 for a chain line whose (earner, referee, level) was
+    settled, or an own line whose (earner, policy) was (status already_settled); a later
+    correction becomes an adjustment line (status adjustment) for the difference. Settling
+    a period again stores nothing new.
+
     \b
     Keys in --json: period, note, lines: [{line_id, period, earner_id, source_policy_id,
     referee_id, level, base_points, share, points, capped, status, reason}], totals: [{earner_id,
     period, own_points, referral_points, points, lines, capped_lines}], exclusions:
-    [{referrer_id, referee_id, referral_date, code, reason}].
+    [{referrer_id, referee_id, referral_date, code, reason}], settled (lines stored by
+    --settle in this run, 0 without it).
     """
     try:
         rewards.check_period(period)
@@ -153,8 +164,15 @@ def rewards_command(period: str, out: str | None, paid_files: tuple[str, ...], t
         policies = s.nodes(Label.POLICY)
         rels = s.relationships(types=[RelType.REFERRED.value])
         aliases = s.aliases()
-    ledger = rewards.reward_ledger(clients, policies, rels, period, settings, aliases=aliases,
-                                   paid=paid)
+        settled = pd.DataFrame(s.journal("reward_settled"), columns=rewards.SETTLED_COLUMNS)
+        ledger = rewards.reward_ledger(clients, policies, rels, period, settings,
+                                       aliases=aliases, paid=paid, settled=settled)
+        stored = 0
+        if settle:
+            records = ledger.settlement()
+            if records:
+                with s.transaction():
+                    stored = s.append_journal("reward_settled", records)
     if out:
         try:
             ledger.to_csv(out)
@@ -163,14 +181,15 @@ def rewards_command(period: str, out: str | None, paid_files: tuple[str, ...], t
     if as_json:
         echo_json({"period": period, "note": rewards.NOT_CASH,
                    "lines": _records(ledger.lines), "totals": _records(ledger.totals),
-                   "exclusions": _records(ledger.exclusions)})
+                   "exclusions": _records(ledger.exclusions), "settled": stored})
         return
     click.echo(f"reward ledger {period}: {len(ledger.lines)} lines, "
                f"{ledger.lines['points'].sum():,.2f} points to {len(ledger.totals)} clients, "
                f"{len(ledger.exclusions)} referrals excluded")
     click.echo(rewards.NOT_CASH)
     unpaid = ledger.lines["status"].value_counts()
-    for status in ("capped", "already_paid", "same_person"):
+    for status in ("capped", "already_paid", "already_settled", "same_person", "not_eligible",
+                   "adjustment"):
         if unpaid.get(status, 0):
             click.echo(f"{status}: {int(unpaid[status])} lines")
     if not ledger.totals.empty:
@@ -183,6 +202,9 @@ def rewards_command(period: str, out: str | None, paid_files: tuple[str, ...], t
         click.echo("\nexcluded referrals:")
         for code, n in ledger.exclusions["code"].value_counts().sort_index().items():
             click.echo(f"  {code:<22} {n:>6}")
+    if settle:
+        click.echo(f"\nsettled / 已结算: {stored} lines stored in {s.location}"
+                   + ("" if stored else " (nothing new: every line was settled before)"))
     if out:
         click.echo(f"\nledger written to {out}")
 

@@ -5,12 +5,19 @@ premium is prohibited in many markets, China included.
 
 Rules, per period ``YYYY-MM``:
 
-* **Own points** (level 0): every policy whose ``start_date`` falls in the period (status not
-  in ``rewards.excluded_statuses``) earns its holder ``round(annual_premium ×
-  own_points_per_premium, 2)`` points: its first-year premium. A policy starts in exactly one
-  month, so it belongs to exactly one period.
-* **Chain points** (levels 1..n): when a referred person's *first* policy ever (earliest start,
-  ties by policy id) starts in the period, the accepted referral chain above earns
+* **Own points** (level 0): every policy whose ``start_date`` falls in the period earns its
+  holder ``round(annual_premium × own_points_per_premium, 2)`` points: its first-year
+  premium. A policy starts in exactly one month, so it belongs to exactly one period.
+* **Policy status**: an in-force or lapsed policy was bought and earns (a later lapse does not
+  undo the first-year premium); a policy whose status is in ``rewards.excluded_statuses``
+  (``surrendered``, which is also how the templates record a policy cancelled in its cooling-
+  off period, 退保) earns nothing and does not count as a purchase for the chain: it appears as
+  a 0-point ``not_eligible`` line saying so. A client marked ``status=client`` in the file but
+  holding no policy counts as a prospect: nothing to earn, and a referral to them pays when
+  their first eligible policy starts.
+* **Chain points** (levels 1..n): when a referred person's *first eligible* policy (earliest
+  start, ties by policy id, excluded statuses left out) starts in the period, the accepted
+  referral chain above earns
   ``round(base × level_shares[k-1], 2)`` at level k (10% / 5% / 2%: the referrer, the
   referrer's referrer, the next). The chain is taken as it stood on the policy's start date:
   it stops below a referral dated after it.
@@ -27,11 +34,17 @@ Rules, per period ``YYYY-MM``:
   (one referee, one referrer: the earliest valid referral wins, ties by referrer id).
 * **Same person up the chain**: a chain earner who is the same person as the referee (shared
   identity across several levels) gets a 0-point line with status ``same_person``.
-* **Never pays twice**: ``line_id = "{policy_id}:{level}"`` identifies a payment. The ledger is a
-  pure function of the data and the period, so a re-run gives identical lines; lines already
-  paid in *another* period of a previously written ledger (``paid``, e.g. the CSVs of earlier
-  ``--out`` runs) are kept with 0 points and status ``already_paid`` (this guards against
-  start dates corrected after a period was settled).
+* **Settled once** (``settled``: the lines stored by ``graphcrm rewards --settle``): a chain
+  line whose (earner, referee, level) — an own line whose (earner, policy) — was settled
+  before, in any period, pays 0 with status ``already_settled``, whatever was corrected or
+  back-filled since (a policy back-filled into an earlier period, a start date moved to the
+  next month). When the points it is entitled to now differ from those settled (a corrected
+  premium, a back-filled first policy), an ``adjustment`` line (``line_id`` + ``:adj``) pays
+  the difference (negative when it went down), never a second payment.
+* **Paid elsewhere**: ``line_id = "{policy_id}:{level}"``; lines already paid in *another*
+  period of a ledger CSV given as ``paid`` are kept with 0 points and status ``already_paid``.
+* **Every 0-point line says why** in its ``reason`` (``capped``, ``already_settled``,
+  ``already_paid``, ``same_person``, ``not_eligible``).
 """
 
 from __future__ import annotations
@@ -56,8 +69,13 @@ TOTAL_COLUMNS = ["earner_id", "period", "own_points", "referral_points", "points
 EXCLUSION_COLUMNS = ["referrer_id", "referee_id", "referral_date", "code", "reason"]
 EXCLUSION_CODES = ("self_referral", "shared_identity", "undated", "already_client",
                    "referral_after_policy", "cycle", "not_earliest")
-#: line statuses: paid in full, cut by the cap, paid in an earlier ledger, earner = referee
-LINE_STATUSES = ("paid", "capped", "already_paid", "same_person")
+#: line statuses: paid in full, cut by the cap, paid in an earlier ledger CSV, settled in the
+#: store before, earner = referee, a policy that earns nothing, a correction of a settled line
+LINE_STATUSES = ("paid", "capped", "already_paid", "already_settled", "same_person",
+                 "not_eligible", "adjustment")
+#: columns of the settled lines kept in the store (journal ``reward_settled``)
+SETTLED_COLUMNS = ["line_id", "period", "earner_id", "source_policy_id", "referee_id", "level",
+                   "points", "entitled"]
 
 NOT_CASH = ("Rewards are service points and experiences, never cash: rebating premium to a "
             "client is prohibited (DOMAIN.md, compliance).")
@@ -86,6 +104,18 @@ class Ledger:
     lines: pd.DataFrame
     totals: pd.DataFrame
     exclusions: pd.DataFrame
+    #: points each line is entitled to before the cap and before settlement (by line_id)
+    entitled: pd.Series | None = None
+
+    def settlement(self) -> list[dict[str, object]]:
+        """The lines to store when this period is settled: every line that paid, was capped or
+        adjusts a settled one (``SETTLED_COLUMNS``); nothing when all were settled before."""
+        keep = self.lines["status"].isin(["paid", "capped", "adjustment"])
+        out = self.lines.loc[keep, [c for c in SETTLED_COLUMNS if c != "entitled"]].copy()
+        ent = self.entitled if self.entitled is not None else pd.Series(dtype=float)
+        out["entitled"] = out["line_id"].map(ent).fillna(out["points"]).astype(float)
+        out["level"] = out["level"].astype(int)
+        return out.to_dict(orient="records")
 
     def to_csv(self, path: str | Path) -> None:
         """Write the lines as CSV in UTF-8 with a BOM (opens correctly in Excel)."""
@@ -175,8 +205,11 @@ def identity_groups(clients: pd.DataFrame, aliases: Mapping[str, str] | None = N
     return pd.Series(names[rep_pos], index=index)
 
 
-def _first_policies(policies: pd.DataFrame) -> pd.DataFrame:
-    """Each holder's first policy (earliest start, ties by policy id) and latest start date."""
+def _first_policies(policies: pd.DataFrame, excluded: Iterable[str] = ()) -> pd.DataFrame:
+    """Each holder's first policy (earliest start, ties by policy id) and latest start date,
+    policies whose status is in ``excluded`` left out (they were never bought)."""
+    if len(policies) and "status" in policies:
+        policies = policies[~policies["status"].astype(str).isin(list(excluded))]
     p = pd.DataFrame({
         "policy_id": policies["policy_id"].astype(str).to_numpy(),
         "holder_id": policies["holder_id"].astype(str).to_numpy(),
@@ -192,7 +225,8 @@ def _first_policies(policies: pd.DataFrame) -> pd.DataFrame:
 
 def referral_decisions(clients: pd.DataFrame, policies: pd.DataFrame,
                        relationships: pd.DataFrame, aliases: Mapping[str, str] | None = None,
-                       *, _first: pd.DataFrame | None = None, _groups: pd.Series | None = None
+                       *, _first: pd.DataFrame | None = None, _groups: pd.Series | None = None,
+                       excluded_statuses: Iterable[str] = ("surrendered",)
                        ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split REFERRED edges into the accepted ones (one per referee) and the rejected ones.
 
@@ -264,7 +298,7 @@ def referral_decisions(clients: pd.DataFrame, policies: pd.DataFrame,
     reject(e["referral_date"].isna(), "undated",
            "referral has no date: cannot check that it came before the policy")
 
-    fp = _first_policies(policies) if _first is None else _first
+    fp = _first_policies(policies, excluded_statuses) if _first is None else _first
     first_start = e["referee_id"].map(fp["first_start"]).astype("string")
     last_start = e["referee_id"].map(fp["last_start"]).astype("string")
     first_pid = e["referee_id"].map(fp["first_policy"]).fillna("")
@@ -359,7 +393,8 @@ def read_paid(paths: Iterable[str | Path]) -> pd.DataFrame:
 def reward_ledger(clients: pd.DataFrame, policies: pd.DataFrame, relationships: pd.DataFrame,
                   period: str, settings: Settings | None = None,
                   aliases: Mapping[str, str] | None = None,
-                  paid: pd.DataFrame | None = None) -> Ledger:
+                  paid: pd.DataFrame | None = None,
+                  settled: pd.DataFrame | None = None) -> Ledger:
     """The chain-referral reward ledger of one period.
 
     Parameters
@@ -377,6 +412,10 @@ def reward_ledger(clients: pd.DataFrame, policies: pd.DataFrame, relationships: 
         Lines of earlier ledgers (``line_id, period, points``, e.g. :func:`read_paid`). A line
         already paid in a different period pays 0 now (status ``already_paid``); lines of this
         same period are a re-run and are recomputed.
+    settled : DataFrame, optional
+        Lines settled before (``SETTLED_COLUMNS``, the store's journal ``reward_settled``):
+        their keys pay 0 (``already_settled``), a changed entitlement becomes an
+        ``adjustment`` line (module notes).
 
     Returns
     -------
@@ -402,10 +441,11 @@ def reward_ledger(clients: pd.DataFrame, policies: pd.DataFrame, relationships: 
     check_period(period)
     r = (settings or Settings()).rewards
     ppp = r.own_points_per_premium
-    fp = _first_policies(policies)
+    fp = _first_policies(policies, r.excluded_statuses)
     groups = identity_groups(clients, aliases)
     accepted, exclusions = referral_decisions(clients, policies, relationships, aliases,
-                                              _first=fp, _groups=groups)
+                                              _first=fp, _groups=groups,
+                                              excluded_statuses=r.excluded_statuses)
 
     start_all = policies["start_date"].astype(str).str.slice(0, 10)
     in_period = (start_all.str.slice(0, 7) == period).to_numpy()
@@ -418,8 +458,18 @@ def reward_ledger(clients: pd.DataFrame, policies: pd.DataFrame, relationships: 
         "category": pol["category"].astype(str).to_numpy(),
         "status": pol["status"].astype(str).to_numpy(),
     })
+    not_eligible = pol[pol["status"].isin(r.excluded_statuses)].reset_index(drop=True)
     pol = pol[~pol["status"].isin(r.excluded_statuses)].reset_index(drop=True)
     pol["base"] = (pol["premium"] * ppp).round(2)
+    ineligible = pd.DataFrame({
+        "earner_id": not_eligible["holder_id"], "source_policy_id": not_eligible["policy_id"],
+        "referee_id": not_eligible["holder_id"], "level": 0, "base_points": 0.0, "share": 1.0,
+        "start": not_eligible["start"], "same": False,
+        "reason": ("no points: policy " + not_eligible["policy_id"] + " ("
+                   + not_eligible["category"] + ", started " + not_eligible["start"] + ") is "
+                   + not_eligible["status"] + ", which earns nothing and is not a purchase "
+                   "for the referral chain").astype(object),
+    })
 
     own = pd.DataFrame({
         "earner_id": pol["holder_id"], "source_policy_id": pol["policy_id"],
@@ -468,10 +518,25 @@ def reward_ledger(clients: pd.DataFrame, policies: pd.DataFrame, relationships: 
     lines = pd.concat([own, *chain_frames], ignore_index=True)
     lines["level"] = lines["level"].astype("int64")
     lines["line_id"] = lines["source_policy_id"] + ":" + lines["level"].astype(str)
-    lines = lines.sort_values(["earner_id", "level", "start", "source_policy_id"],
+    lines["adj"] = False
+    lines["inel"] = False
+    lines = _settle(lines, settled, period)
+    n_ineligible = len(ineligible)
+    if n_ineligible:
+        ineligible = ineligible.assign(level=0, adj=False, inel=True,
+                                       line_id=ineligible["source_policy_id"] + ":0")
+        lines = pd.concat([lines, ineligible], ignore_index=True)
+    lines["level"] = lines["level"].astype("int64")
+    lines = lines.sort_values(["earner_id", "adj", "level", "start", "source_policy_id"],
                               ignore_index=True)
     uncapped = (lines["base_points"] * lines["share"]).round(2)
+    entitled = pd.Series(uncapped.to_numpy(), index=lines["line_id"].to_numpy())
+    if "settled_pts" in lines:
+        adj = lines["adj"].to_numpy(dtype=bool)
+        uncapped[adj] = (uncapped[adj] - lines.loc[adj, "settled_pts"]).round(2)
     status = pd.Series("paid", index=lines.index, dtype=object)
+    status[lines["adj"].to_numpy(dtype=bool)] = "adjustment"
+    status[lines["inel"].astype(bool).to_numpy()] = "not_eligible"
 
     same = lines["same"].to_numpy(dtype=bool)
     if same.any():
@@ -493,11 +558,20 @@ def reward_ledger(clients: pd.DataFrame, policies: pd.DataFrame, relationships: 
                                         + lines.loc[hit, "line_id"]
                                         + " was already paid in period " + done[hit])
 
+    if "settled_in" in lines:
+        hit = lines["settled_in"].notna().to_numpy() & ~lines["adj"].to_numpy(dtype=bool) \
+            & (status == "paid").to_numpy()
+        if hit.any():
+            uncapped[hit] = 0.0
+            status[hit] = "already_settled"
+            lines.loc[hit, "reason"] = (lines.loc[hit, "reason"] + "; no points: "
+                                        + lines.loc[hit, "settled_what"]
+                                        + " was settled in period " + lines.loc[hit, "settled_in"])
     cap = float(r.cap_per_client_per_period)
     before = uncapped.groupby(lines["earner_id"]).cumsum() - uncapped
     points = np.minimum(uncapped, np.maximum(cap - before, 0.0)).round(2)
     lines["points"] = points
-    lines["capped"] = (points < uncapped).to_numpy()
+    lines["capped"] = (points < uncapped).to_numpy() & (uncapped > 0).to_numpy()
     status[lines["capped"].to_numpy()] = "capped"
     lines["status"] = status
     capped = lines["capped"].to_numpy()
@@ -522,4 +596,48 @@ def reward_ledger(clients: pd.DataFrame, policies: pd.DataFrame, relationships: 
     totals["capped_lines"] = totals["capped_lines"].astype("int64")
     totals = totals.sort_values(["points", "earner_id"], ascending=[False, True],
                                 ignore_index=True)[TOTAL_COLUMNS]
-    return Ledger(lines=lines, totals=totals, exclusions=exclusions)
+    return Ledger(lines=lines, totals=totals, exclusions=exclusions, entitled=entitled)
+
+
+def _settle(lines: pd.DataFrame, settled: pd.DataFrame | None, period: str) -> pd.DataFrame:
+    """Mark the lines whose key was settled before (columns ``settled_in``, ``settled_what``,
+    ``settled_pts``) and add an adjustment line where the entitlement changed."""
+    if settled is None or settled.empty:
+        return lines
+    st = settled.copy()
+    st["level"] = pd.to_numeric(st["level"]).astype("int64")
+    st["entitled"] = pd.to_numeric(st["entitled"], errors="coerce").fillna(
+        pd.to_numeric(st["points"], errors="coerce")).fillna(0.0)
+
+    def keys(f: pd.DataFrame) -> pd.Series:
+        own = f["level"] == 0
+        return pd.Series(np.where(
+            own, "own|" + f["earner_id"].astype(str) + "|" + f["source_policy_id"].astype(str),
+            "chain|" + f["earner_id"].astype(str) + "|" + f["referee_id"].astype(str) + "|"
+            + f["level"].astype(str)), index=f.index)
+
+    st["key"] = keys(st)
+    by = st.groupby("key", sort=False)
+    when = by["period"].agg(lambda p: ", ".join(sorted(set(map(str, p)))))
+    total = by["entitled"].sum().round(2)
+    k = keys(lines)
+    lines = lines.assign(settled_in=k.map(when), settled_pts=k.map(total))
+    what = np.where(lines["level"] == 0,
+                    "own line of " + lines["earner_id"] + " for policy "
+                    + lines["source_policy_id"],
+                    "(" + lines["earner_id"] + ", " + lines["referee_id"] + ", level "
+                    + lines["level"].astype(str) + ")")
+    lines["settled_what"] = what
+    now = (lines["base_points"] * lines["share"]).round(2)
+    changed = (lines["settled_in"].notna() & ~lines["same"].astype(bool)
+               & ((now - lines["settled_pts"]).abs() >= 0.005))
+    if changed.any():
+        adj = lines[changed].copy()
+        adj["adj"] = True
+        adj["line_id"] = adj["line_id"] + ":adj"
+        adj["reason"] = ("adjustment of a settled line: " + adj["settled_what"] + " settled "
+                         + adj["settled_pts"].map(_FMT).astype(object) + " points in period "
+                         + adj["settled_in"] + "; entitled now to "
+                         + now[changed].map(_FMT).astype(object) + " (" + adj["reason"] + ")")
+        lines = pd.concat([lines, adj], ignore_index=True)
+    return lines
