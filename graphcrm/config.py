@@ -208,22 +208,23 @@ class NeedsSettings:
         "mature_family": ["medical", "critical_illness", "accident", "pension", "savings"],
         "retired": ["medical", "savings", "grandchild_education", "accident"],
     })
-    #: need -> "whom:category|category": whom is self, child, parent or any (held by the client)
+    #: need -> "whom:category|category": whom is self, child, parent or any (held by the client).
+    #: Critical illness (a lump sum on diagnosis) is not medical (hospital) cover.
     need_categories: dict[str, str] = field(default_factory=lambda: {
         "accident": "self:accident",
         "critical_illness": "self:critical_illness",
-        "medical": "self:medical|critical_illness",
+        "medical": "self:medical",
         "own_life": "self:life",
         "pension": "self:annuity",
         "savings": "self:savings|annuity",
-        "parents_medical": "parent:medical|critical_illness",
+        "parents_medical": "parent:medical",
         "parents_pension": "parent:annuity",
         "child_health": "child:critical_illness|medical",
         "child_accident": "child:accident",
         "education": "child:education",
         "grandchild_education": "any:education",
     })
-    #: high income or education moves these needs up, right after the first need
+    #: high income moves these needs up, right after the first need (education alone does not)
     high_income_promote: tuple[str, ...] = ("savings", "parents_pension")
     #: average income puts these protection needs first
     protection_needs: tuple[str, ...] = (

@@ -146,8 +146,12 @@ def test_needs_order_by_income_and_education() -> None:
         "critical_illness", "accident", "savings", "parents_pension"]
     assert needs.ordered_needs("couple", "high", None) == [
         "critical_illness", "savings", "parents_pension", "accident"]
+    # rule change: education alone does not promote savings (the stage x income x education
+    # table: high income does; average or low income puts protection first)
     assert needs.ordered_needs("couple", "low", "high") == [
-        "critical_illness", "savings", "parents_pension", "accident"]
+        "critical_illness", "accident", "savings", "parents_pension"]
+    assert needs.ordered_needs("retired", "high", None) == [
+        "medical", "savings", "grandchild_education", "accident"]
     assert needs.ordered_needs("young_family", "middle", None) == [
         "own_life", "critical_illness", "child_health", "child_accident", "education",
         "savings", "pension"]
@@ -161,7 +165,7 @@ def test_one_finding_per_client_with_reasons(family_store: SQLiteStore) -> None:
     assert gaps["finding"].isin(range(6)).all()
     findings = gaps["finding"].to_dict()
     assert {k: findings[k] for k in ("H", "F2", "F3", "F4", "F5", "Cp1", "Wf", "K1", "Unk")} == {
-        "H": 1, "F2": 2, "F3": 3, "F4": 4, "F5": 5, "Cp1": 5, "Wf": 0, "K1": 2, "Unk": 0}
+        "H": 1, "F2": 2, "F3": 3, "F4": 4, "F5": 5, "Cp1": 5, "Wf": 3, "K1": 2, "Unk": 0}
     assert gaps.loc["F3", "finding_code"] == "wrong_products"
 
     def reasons(cid: str) -> list[tuple[str, str]]:
@@ -170,7 +174,7 @@ def test_one_finding_per_client_with_reasons(family_store: SQLiteStore) -> None:
     # (1) H bought life cover as a single in 2016; now married with a child
     h = gaps.loc["H"]
     assert (h["stage_then"], h["life_stage"]) == ("single", "young_family")
-    assert h["held"] == ["education", "life"]
+    assert h["held"] == ["education (insures child K1)", "life"]
     assert h["missing"] == ["critical_illness", "child_health", "child_accident", "savings",
                             "pension"]
     assert reasons("H")[0] == ("stage_changed", "life stage moved from single to young_family "
@@ -214,9 +218,18 @@ def test_one_finding_per_client_with_reasons(family_store: SQLiteStore) -> None:
     cp = gaps.loc["Cp1"]
     assert cp["needs"] == ["critical_illness", "savings", "parents_pension", "accident"]
     assert cp["missing"] == ["savings", "accident"]
-    assert cp["held"] == ["annuity", "critical_illness"]
-    # no in-force cover: every need is open
-    assert gaps.loc["Wf", "missing"] == gaps.loc["Wf", "needs"]
+    assert cp["held"] == ["annuity (insures parent Pa)", "critical_illness"]
+    # rule change: Wf has no cover of her own, but her household has (H's life cover, H's
+    # education fund for K1, which covers Wf's education need too): not finding 0
+    assert gaps.loc["Wf", "held"] == ["education (insures child K1, held by spouse H)"]
+    assert gaps.loc["Wf", "missing"] == ["own_life", "critical_illness", "child_health",
+                                         "child_accident", "savings", "pension"]
+    assert reasons("Wf")[0] == (
+        "wrong_products", "the chosen products do not meet the need: holds education (insures "
+        "child K1, held by spouse H), core needs own_life, critical_illness not covered")
+    # Unk: no household, no cover: every need is open (none for an unknown stage)
+    assert reasons("Unk")[0] == ("no_cover", "no in-force cover in the household: every need "
+                                 "of the stage is open")
     assert reasons("Unk")[1] == ("stage_unknown",
                                  "life stage unknown: record a birth date or family ties")
 
@@ -260,3 +273,63 @@ def test_a_book_subset_gives_the_same_rows_as_the_whole_store(family_store: SQLi
     some = ["Cp1", "H", "K1", "Wf"]
     part = needs.coverage_gaps(clients, policies, rels, AS_OF, client_ids=some)
     pd.testing.assert_frame_equal(part, whole.loc[some].reset_index())
+
+
+def test_critical_illness_is_not_medical_and_a_spouse_policy_covers(tmp_store: SQLiteStore
+                                                                    ) -> None:
+    """A mature family: Ma holds critical illness for herself and for her husband Pb; Pb's
+    mother Gm holds medical cover. Critical illness covers no medical (hospital) need."""
+    with tmp_store.transaction():
+        put(tmp_store, "clients", [
+            {"client_id": c, "name": c, "birth_date": b, "income_band": "middle"}
+            for c, b in [("Ma", "1975-01-01"), ("Pb", "1974-01-01"), ("Kd", "2002-01-01"),
+                         ("Gm", "1950-01-01")]])
+        put(tmp_store, "relationships", [
+            {"src_id": s_, "dst_id": d, "type": "RELATIVE_OF", "kind": k}
+            for s_, d, k in [("Ma", "Pb", "spouse"), ("Ma", "Kd", "parent"),
+                             ("Gm", "Pb", "parent")]])
+        put(tmp_store, "policies", [
+            {"policy_id": p, "holder_id": h, "insured_id": i, "category": cat,
+             "annual_premium": 1000.0, "sum_insured": si, "start_date": "2021-01-01",
+             "status": "in_force"}
+            for p, h, i, cat, si in [("CIa", "Ma", None, "critical_illness", 500_000.0),
+                                     ("CIb", "Ma", "Pb", "critical_illness", 500_000.0),
+                                     ("MG", "Gm", None, "medical", 20_000.0)]])
+    clients, policies, rels = _frames(tmp_store)
+    gaps = needs.coverage_gaps(clients, policies, rels, AS_OF).set_index("client_id")
+    # mature family, middle income: medical, critical_illness, accident, pension, savings
+    ma, pb = gaps.loc["Ma"], gaps.loc["Pb"]
+    assert ma["needs"] == ["medical", "critical_illness", "accident", "pension", "savings"]
+    assert ma["held"] == ["critical_illness", "critical_illness (insures spouse Pb)"]
+    assert ma["missing"] == ["medical", "accident", "pension", "savings"]  # CI is not medical
+    assert pb["held"] == ["critical_illness (held by spouse Ma)", "medical (parent Gm's own)"]
+    assert pb["missing"] == ["medical", "accident", "pension", "savings"]
+    # Kd (24, single) has nothing of their own, but the household does: not "every need open"
+    kd = gaps.loc["Kd"]
+    assert kd["held"] == ["critical_illness (parent Ma's own)"]
+    assert kd["needs"][:2] == ["accident", "critical_illness"] and kd["finding"] == 3
+    # the same finding for both (Kd was already grown up in 2021, so the stage has not moved):
+    # a core need (medical) is open and the cover (500k) is below 5 x 150k
+    assert (ma["finding"], pb["finding"]) == (3, 3)
+
+
+def test_category_table_in_the_docs_matches_the_settings() -> None:
+    from .conftest import ROOT
+
+    docs = (ROOT / "docs" / "metrics.md").read_text(encoding="utf-8")
+    start = docs.index("| category | covers, for the person it insures")
+    section = docs[start:docs.index("\n\n", start)]
+    rows = [ln for ln in section.splitlines() if ln.startswith("| `")]
+    table = {}
+    for ln in rows:
+        cells = [c.strip() for c in ln.strip("|").split("|")]
+        cat = cells[0].split("`")[1]
+        table[cat] = [set() if c == "–" else {x.strip() for x in c.split(",")}
+                      for c in cells[1:5]]
+    want: dict[str, list[set[str]]] = {}
+    for need, spec in Settings().needs.need_categories.items():
+        whom, cats = spec.split(":", 1)
+        col = {"self": 0, "child": 1, "parent": 2, "any": 3}[whom]
+        for c in cats.split("|"):
+            want.setdefault(c, [set(), set(), set(), set()])[col].add(need)
+    assert table == want

@@ -6,9 +6,11 @@ the child; the spouse's children count too) and their ages, and the client's own
 the retirement age. The ``life_stage`` column is used only when the graph holds no spouse or
 child of the client.
 
-Coverage gaps compare the needs of the stage (ordered by income/education) with the in-force
-cover, and give exactly one of DOMAIN.md's five findings (0 when there is no in-force cover to
-compare) plus the reasons to visit."""
+Coverage gaps compare the needs of the stage (ordered by the stage x income x education table,
+:func:`needs_table`) with the in-force cover — each policy category covering the needs of
+``NeedsSettings.need_categories`` (critical illness is not medical cover), a household child's
+or parent's cover counting whoever in the household holds it — and give exactly one of the five
+findings (0 when no one in the household has in-force cover) plus the reasons to visit."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from graphcrm.model import PolicyStatus, RelType
 
 #: The five findings (DOMAIN.md), 0 = no in-force cover at all.
 FINDINGS: dict[int, tuple[str, str]] = {
-    0: ("no_cover", "no in-force cover: every need of the stage is open"),
+    0: ("no_cover", "no in-force cover in the household: every need of the stage is open"),
     1: ("fits_but_changed", "cover fits but needs have changed"),
     2: ("fits_unchanged", "cover fits and needs are unchanged"),
     3: ("wrong_products", "the chosen products do not meet the need"),
@@ -177,6 +179,57 @@ def _stages(clients: pd.DataFrame, relationships: pd.DataFrame, ref: pd.Series,
                          "stage_reason": reason})
 
 
+def _household(family: tuple[pd.DataFrame, pd.DataFrame], ids: set[str]) -> pd.DataFrame:
+    """The household ties of ``ids``: ``x`` (a client of ``ids``), ``y``, ``rel`` (spouse,
+    child — the client's own or the spouse's —, parent), one row per (x, y)."""
+    spouse, pc = family
+    sp = spouse[spouse["a"].isin(ids)]
+    parts = [pd.DataFrame({"x": sp["a"], "y": sp["b"], "rel": "spouse"}),
+             pd.DataFrame({"x": pc["parent"], "y": pc["child"], "rel": "child"}),
+             pd.DataFrame({"x": pc["child"], "y": pc["parent"], "rel": "parent"})]
+    step = sp[["a", "b"]].merge(pc, left_on="b", right_on="parent")
+    parts.append(pd.DataFrame({"x": step["a"], "y": step["child"], "rel": "child"}))
+    out = pd.concat(parts, ignore_index=True)
+    out = out[out["x"].isin(ids) & (out["x"] != out["y"])]
+    return out.drop_duplicates(["x", "y"]).reset_index(drop=True).astype(str)
+
+
+def _held(pol: pd.DataFrame, pairs: pd.DataFrame, ids: set[str]) -> pd.Series:
+    """What each client holds or is covered by, as sorted texts: the category of a policy
+    insuring the client (``"critical_illness"``; ``"... (held by spouse W)"`` when another
+    holds it), of a policy the client holds on another person (``"... (insures spouse W)"``)
+    and of a policy on the client's household child or parent, whoever holds it (``"education
+    (insures child K, held by spouse H)"``, ``"medical (parent G's own)"``)."""
+    rel_of = pairs.set_index(["x", "y"])["rel"]
+
+    def rel(x: pd.Series, y: pd.Series) -> pd.Series:
+        r = pd.Series(pd.MultiIndex.from_arrays([x, y]).map(rel_of), index=x.index,
+                      dtype=object)
+        return r.fillna("other")
+
+    own = pol[pol["insured"].isin(ids)]
+    by_other = own["holder_id"] != own["insured"]
+    t_own = own["category"].where(
+        ~by_other, own["category"] + " (held by "
+        + rel(own["insured"], own["holder_id"]) + " " + own["holder_id"] + ")")
+    rows = [pd.DataFrame({"client_id": own["insured"], "text": t_own})]
+    gave = pol[pol["holder_id"].isin(ids) & (pol["holder_id"] != pol["insured"])]
+    rows.append(pd.DataFrame({"client_id": gave["holder_id"], "text": (
+        gave["category"] + " (insures " + rel(gave["holder_id"], gave["insured"]) + " "
+        + gave["insured"] + ")")}))
+    fam = pairs[pairs["rel"].isin(["child", "parent"])].merge(
+        pol[["insured", "holder_id", "category"]], left_on="y", right_on="insured")
+    fam = fam[fam["holder_id"] != fam["x"]]
+    theirs = fam["holder_id"] == fam["y"]
+    rows.append(pd.DataFrame({"client_id": fam["x"], "text": np.where(
+        theirs, fam["category"] + " (" + fam["rel"] + " " + fam["y"] + "'s own)",
+        fam["category"] + " (insures " + fam["rel"] + " " + fam["y"] + ", held by "
+        + rel(fam["x"], fam["holder_id"]) + " " + fam["holder_id"] + ")")}))
+    held = pd.concat(rows, ignore_index=True).drop_duplicates()
+    held = held.sort_values(["client_id", "text"])
+    return _grouped(held["client_id"], held["text"])
+
+
 def life_stages(clients: pd.DataFrame, relationships: pd.DataFrame, as_of: date,
                 settings: Settings | None = None) -> pd.DataFrame:
     """Life stage of every client, inferred from the family subgraph and ages.
@@ -222,11 +275,16 @@ def life_stages(clients: pd.DataFrame, relationships: pd.DataFrame, as_of: date,
 
 def ordered_needs(stage: str, income_band: str | None, education_band: str | None,
                   settings: Settings | None = None) -> list[str]:
-    """Priority needs of a stage, ordered for the client's income and education.
+    """Priority needs of a stage, ordered for the client's income and education
+    (the stage x income x education table, :func:`needs_table`).
 
-    High income or high education moves ``high_income_promote`` (savings/investment,
-    parents' pension) right after the first need, adding parents' pension when the stage does
-    not list it; otherwise protection needs come first (stable order).
+    High income moves ``high_income_promote`` (savings/investment, parents' pension) right
+    after the first need, adding parents' pension when the stage does not list it ("high income
+    adds investment and parents' pension earlier"; a retired client's savings only); any other
+    income (low, middle, unknown)
+    puts the protection needs first, in stage order ("average income puts protection first").
+    The education band does not change the order on its own: high education with average
+    income still puts protection first.
 
     Examples
     --------
@@ -234,17 +292,41 @@ def ordered_needs(stage: str, income_band: str | None, education_band: str | Non
     ['accident', 'critical_illness', 'parents_medical', 'pension']
     >>> ordered_needs("single", "high", "middle")
     ['accident', 'savings', 'parents_pension', 'critical_illness', 'parents_medical', 'pension']
+    >>> ordered_needs("single", "middle", "high")
+    ['accident', 'critical_illness', 'parents_medical', 'pension']
     """
     ns = (settings or Settings()).needs
     base = list(ns.stage_needs.get(stage, []))
     if not base:
         return []
-    if income_band == "high" or education_band == "high":
+    if income_band == "high":
         promote = [n for n in ns.high_income_promote]
+        if stage == "retired":  # a retired client's parents are past buying a pension
+            promote = [n for n in promote if n in base]
         rest = [n for n in base[1:] if n not in promote]
         return [base[0], *[n for n in promote if n != base[0]], *rest]
     prot = [n for n in base if n in ns.protection_needs]
     return prot + [n for n in base if n not in ns.protection_needs]
+
+
+def needs_table(settings: Settings | None = None) -> pd.DataFrame:
+    """The stage x income x education table of ordered needs and core needs.
+
+    Returns
+    -------
+    DataFrame
+        One row per (life_stage, income_band, education_band) with ``needs`` (ordered, as
+        :func:`ordered_needs`) and ``core`` (the first ``core_needs``).
+    """
+    s = settings or Settings()
+    rows = []
+    for stage in s.needs.stage_needs:
+        for inc in ("low", "middle", "high"):
+            for edu in ("low", "middle", "high"):
+                n = ordered_needs(stage, inc, edu, s)
+                rows.append((stage, inc, edu, n, n[: s.needs.core_needs]))
+    return pd.DataFrame(rows, columns=["life_stage", "income_band", "education_band", "needs",
+                                       "core"])
 
 
 def coverage_gaps(
@@ -290,7 +372,8 @@ def coverage_gaps(
     ``sum_insured_income_multiple``. The core needs are the first ``core_needs`` of the
     ordered list. Exactly one finding, first match:
 
-    0. no in-force cover: nothing to compare (not one of the five; every need is a gap);
+    0. no in-force cover in the household (the client, spouse, children, parents): nothing to
+       compare (not one of the five; every need is a gap);
     1. **fits but needs have changed**: the stage moved since the first policy;
     2. **fits and unchanged**: core needs covered and protection sum ≥ recommended (also
        dependents and unknown stages, which have no needs of their own);
@@ -311,13 +394,13 @@ def coverage_gaps(
         return pd.DataFrame(columns=GAP_COLUMNS)
     ids = sel["client_id"].astype(str)
     family = _family(relationships)
-    _spouse, pc = family
     now = _stages(sel, relationships, pd.Series(ref_ts, index=sel.index), ns, family, clients)
 
+    idset = set(ids)
+    pairs = _household(family, idset)
     pol = policies[policies["status"] == PolicyStatus.IN_FORCE.value]
-    if client_ids is not None:  # only the policies of these clients and their families
-        near = set(ids) | set(pc.loc[pc["parent"].isin(ids), "child"]) | set(
-            pc.loc[pc["child"].isin(ids), "parent"])
+    if client_ids is not None:  # only the policies of these clients and their households
+        near = idset | set(pairs["y"])
         pol = pol[pol["holder_id"].isin(near) | pol["insured_id"].isin(near)]
     pol = pol.copy()
     pol["start"] = pd.to_datetime(pol["start_date"], errors="coerce")
@@ -341,21 +424,17 @@ def coverage_gaps(
         then = _stages(sub, relationships, first_c[has_first], ns, family, clients)
         stage_then[has_first] = then["life_stage"].to_numpy()
 
-    # who is covered by what: (client, whom, category)
-    idset = set(ids)
+    # who is covered by what: (client, whom, category); a child's or a parent's cover counts
+    # whoever holds it (the spouse's policy on the household's child covers the child need)
     me = pd.concat([
         pd.DataFrame({"client_id": pol["insured"], "whom": "self", "category": pol["category"]}),
         pd.DataFrame({"client_id": pol["holder_id"], "whom": "any", "category": pol["category"]}),
     ])
-    kids = pc[pc["parent"].isin(idset)].merge(
-        pol[["insured", "category"]], left_on="child", right_on="insured")
-    kid_cov = pd.DataFrame({"client_id": kids["parent"], "whom": "child",
-                            "category": kids["category"]})
-    parents = pc[pc["child"].isin(idset)].merge(
-        pol[["insured", "category"]], left_on="parent", right_on="insured")
-    par_cov = pd.DataFrame({"client_id": parents["child"], "whom": "parent",
-                            "category": parents["category"]})
-    cov = pd.concat([me, kid_cov, par_cov], ignore_index=True)
+    fam_cov = pairs[pairs["rel"].isin(["child", "parent"])].merge(
+        pol[["insured", "category"]], left_on="y", right_on="insured")
+    fam_cov = pd.DataFrame({"client_id": fam_cov["x"], "whom": fam_cov["rel"],
+                            "category": fam_cov["category"]})
+    cov = pd.concat([me, fam_cov], ignore_index=True)
     cov = cov[cov["client_id"].isin(idset)]
     key_codes, key_names = pd.factorize(cov["whom"] + ":" + cov["category"])
     cov_pos = pd.Index(ids).get_indexer(cov["client_id"])
@@ -368,12 +447,11 @@ def coverage_gaps(
         hit[cov_pos[mask]] = True
         covered[need] = hit
 
-    mine = pol[pol["insured"].isin(idset) | pol["holder_id"].isin(idset)]
-    held_pairs = pd.concat([
-        pd.DataFrame({"client_id": mine["insured"], "category": mine["category"]}),
-        pd.DataFrame({"client_id": mine["holder_id"], "category": mine["category"]}),
-    ]).drop_duplicates().sort_values(["client_id", "category"])
-    held = ids.map(_grouped(held_pairs["client_id"], held_pairs["category"]))
+    held = ids.map(_held(pol, pairs, idset))
+    # household cover: an in-force policy held by or insuring anyone of the household
+    covered_people = set(pol["holder_id"]) | set(pol["insured"])
+    hh = pairs.loc[pairs["y"].isin(covered_people), "x"]
+    household_cover = (ids.isin(covered_people) | ids.isin(set(hh))).to_numpy()
     prot = pol[pol["category"].isin(ns.protection_categories)]
     prot_sum = ids.map(prot.groupby("insured")["sum_insured"].sum()).fillna(0.0)
     total_sum = ids.map(pol.groupby("insured")["sum_insured"].sum()).fillna(0.0)
@@ -408,6 +486,7 @@ def coverage_gaps(
     ps_a, ts_a, rec_a = prot_sum.tolist(), total_sum.tolist(), recommended.tolist()
     gone_a, recent_l, st_now_l = gone_by.tolist(), recent_first.tolist(), st_now.tolist()
     cov_l = {n: c.tolist() for n, c in covered.items()}
+    hh_l = household_cover.tolist()
     known = set(ns.stage_needs)
     rows = []
     for i in range(len(ids_a)):
@@ -418,7 +497,7 @@ def coverage_gaps(
         low = bool(needs) and ps_a[i] < rec_a[i]  # dependents have no needs of their own
         reasons: list[dict[str, str]] = []
         changed = (st_then_a[i] in known and st_now_l[i] in known and st_then_a[i] != st_now_l[i])
-        if not h:
+        if not h and not hh_l[i]:
             finding = 0
         elif changed:
             finding = 1
@@ -434,8 +513,9 @@ def coverage_gaps(
                             "text": f"life stage moved from {st_then_a[i]} to {st_now_l[i]} "
                                     f"since the first policy of {first_txt[i]}"})
         elif finding == 3:
+            holds = ", ".join(h) if h else "nothing (the household's cover is the others')"
             reasons.append({"code": code,
-                            "text": f"{text}: holds {', '.join(h)}, core needs "
+                            "text": f"{text}: holds {holds}, core needs "
                                     f"{', '.join(core_missing)} not covered"})
         elif finding == 5:
             reasons.append({"code": code,
