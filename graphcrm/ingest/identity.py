@@ -44,6 +44,7 @@ MERGE_COLUMNS = ["alias_id", "client_id", "source_file", "source_row", "reason"]
 _KEY_COLUMNS = ["client_id", "name", "phone", "id_number", "birth_date", "gender"]
 #: middle dots in names of ethnic minorities and transliterations (阿依古丽·买买提)
 _NAME_DOTS = frozenset("·•‧・.")
+_NAME_STRIP = r"[\s·•‧・.]"
 
 
 @dataclass
@@ -118,9 +119,8 @@ def resolve_clients(frame: pd.DataFrame, *, file: str, store: GraphStore,
         s = pd.Series(v[pd.notna(v)])
         return bool(s.duplicated().any())
 
-    file_pn = _phone_name_keys(frame)
-    if existing.empty and not alias_hits.any() and not dup(file_pn) and not dup(idns):
-        return Resolved(frame, _empty_merges(), 0)
+    if existing.empty and not alias_hits.any() and not dup(phones) and not dup(idns):
+        return Resolved(frame, _empty_merges(), 0)  # (ids are unique within a file)
 
     # nodes: stored clients first (they keep their ids), then the file's new ids in row order
     ex_ids = existing["client_id"].to_numpy(dtype=object)
@@ -130,12 +130,18 @@ def resolve_clients(frame: pd.DataFrame, *, file: str, store: GraphStore,
     n_nodes = len(node_ids)
     row_node = node_index.get_indexer(ids)
 
+    # phones two or more people (nodes) give: only their holders' names are compared
+    ex_phones = existing["phone"].to_numpy(dtype=object, na_value=None)
+    shared = _shared_phones(np.concatenate([ex_phones, phones]),
+                            np.concatenate([np.arange(len(ex_ids)), row_node]))
+    file_pn = _phone_name_keys(frame, shared)
+
     # key nodes and edges node <-> key: the ID number always; the phone only together with the
     # normalised name, and only where no two holders of that key conflict (see _conflicting)
     all_node = np.concatenate([np.arange(len(ex_ids)), np.arange(len(ex_ids)),
                                row_node, row_node])
     keys = np.concatenate([
-        _phone_name_keys(existing),
+        _phone_name_keys(existing, shared),
         np.where(pd.notna(existing["id_number"].to_numpy(dtype=object)),
                  "i" + existing["id_number"].astype(str).to_numpy(dtype=object), None),
         file_pn,
@@ -263,12 +269,42 @@ def normalise_name(name: object) -> str | None:
     return text or None
 
 
-def _phone_name_keys(frame: pd.DataFrame) -> np.ndarray:
-    """``p<phone>|<normalised name>`` per row, None where the phone or the name is blank."""
+def _normalise_names(names: pd.Series) -> pd.Series:
+    """:func:`normalise_name` over a column (pandas string methods, no Python call per row)."""
+    text = names.astype("string").str.normalize("NFKC")
+    text = text.str.replace(_NAME_STRIP, "", regex=True).str.casefold()
+    return text.mask(text.str.len().fillna(0) == 0)
+
+
+def _phone_name_keys(frame: pd.DataFrame, shared: set[str] | None = None) -> np.ndarray:
+    """``p<phone>|<normalised name>`` per row, None where the phone or the name is blank, or
+    (with ``shared``) where the phone is not one of ``shared`` (a phone nobody else has links
+    nothing, so its name need not be normalised: a million names take seconds)."""
     phones = frame["phone"].to_numpy(dtype=object, na_value=None)
-    names = [normalise_name(n) for n in frame["name"].to_numpy(dtype=object, na_value=None)]
-    return np.array([None if p is None or n is None else f"p{p}|{n}"
-                     for p, n in zip(phones, names, strict=True)], dtype=object)
+    out = np.full(len(phones), None, dtype=object)
+    if shared is not None and not shared:
+        return out
+    ok = pd.notna(phones)
+    if shared is not None:
+        ok &= pd.Index(phones).isin(list(shared))
+    if not ok.any():
+        return out
+    names = _normalise_names(frame["name"].iloc[np.flatnonzero(ok)])
+    keys = ("p" + pd.Series(phones[ok], dtype="string") + "|"
+            + pd.Series(names.to_numpy(), dtype="string"))
+    out[ok] = keys.to_numpy(dtype=object, na_value=None)
+    return out
+
+
+def _shared_phones(phones: np.ndarray, owners: np.ndarray) -> set[str]:
+    """Phones held by two or more different owners (integer node numbers)."""
+    pc, puniq = pd.factorize(phones.astype(object))  # -1 for a blank phone
+    ok = pc >= 0
+    if not ok.any():
+        return set()
+    by_phone = pd.Series(owners[ok]).groupby(pc[ok])  # hashing, no sort of the pairs
+    lo, hi = by_phone.min(), by_phone.max()
+    return set(puniq[lo.index[(lo != hi).to_numpy()]])
 
 
 def _conflicting(keys: np.ndarray, people: pd.DataFrame) -> set[str]:

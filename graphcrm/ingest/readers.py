@@ -440,9 +440,13 @@ def templates_markdown() -> str:
         "Enum values are accepted in any case and in Chinese (e.g. `男`/`女`, `配偶`, `重疾`). "
         "Phone numbers are normalised to 11 digits (`+86 138-0013-8000` -> `13800138000`). "
         "Every rejected row goes to the rejects file (file, row, column, value, reason); the "
-        "header is row 1. Clients with the same mobile number or the same ID number are merged "
-        "into the first one seen: the later id becomes an alias, fills the kept client's blank "
-        "fields, and references to it are rewritten to the kept id.",
+        "header is row 1. Clients with the same resident ID number are merged into the first "
+        "one seen, and so are clients with the same mobile number *and* the same name (after "
+        "normalisation) whose birth dates, genders and ID numbers do not conflict: the later id "
+        "becomes an alias, fills the kept client's blank fields, and references to it are "
+        "rewritten to the kept id. A shared mobile number alone merges nothing (a family often "
+        "gives one number for several people); such rows are listed by `graphcrm merges "
+        "--candidates` (rules: docs/metrics.md, \"Identity\").",
         "",
     ]
     for table in TABLES:
