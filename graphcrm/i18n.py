@@ -105,6 +105,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "all": ("全部", "All"),
     "group_by": ("范围", "Scope"),
     "top_hubs": ("影响力中心", "Top hubs"),
+    "agent_influence": ("业务员自身影响力（主管视图，不计入客户影响力）",
+                        "Agents' own influence (for managers; never part of a client's)"),
     "bridges": ("桥梁人物（连接不同圈子）", "Bridges (join separate circles)"),
     "show_bridges": ("计算桥梁人物（首次需几秒）",
                      "Compute bridges (a few seconds the first time)"),

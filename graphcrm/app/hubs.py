@@ -15,6 +15,12 @@ def _hubs_all(ag: Any) -> pd.DataFrame:
     return hubs(ag, top=len(ag.clients), table=influence_table(ag))
 
 
+def _agent_influence(ag: Any) -> pd.DataFrame:
+    from graphcrm.metrics.influence import agent_influence
+
+    return agent_influence(ag)
+
+
 def _bridges(ag: Any, top: int) -> pd.DataFrame:
     return bridges(ag, top=top)
 
@@ -50,6 +56,11 @@ def render(ctx: Ctx) -> None:
                                       "referral_descendants": ctx.t("col_reach"),
                                       "circle": ctx.t("col_circle")}),
                  hide_index=True, key="hubs_table")
+    st.subheader(ctx.t("agent_influence"))
+    agents_table = safe(ctx, ctx.frame, "agent_influence", _agent_influence)
+    if agents_table is not None:
+        st.dataframe(agents_table.loc[agents_table["id"].isin(members)].head(top),
+                     hide_index=True, key="hubs_agents")
     st.subheader(ctx.t("bridges"))
     # exact betweenness takes seconds on a first load; computed on request, then cached
     if st.toggle(ctx.t("show_bridges"), key="hubs_show_bridges"):

@@ -46,13 +46,26 @@ def render(ctx: Ctx) -> None:
     st.dataframe(ledger.exclusions, hide_index=True, key="rewards_exclusions")
 
 
+def _settled(location: str) -> tuple[dict[str, str], pd.DataFrame]:
+    """The store's merged ids and the reward lines settled so far (`graphcrm rewards
+    --settle`): a settled line shows as already_settled here too."""
+    from graphcrm.metrics.rewards import SETTLED_COLUMNS
+    from graphcrm.store.base import open_store
+
+    with open_store(location, create=False) as store:
+        return store.aliases(), pd.DataFrame(store.journal("reward_settled"),
+                                             columns=SETTLED_COLUMNS)
+
+
 def _ledger(ctx: Ctx, fn: Any, period: str) -> Any:
     key = ("rewards", ctx.location, ctx.version, period)
     cached = st.session_state.get("_ledger")
     if cached is not None and cached[0] == key:
         return cached[1]
     ag = ctx.graph()
-    ledger = safe(ctx, fn, ag.clients, ag.policies, ag.relationships, period, ctx.settings)
+    aliases, settled = _settled(ctx.location)
+    ledger = safe(ctx, fn, ag.clients.reset_index(drop=True), ag.policies.reset_index(drop=True),
+                  ag.relationships, period, ctx.settings, aliases=aliases, settled=settled)
     if ledger is not None:
         st.session_state["_ledger"] = (key, ledger)
     return ledger
