@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from graphcrm.app.common import Ctx, person_label, safe
-from graphcrm.metrics.influence import bridges, hubs, influence_table
+from graphcrm.metrics.influence import agent_influence, bridges, hubs, influence_table
 
 
 def _hubs_all(ag: Any) -> pd.DataFrame:
@@ -16,8 +16,6 @@ def _hubs_all(ag: Any) -> pd.DataFrame:
 
 
 def _agent_influence(ag: Any) -> pd.DataFrame:
-    from graphcrm.metrics.influence import agent_influence
-
     return agent_influence(ag)
 
 

@@ -8,7 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from graphcrm.app.common import Ctx, csv_bytes, person_label, safe
-from graphcrm.metrics.rewards import reward_ledger
+from graphcrm.metrics.rewards import SETTLED_COLUMNS, reward_ledger
+from graphcrm.workspace import open_store
 
 
 def render(ctx: Ctx) -> None:
@@ -49,9 +50,6 @@ def render(ctx: Ctx) -> None:
 def _settled(location: str) -> tuple[dict[str, str], pd.DataFrame]:
     """The store's merged ids and the reward lines settled so far (`graphcrm rewards
     --settle`): a settled line shows as already_settled here too."""
-    from graphcrm.metrics.rewards import SETTLED_COLUMNS
-    from graphcrm.store.base import open_store
-
     with open_store(location, create=False) as store:
         return store.aliases(), pd.DataFrame(store.journal("reward_settled"),
                                              columns=SETTLED_COLUMNS)
