@@ -128,3 +128,24 @@ def test_candidates_listed_and_undo_recorded(tmp_path: Path) -> None:
     # undoing what is not a merge is a one-line error
     res = runner.invoke(main, ["merges", "undo", "D2", "--store", str(db)])
     assert res.exit_code == 1 and "D2 is not a merged id" in res.stderr
+
+
+def test_journals_travel_with_a_copied_store(tmp_path: Path) -> None:
+    """What export --to neo4j does after the tables: merged rows, undone merges and settled
+    reward lines are appended once (a second copy adds nothing)."""
+    from graphcrm.store.export import copy_journals
+
+    with SQLiteStore(tmp_path / "a.db") as a, SQLiteStore(tmp_path / "b.db") as b:
+        with a.transaction():
+            a.append_journal("reward_settled", [{"line_id": "P1:0", "points": 10.0},
+                                                {"line_id": "P1:1", "points": 1.0}])
+            a.append_journal("merge_undo", [{"alias_id": "X", "client_id": "Y"}])
+        assert copy_journals(a, b) == 3
+        assert copy_journals(a, b) == 0
+        got = b.journal("reward_settled")
+        assert [(r["line_id"], r["points"]) for r in got] == [("P1:0", 10.0), ("P1:1", 1.0)]
+        assert got[0]["copied_recorded_at"] == a.journal("reward_settled")[0]["recorded_at"]
+        with a.transaction():
+            a.append_journal("reward_settled", [{"line_id": "P2:0", "points": 5.0}])
+        assert copy_journals(a, b) == 1
+        assert [r["line_id"] for r in b.journal("reward_settled")] == ["P1:0", "P1:1", "P2:0"]

@@ -25,7 +25,7 @@ from graphcrm.cli.common import (
 from graphcrm.config import Settings, settings_toml
 from graphcrm.ingest.job import IngestError, ingest_paths
 from graphcrm.store.base import GraphStore, StoreError, is_neo4j_url
-from graphcrm.store.export import export_tables
+from graphcrm.store.export import copy_journals, export_tables
 from graphcrm.workspace import open_store
 
 __all__ = ["COMMANDS"]
@@ -100,7 +100,8 @@ def export_command(target: str, store: str | None, config_path: str | None,
     Keys in --json: store, to, tables (rows per table) for a folder; for Neo4j also
     data_version_before, data_version_after, files (per file: path, table, rows_read, accepted,
     rejected, merged, changed, seconds, rows_per_second, encoding, warnings, error), totals,
-    aliases_copied, errors.
+    aliases_copied, journal_copied (merged rows, undone merges and settled reward lines:
+    the store's append-only journal), errors.
 
     \b
     Examples:
@@ -125,6 +126,9 @@ def export_command(target: str, store: str | None, config_path: str | None,
             if merged:
                 click.echo(f"note: {merged:,} merged ids (aliases) are not part of the "
                            "templates and were not written")
+            if source.journal("reward_settled"):
+                click.echo("note: the settled reward ledger (--settle) is not part of the "
+                           "templates; export to a Neo4j store copies it")
             return
         _copy_to_neo4j(source, target, settings, as_json)
 
@@ -142,20 +146,22 @@ def _copy_to_neo4j(source: GraphStore, target: str, settings: Settings, as_json:
         except IngestError as exc:
             fail(str(exc))
             return
-        copied = 0
+        copied = journal = 0
         if not report.errors:
             try:
                 copied = _copy_aliases(source, neo)
+                journal = copy_journals(source, neo)
             except StoreError as exc:
-                fail(f"aliases: {exc}")
+                fail(f"aliases and journals: {exc}")
                 return
         if as_json:
             echo_json({**report.as_dict(), "store": source.location, "to": neo.location,
-                       "aliases_copied": copied})
+                       "aliases_copied": copied, "journal_copied": journal})
         else:
             click.echo(f"store: {source.location} -> {neo.location}")
             click.echo(report.summary_table().drop(columns=["notes"]).to_string(index=False))
-            click.echo(f"aliases copied: {copied:,}; data version "
+            click.echo(f"aliases copied: {copied:,}; journal records copied (merged rows, "
+                       f"undone merges, settled reward lines): {journal:,}; data version "
                        f"{report.data_version_before} -> {neo.data_version()}")
     if report.errors:
         fail("; ".join(report.errors))

@@ -15,6 +15,9 @@ import pandas as pd
 
 from graphcrm.model import Label, Table
 
+#: the journals GraphCRM keeps (append-only): merged rows, undone merges, settled reward lines
+JOURNAL_KINDS: tuple[str, ...] = ("merged_row", "merge_undo", "reward_settled")
+
 
 class StoreError(RuntimeError):
     """A store that cannot be opened or used; the message is one line for the user."""

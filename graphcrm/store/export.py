@@ -11,9 +11,31 @@ from pathlib import Path
 import pandas as pd
 
 from graphcrm.model import INTERACTIONS, RELATIONSHIPS, TABLES, Table
-from graphcrm.store.base import GraphStore, StoreError, is_neo4j_url
+from graphcrm.store.base import JOURNAL_KINDS, GraphStore, StoreError, is_neo4j_url
 
-__all__ = ["export_tables", "is_neo4j_url", "read_table"]
+__all__ = ["copy_journals", "export_tables", "is_neo4j_url", "read_table"]
+
+
+def copy_journals(source: GraphStore, target: GraphStore) -> int:
+    """Append to ``target`` the journal records of ``source`` it does not hold yet.
+
+    Journals are append-only, so the target's first records of a kind are the source's first
+    ones: only the records past the target's count are copied (a second export copies
+    nothing). Each keeps its original time as ``copied_recorded_at``. Returns how many records
+    were appended. The settled reward lines travel with the store this way, so a store copied
+    to Neo4j never pays a settled line again.
+    """
+    copied = 0
+    for kind in JOURNAL_KINDS:
+        src = source.journal(kind)
+        have = len(target.journal(kind))
+        if len(src) <= have:
+            continue
+        rows = [{**{k: v for k, v in r.items() if k not in ("seq", "recorded_at")},
+                 "copied_recorded_at": r["recorded_at"]} for r in src[have:]]
+        with target.transaction():
+            copied += target.append_journal(kind, rows)
+    return copied
 
 def read_table(store: GraphStore, table: Table) -> pd.DataFrame:
     """One template table read from ``store``: its columns, sorted by its key."""
