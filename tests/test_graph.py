@@ -112,6 +112,15 @@ def test_one_decay_rule_for_dated_and_undated_ties(tmp_store: SQLiteStore) -> No
     assert g["S3"]["S4"]["strength"] == pytest.approx(0.2375)
     assert g["S5"]["S6"]["strength"] == pytest.approx(0.2375)
     assert g["S1"]["S2"]["last_contact"] == "2026-06-30"
+    # without as_of the reference date is the latest dated evidence, relationship starts
+    # included: a spouse tie recorded after the last interaction is fresh, not fully decayed
+    with tmp_store.transaction():
+        put(tmp_store, "clients", [client("S7"), client("S8")])
+        put(tmp_store, "relationships", [rel("S7", "S8", "RELATIVE_OF", "spouse",
+                                             start_date="2026-09-01")])
+    g0 = build_graph(tmp_store).G
+    assert g0["S7"]["S8"]["strength"] == pytest.approx(0.95)
+    assert g0["S1"]["S2"]["strength"] == pytest.approx(0.95 * 0.5 ** (63 / 365))
     # the documented setting: undated ties are assumed to be undated_age_days old
     s2 = dataclasses.replace(s, metrics=dataclasses.replace(s.metrics, undated_age_days=365.0))
     g2 = build_graph(tmp_store, s2).G

@@ -34,12 +34,17 @@ EDGE_COLUMNS = ["u", "v", "strength", "distance", "type", "kind", "last_contact"
 
 
 def reference_date(interactions: pd.DataFrame, policies: pd.DataFrame | None,
-                   settings: MetricSettings) -> pd.Timestamp:
+                   settings: MetricSettings, relationships: pd.DataFrame | None = None
+                   ) -> pd.Timestamp:
     """The 'today' of recency and decay: ``settings.as_of``, else the latest interaction or
-    policy start date in the data (never the wall clock, so results are reproducible)."""
+    policy start date in the data (and relationship start date, when ``relationships`` are
+    given: the tie decay counts them as evidence), never the wall clock, so results are
+    reproducible."""
     if settings.as_of:
         return pd.Timestamp(settings.as_of)
     dates = []
+    if relationships is not None and len(relationships) and "start_date" in relationships:
+        dates.append(pd.to_datetime(relationships["start_date"], errors="coerce").max())
     if interactions is not None and len(interactions) and "date" in interactions:
         dates.append(pd.to_datetime(interactions["date"], errors="coerce").max())
     if policies is not None and len(policies) and "start_date" in policies:
@@ -160,9 +165,10 @@ def agent_client_ties(relationships: pd.DataFrame, interactions: pd.DataFrame,
         p = policies[["servicing_agent_id", "holder_id"]].dropna()
         pairs.append(pd.DataFrame({"u": p["servicing_agent_id"].to_numpy(),
                                    "v": p["holder_id"].to_numpy(), "serves": True, "conf": 1.0}))
-    today = reference_date(interactions, policies, m)
-    if trust is None:
-        trust = trust_table(interactions, policies, settings, today)
+    today = reference_date(interactions, policies, m, relationships)
+    if trust is None:  # the trust levels' own reference date (interactions and policies)
+        trust = trust_table(interactions, policies, settings,
+                            reference_date(interactions, policies, m))
     if len(trust):
         pairs.append(pd.DataFrame({"u": trust["agent_id"].to_numpy(),
                                    "v": trust["client_id"].to_numpy(), "serves": False,
@@ -237,8 +243,8 @@ def edge_table(relationships: pd.DataFrame, interactions: pd.DataFrame, policies
     start = (rels["start_date"] if "start_date" in rels
              else pd.Series(None, index=rels.index, dtype=object))
     start = pd.to_datetime(start, errors="coerce")
-    today = reference_date(interactions, policies, m)
-    start = start.where(start <= today)  # evidence after the reference date is not yet known
+    today = reference_date(interactions, policies, m, relationships)
+    start = start.where(start <= today)  # evidence after an explicit as_of is not yet known
     decayed = s.to_numpy() * decay_factor(start, today, m)
     decayed = np.where(decayed > 0, np.clip(decayed, m.min_strength, m.max_strength), 0.0)
     ordinary = pd.DataFrame({
