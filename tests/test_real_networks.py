@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from graphcrm.bench.metrics import bitcoin_frames, email_frames, load_frames
+from graphcrm.config import Settings
 from graphcrm.graph import AnalysisGraph, build_graph
 from graphcrm.metrics.influence import pagerank, power_circle
 from graphcrm.metrics.paths import connection_distances, warm_paths
@@ -38,21 +39,28 @@ def bitcoin(datasets_dir: Path, tmp_path_factory: pytest.TempPathFactory
 
 
 def email_reference(datasets_dir: Path) -> nx.Graph:
-    """The email network built straight from the files with the documented base strengths."""
+    """The email network built straight from the files with the documented base strengths,
+    times the decay floor: the files carry no dates, and an undated tie is fully decayed."""
+    floor = Settings().metrics.decay_floor
     g = nx.Graph()
     for row in (datasets_dir / "email-Eu-core-department-labels.txt").read_text().splitlines():
         if row.strip():
             n, d = row.split()
-            g.add_edge(f"E{n}", f"D{d}", strength=0.30)
+            g.add_edge(f"E{n}", f"D{d}", strength=0.30 * floor)
             if int(n) % 50 < 5:
-                g.add_edge(f"AG{int(n) % 50}", f"E{n}", strength=0.50)
+                g.add_edge(f"AG{int(n) % 50}", f"E{n}", strength=0.50 * floor)
     for row in (datasets_dir / "email-Eu-core.txt").read_text().splitlines():
         a, b = row.split()
         if a != b:
-            g.add_edge(f"E{a}", f"E{b}", strength=0.60)
+            g.add_edge(f"E{a}", f"E{b}", strength=0.60 * floor)
     for _, _, data in g.edges(data=True):
         data["distance"] = -np.log(data["strength"])
     return g
+
+
+def _people(g: nx.Graph, agents: set[str]) -> nx.Graph:
+    """The graph a client's influence runs on: without the agents (and their SERVES ties)."""
+    return g.subgraph([v for v in g if v not in agents])
 
 
 def _same_ranking(ours: pd.Series, ref: dict[str, float]) -> None:
@@ -69,12 +77,15 @@ def test_email_pagerank_reach_distances(email: AnalysisGraph, datasets_dir: Path
     ref = email_reference(datasets_dir)
     assert set(email.G.nodes) == set(ref.nodes)
     assert email.G.number_of_edges() == ref.number_of_edges()
+    for u, v, data in ref.edges(data=True):
+        assert email.G[u][v]["strength"] == pytest.approx(data["strength"])
     tol = email.settings.metrics.pagerank_tol
-    _same_ranking(pagerank(email), nx.pagerank(ref, weight="strength", tol=tol))
+    people = _people(ref, set(email.agents.index))
+    _same_ranking(pagerank(email), nx.pagerank(people, weight="strength", tol=tol))
     pc = power_circle(email)
-    plain = {v: sum(ref[v][w]["strength"] * (1 + sum(ref[w][u]["strength"]
-                                                       for u in ref[w] if u != v))
-                    for w in ref[v]) for v in ref}
+    plain = {v: sum(people[v][w]["strength"] * (1 + sum(people[w][u]["strength"]
+                                                          for u in people[w] if u != v))
+                    for w in people[v]) for v in people}
     _same_ranking(pc, plain)
     for source in ("AG0", "AG3", "E0", "E17"):
         ours = connection_distances(email, source, max_hops=0)["distance"]
@@ -103,7 +114,8 @@ def test_bitcoin_pagerank_and_negative_ratings_never_warm(
         bitcoin: tuple[AnalysisGraph, pd.DataFrame]) -> None:
     ag, ratings = bitcoin
     g = ag.G
-    _same_ranking(pagerank(ag), nx.pagerank(g, weight="strength",
+    _same_ranking(pagerank(ag), nx.pagerank(_people(g, set(ag.agents.index)),
+                                            weight="strength",
                                             tol=ag.settings.metrics.pagerank_tol))
     neg = ratings.loc[ratings["rating"] < 0]
     bad = {frozenset((f"B{a}", f"B{b}")) for a, b in zip(neg["src"], neg["dst"], strict=True)}
