@@ -419,3 +419,21 @@ def test_lapsed_policy_earns_and_a_client_without_policy_is_a_prospect() -> None
     may = rewards.reward_ledger(clients, pol, SETTLE_REFERRALS, "2026-05")
     assert _lines(may) == {"PG:0": ("G", 20.0, "paid"), "PG:1": ("Q", 2.0, "paid")}
     assert may.exclusions.empty
+
+
+def test_a_second_correction_adjusts_against_what_was_settled_in_total() -> None:
+    # March settled at 10,000 premium; corrected to 12,000 (adjusted +20/+2/+1 in a settled
+    # run), then to 11,000: the new adjustment is against the 120 now settled in total
+    _, settled = _settle(_pol(MARCH), "2026-03")
+    up = _pol([("PN", "N", 12_000.0, "2026-03-05", "in_force")])
+    first, settled = _settle(up, "2026-03", settled)
+    assert {k: v for k, v in _lines(first).items() if k.endswith(":adj")} == {
+        "PN:0:adj": ("N", 20.0, "adjustment"), "PN:1:adj": ("R2", 2.0, "adjustment"),
+        "PN:2:adj": ("R1", 1.0, "adjustment")}
+    down = _pol([("PN", "N", 11_000.0, "2026-03-05", "in_force")])
+    second, settled = _settle(down, "2026-03", settled)
+    assert {k: v for k, v in _lines(second).items() if k.endswith(":adj")} == {
+        "PN:0:adj": ("N", -10.0, "adjustment"), "PN:1:adj": ("R2", -1.0, "adjustment"),
+        "PN:2:adj": ("R1", -0.5, "adjustment")}
+    third, _ = _settle(down, "2026-03", settled)
+    assert {v[2] for v in _lines(third).values()} == {"already_settled"}

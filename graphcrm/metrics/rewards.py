@@ -530,10 +530,12 @@ def reward_ledger(clients: pd.DataFrame, policies: pd.DataFrame, relationships: 
     lines = lines.sort_values(["earner_id", "adj", "level", "start", "source_policy_id"],
                               ignore_index=True)
     uncapped = (lines["base_points"] * lines["share"]).round(2)
-    entitled = pd.Series(uncapped.to_numpy(), index=lines["line_id"].to_numpy())
     if "settled_pts" in lines:
         adj = lines["adj"].to_numpy(dtype=bool)
         uncapped[adj] = (uncapped[adj] - lines.loc[adj, "settled_pts"]).round(2)
+    # what each line is entitled to before the cap (an adjustment: the difference), so that
+    # the entitlements settled for one key always sum to its current entitlement
+    entitled = pd.Series(uncapped.to_numpy(copy=True), index=lines["line_id"].to_numpy())
     status = pd.Series("paid", index=lines.index, dtype=object)
     status[lines["adj"].to_numpy(dtype=bool)] = "adjustment"
     status[lines["inel"].astype(bool).to_numpy()] = "not_eligible"
@@ -550,7 +552,7 @@ def reward_ledger(clients: pd.DataFrame, policies: pd.DataFrame, relationships: 
         earlier = paid[paid["period"].astype(str) != period]
         earlier = earlier.drop_duplicates("line_id").set_index("line_id")["period"].astype(str)
         done = lines["line_id"].map(earlier)
-        hit = done.notna().to_numpy() & ~same
+        hit = done.notna().to_numpy() & ~same & (status != "not_eligible").to_numpy()
         if hit.any():
             uncapped[hit] = 0.0
             status[hit] = "already_paid"
