@@ -193,8 +193,8 @@ def test_gaps_agent_without_clients(store_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--client", "NOPE"], "error: unknown client id 'NOPE': no such client in {store}\n"),
-    (["--agent", "NOPE"], "error: unknown agent id 'NOPE': no such agent in {store}\n"),
+    (["--client", "NOPE"], "error: no client with the id or name 'NOPE'\n"),
+    (["--agent", "NOPE"], "error: no agent with the id or name 'NOPE'\n"),
     ([], "error: give exactly one of --client ID or --agent AGENT\n"),
     (["--client", "G", "--agent", "A1"],
      "error: give exactly one of --client ID or --agent AGENT\n"),

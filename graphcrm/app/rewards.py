@@ -8,7 +8,37 @@ import pandas as pd
 import streamlit as st
 
 from graphcrm.app.common import Ctx, csv_bytes, person_label, safe
+from graphcrm.i18n import code, t
 from graphcrm.metrics.rewards import reward_ledger
+from graphcrm.wording import words_for_codes
+
+
+def _name(ag: Any, node: object) -> str:
+    node = str(node)
+    return f"{ag.name(node)} ({node})" if ag.has(node) else node
+
+
+def chains(ag: Any, lines: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """One row per referral chain paid this period: who referred whom (names, earliest
+    referrer first), the first policy that paid, and each level's points."""
+    ref = lines.loc[lines["level"] > 0]
+    rows = []
+    for policy, g in ref.groupby("source_policy_id", sort=False):
+        g = g.sort_values("level", ascending=False)
+        referee = str(g["referee_id"].iloc[0])
+        people = [ag.name(e) if ag.has(e) else e for e in g["earner_id"]]
+        chain = " → ".join([*people, ag.name(referee) if ag.has(referee) else referee])
+        points = " · ".join(t("level_points", lang, level=int(r.level),
+                              name=ag.name(r.earner_id) if ag.has(r.earner_id) else r.earner_id,
+                              points=f"{r.points:,.2f}") for r in g.itertuples())
+        rows.append({t("chain", lang): chain, t("col_levels", lang): int(g["level"].max()),
+                     t("col_first_policy", lang): f"{policy} · {_name(ag, referee)}",
+                     t("col_points_by_level", lang): points,
+                     t("col_points", lang): round(float(g["points"].sum()), 2)})
+    out = pd.DataFrame(rows)
+    if not out.empty:
+        out = out.sort_values(t("col_points", lang), ascending=False, kind="stable")
+    return out
 
 
 def render(ctx: Ctx) -> None:
@@ -24,26 +54,71 @@ def render(ctx: Ctx) -> None:
     ledger = _ledger(ctx, reward_ledger, period)
     if ledger is None:
         return
-    st.subheader(ctx.t("totals"))
-    totals = ledger.totals.copy()
-    totals.insert(1, "name", [ag.name(i) if ag.has(i) else "" for i in totals["earner_id"]])
-    st.dataframe(totals, hide_index=True, key="rewards_totals")
-    st.download_button(ctx.t("download_csv"), csv_bytes(ledger.lines),
-                       f"rewards-{period}.csv", "text/csv", key="rewards_csv")
-    st.subheader(ctx.t("ledger"))
-    st.dataframe(ledger.lines, hide_index=True, key="rewards_lines")
-    earners = list(totals["earner_id"])
+    lines = ledger.lines
+    lang = ctx.lang
+    # 1. the chains: who brought whom, and what each level earned
+    st.subheader(ctx.t("chains_head"))
+    ch = chains(ag, lines, lang)
+    if ch.empty:
+        st.caption(ctx.t("no_chains", period=period))
+    else:
+        st.dataframe(ch, hide_index=True, key="rewards_chains")
+    # 2. drill into one earner's chain (earners with referral lines first)
+    ref_earners = list(dict.fromkeys(lines.loc[lines["level"] > 0]
+                                     .sort_values("points", ascending=False)["earner_id"]))
+    earners = ref_earners + [e for e in ledger.totals["earner_id"] if e not in set(ref_earners)]
     if earners:
         who = st.selectbox(ctx.t("drill"), earners, key="rewards_drill",
                            format_func=lambda i: person_label(ag, i))
-        lines = ledger.lines.loc[ledger.lines["earner_id"] == who]
+        mine = lines.loc[lines["earner_id"] == who]
         st.markdown(f"**{ctx.t('chain')}**")
-        for r in lines.itertuples():
-            st.markdown(f"- L{r.level}: {person_label(ag, who)} ← "
-                        f"{person_label(ag, str(r.referee_id))} · {r.source_policy_id} · "
-                        f"{r.points:g} ({r.reason})")
+        for r in mine.itertuples():
+            what = (ctx.t("own_policy") if r.level == 0 else
+                    ctx.t("level_n", level=r.level) + " · " + person_label(ag, str(r.referee_id)))
+            st.markdown(f"- {what} · {r.source_policy_id} · "
+                        f"{ctx.t('points_n', points=f'{r.points:,.2f}')} · "
+                        f"{code('line_status', r.status, lang)}")
+    # 3. totals per client
+    st.subheader(ctx.t("totals"))
+    tot = ledger.totals
+    totals = pd.DataFrame({
+        ctx.t("col_name"): [_name(ag, i) for i in tot["earner_id"]],
+        ctx.t("col_own_points"): tot["own_points"].round(2).to_numpy(),
+        ctx.t("col_referral_points"): tot["referral_points"].round(2).to_numpy(),
+        ctx.t("col_points"): tot["points"].round(2).to_numpy(),
+        ctx.t("col_lines"): tot["lines"].to_numpy(),
+        ctx.t("col_capped_lines"): tot["capped_lines"].to_numpy()})
+    st.dataframe(totals, hide_index=True, key="rewards_totals")
+    # 4. the ledger, every line
+    st.subheader(ctx.t("ledger"))
+    ledger_view = pd.DataFrame({
+        ctx.t("col_name"): [_name(ag, i) for i in lines["earner_id"]],
+        ctx.t("col_level"): [ctx.t("own_policy") if v == 0 else ctx.t("level_n", level=v)
+                             for v in lines["level"]],
+        ctx.t("col_referee"): [_name(ag, i) if lv else "—"
+                               for i, lv in zip(lines["referee_id"], lines["level"],
+                                                strict=True)],
+        ctx.t("col_policy"): lines["source_policy_id"].to_numpy(),
+        ctx.t("col_base_points"): lines["base_points"].round(2).to_numpy(),
+        ctx.t("col_level_share"): [f"{v * 100:g}%" for v in lines["share"]],
+        ctx.t("col_points"): lines["points"].round(2).to_numpy(),
+        ctx.t("col_status"): [code("line_status", v, lang) for v in lines["status"]],
+    })
+    if lang == "en":
+        ledger_view[ctx.t("col_reasons")] = [words_for_codes(str(v)) for v in lines["reason"]]
+    st.dataframe(ledger_view, hide_index=True, key="rewards_lines")
+    name = f"rewards-{period}.csv"
+    st.download_button(ctx.t("download_ledger", file=name), csv_bytes(lines), name,
+                       "text/csv", key="rewards_csv")
+    # 5. exclusions, with names and the reason in words
     st.subheader(ctx.t("exclusions"))
-    st.dataframe(ledger.exclusions, hide_index=True, key="rewards_exclusions")
+    ex = ledger.exclusions
+    st.dataframe(pd.DataFrame({
+        ctx.t("col_referrer"): [_name(ag, i) for i in ex["referrer_id"]],
+        ctx.t("col_referee"): [_name(ag, i) for i in ex["referee_id"]],
+        ctx.t("col_date"): ex["referral_date"].map(lambda v: v or "—").to_numpy(),
+        ctx.t("col_reasons"): [code("exclusion", c, lang) for c in ex["code"]],
+    }), hide_index=True, key="rewards_exclusions")
 
 
 def _ledger(ctx: Ctx, fn: Any, period: str) -> Any:

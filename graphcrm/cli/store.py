@@ -22,7 +22,7 @@ from graphcrm.cli.common import (
     settings_from,
     store_option,
 )
-from graphcrm.config import Settings, settings_toml
+from graphcrm.config import Settings, settings_dict, settings_toml
 from graphcrm.ingest.job import IngestError, ingest_paths
 from graphcrm.store.base import GraphStore, StoreError, is_neo4j_url
 from graphcrm.store.export import export_tables
@@ -56,13 +56,19 @@ def stats(store: str | None, as_json: bool) -> None:
 
 @click.command("config")
 @config_option
-def config_command(config_path: str | None) -> None:
+@json_option
+def config_command(config_path: str | None, as_json: bool) -> None:
     """Print the effective settings as TOML (defaults, overridden by --config / $GRAPHCRM_CONFIG).
 
     Copy the output to a file, keep the keys you change, and pass it with --config or
     GRAPHCRM_CONFIG. Every tunable constant of GraphCRM is here; docs/config.md explains them.
     """
-    click.echo(settings_toml(settings_from(config_path)), nl=False)
+    settings = settings_from(config_path)
+    if as_json:  # same keys as the TOML sections; the Neo4j password masked
+        echo_json(settings_dict(settings))
+        return
+    click.echo(settings_toml(settings), nl=False)
+
 
 def _copy_aliases(source: GraphStore, target: GraphStore) -> int:
     aliases = source.aliases()

@@ -1,4 +1,4 @@
-"""Chain-referral rewards: the customer value evaluation (CVE) ledger (DESIGN.md, DOMAIN.md).
+"""Chain-referral rewards: the customer value evaluation (CVE) ledger (rules: docs/metrics.md).
 
 Rewards are **service points and experiences, never cash**: paying a client back part of a
 premium is prohibited in many markets, China included.
@@ -60,7 +60,7 @@ EXCLUSION_CODES = ("self_referral", "shared_identity", "undated", "already_clien
 LINE_STATUSES = ("paid", "capped", "already_paid", "same_person")
 
 NOT_CASH = ("Rewards are service points and experiences, never cash: rebating premium to a "
-            "client is prohibited (DOMAIN.md, compliance).")
+            "client is prohibited (compliance rules: docs/metrics.md).")
 
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _FMT = "{:,.2f}".format
