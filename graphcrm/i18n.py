@@ -237,6 +237,8 @@ STRINGS: dict[str, tuple[str, str]] = {
                      "{excluded} referrals excluded"),
     "points_note_long": ("奖励为服务积分和体验，绝不是现金：按合规要求禁止向客户返还保费。",
                          "Rewards are service points and experiences, never cash."),
+    "rows_shown": ("表中显示最近的 {n} 人（共 {total} 人，CSV 含全部）",
+                   "The table shows the nearest {n} of {total} people (the CSV has everyone)"),
     "choose_files": ("选择文件", "Choose files"),
     "upload_limits": ("CSV 或 XLSX，每个文件最大 200 MB；可一次选多个文件。",
                       "CSV or XLSX, up to 200 MB each; several files at once."),

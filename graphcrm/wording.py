@@ -213,3 +213,17 @@ def evidence_text(text: object, lang: str = "zh") -> str:
         return token
 
     return re.sub(r"\b[a-z]+(?:_[a-z]+)*\b", sub, str(text))
+
+
+def code_column(values: pd.Series, category: str, lang: str = "zh") -> pd.Series:
+    """A column of codes in words at once (:func:`graphcrm.i18n.code` for each distinct value:
+    fast on the 10^5-row tables of the app)."""
+    words = {v: code(category, v, lang) for v in values.dropna().unique()}
+    return values.map(words).fillna("—")
+
+
+def number_column(values: pd.Series, digits: int = 2) -> pd.Series:
+    """A numeric column rounded for reading, ``—`` where missing (vectorised :func:`num`)."""
+    x = pd.to_numeric(values, errors="coerce").round(digits)
+    text = x.map(lambda v: f"{v:,.{digits}f}", na_action="ignore")
+    return text.fillna("—")

@@ -124,9 +124,9 @@ def test_ties_read_with_their_direction(store: Path) -> None:
     assert relation_sentence("Wang Wei", "Bian Yan", "RELATIVE_OF", "child", True, "en") == \
         "Wang Wei is Bian Yan's child"
     parent = rels[(rels["type"] == "RELATIVE_OF") & (rels["kind"] == "parent")].iloc[0]
-    from graphcrm.workspace import load_graph
     from graphcrm.metrics.narrate import step_sentence
     from graphcrm.store.sqlite import SQLiteStore
+    from graphcrm.workspace import load_graph
 
     with SQLiteStore(store, create=False) as s:
         ag = load_graph(s)

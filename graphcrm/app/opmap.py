@@ -21,7 +21,7 @@ from graphcrm.app.viz import (
 from graphcrm.i18n import code
 from graphcrm.metrics.narrate import opmap_table
 from graphcrm.metrics.opmap import operation_map
-from graphcrm.wording import evidence_text, num, pct, tie_words, warmth_text
+from graphcrm.wording import evidence_text, num, number_column, pct, tie_words, warmth_text
 
 
 def hover_text(ctx: Ctx, row: pd.Series) -> str:
@@ -106,11 +106,14 @@ def readable(ctx: Ctx, df: pd.DataFrame) -> pd.DataFrame:
     """The operation map table in the page's language: words, levels, rounded numbers."""
 
     out = opmap_table(df, ctx.settings, ctx.lang)
-    out.insert(3, ctx.t("col_distance"), [num(v) for v in df["distance"]])
-    out.insert(5, ctx.t("col_influence"), [pct(v) for v in df["influence"]])
-    out.insert(6, ctx.t("col_power_circle"), [num(v, 0) for v in df["power_circle"].round()])
-    out[ctx.t("col_trust_evidence")] = [evidence_text(v, ctx.lang) for v in
-                                         df["trust_evidence"]]
+    out.insert(3, ctx.t("col_distance"), number_column(df["distance"]).to_numpy())
+    infl = pd.to_numeric(df["influence"], errors="coerce")
+    out.insert(5, ctx.t("col_influence"),
+               (infl * 100).round().map("{:.0f}%".format, na_action="ignore").fillna("—")
+               .to_numpy())
+    out.insert(6, ctx.t("col_power_circle"), number_column(df["power_circle"], 0).to_numpy())
+    out[ctx.t("col_trust_evidence")] = df["trust_evidence"].map(
+        lambda v: evidence_text(v, ctx.lang)).to_numpy()
     return out
 
 
@@ -143,8 +146,11 @@ def render(ctx: Ctx) -> None:
         st.iframe(map_html(ctx, agent, ag.name(agent), shown, by), height=640)
         st.markdown(legend_html(ctx, by), unsafe_allow_html=True)
     with right:
+        # the grid holds the people drawn (the browser slows down on 10^4 rows); the CSV
+        # holds everyone within reach
         table = readable(ctx, df)
-        st.dataframe(table, hide_index=True, height=560, key="opmap_table")
+        st.dataframe(table.head(limit), hide_index=True, height=560, key="opmap_table")
+        st.caption(ctx.t("rows_shown", n=min(limit, len(table)), total=len(table)))
         name = f"operation-map-{agent}.csv"
         st.download_button(ctx.t("download_file", file=name), csv_bytes(table), name,
                            "text/csv", key="opmap_csv")
@@ -153,6 +159,6 @@ def render(ctx: Ctx) -> None:
                           format_func=lambda p: "" if not p else person_label(ag, p))
     if person:
         st.subheader(ctx.t("person_detail"))
-        pos = int(df.index[df["person_id"] == person][0])
-        row = table.loc[pos]
+        pos = int((df["person_id"].to_numpy() == person).nonzero()[0][0])
+        row = table.iloc[pos]
         st.table(pd.DataFrame({"": list(table.columns), " ": [str(v) for v in row]}))

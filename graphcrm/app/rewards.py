@@ -10,12 +10,19 @@ import streamlit as st
 from graphcrm.app.common import Ctx, csv_bytes, person_label, safe
 from graphcrm.i18n import code, t
 from graphcrm.metrics.rewards import reward_ledger
-from graphcrm.wording import words_for_codes
+from graphcrm.wording import code_column, words_for_codes
 
 
 def _name(ag: Any, node: object) -> str:
     node = str(node)
     return f"{ag.name(node)} ({node})" if ag.has(node) else node
+
+
+def _names(ag: Any, ids: pd.Series) -> pd.Series:
+    """``name (id)`` for a whole column at once (ids not in the graph stay as they are)."""
+    ids = ids.astype(str)
+    names = ids.map(ag.nodes["name"])
+    return (names.astype(str) + " (" + ids + ")").where(names.notna(), ids)
 
 
 def chains(ag: Any, lines: pd.DataFrame, lang: str) -> pd.DataFrame:
@@ -82,7 +89,7 @@ def render(ctx: Ctx) -> None:
     st.subheader(ctx.t("totals"))
     tot = ledger.totals
     totals = pd.DataFrame({
-        ctx.t("col_name"): [_name(ag, i) for i in tot["earner_id"]],
+        ctx.t("col_name"): _names(ag, tot["earner_id"]).to_numpy(),
         ctx.t("col_own_points"): tot["own_points"].round(2).to_numpy(),
         ctx.t("col_referral_points"): tot["referral_points"].round(2).to_numpy(),
         ctx.t("col_points"): tot["points"].round(2).to_numpy(),
@@ -92,20 +99,19 @@ def render(ctx: Ctx) -> None:
     # 4. the ledger, every line
     st.subheader(ctx.t("ledger"))
     ledger_view = pd.DataFrame({
-        ctx.t("col_name"): [_name(ag, i) for i in lines["earner_id"]],
-        ctx.t("col_level"): [ctx.t("own_policy") if v == 0 else ctx.t("level_n", level=v)
-                             for v in lines["level"]],
-        ctx.t("col_referee"): [_name(ag, i) if lv else "—"
-                               for i, lv in zip(lines["referee_id"], lines["level"],
-                                                strict=True)],
+        ctx.t("col_name"): _names(ag, lines["earner_id"]).to_numpy(),
+        ctx.t("col_level"): lines["level"].map(
+            lambda v: ctx.t("own_policy") if v == 0 else ctx.t("level_n", level=v)).to_numpy(),
+        ctx.t("col_referee"): _names(ag, lines["referee_id"]).where(lines["level"] > 0, "—")
+        .to_numpy(),
         ctx.t("col_policy"): lines["source_policy_id"].to_numpy(),
         ctx.t("col_base_points"): lines["base_points"].round(2).to_numpy(),
         ctx.t("col_level_share"): [f"{v * 100:g}%" for v in lines["share"]],
         ctx.t("col_points"): lines["points"].round(2).to_numpy(),
-        ctx.t("col_status"): [code("line_status", v, lang) for v in lines["status"]],
+        ctx.t("col_status"): code_column(lines["status"], "line_status", lang).to_numpy(),
     })
     if lang == "en":
-        ledger_view[ctx.t("col_reasons")] = [words_for_codes(str(v)) for v in lines["reason"]]
+        ledger_view[ctx.t("col_reasons")] = lines["reason"].astype(str).map(words_for_codes)
     st.dataframe(ledger_view, hide_index=True, key="rewards_lines")
     name = f"rewards-{period}.csv"
     st.download_button(ctx.t("download_ledger", file=name), csv_bytes(lines), name,
@@ -114,10 +120,10 @@ def render(ctx: Ctx) -> None:
     st.subheader(ctx.t("exclusions"))
     ex = ledger.exclusions
     st.dataframe(pd.DataFrame({
-        ctx.t("col_referrer"): [_name(ag, i) for i in ex["referrer_id"]],
-        ctx.t("col_referee"): [_name(ag, i) for i in ex["referee_id"]],
+        ctx.t("col_referrer"): _names(ag, ex["referrer_id"]).to_numpy(),
+        ctx.t("col_referee"): _names(ag, ex["referee_id"]).to_numpy(),
         ctx.t("col_date"): ex["referral_date"].map(lambda v: v or "—").to_numpy(),
-        ctx.t("col_reasons"): [code("exclusion", c, lang) for c in ex["code"]],
+        ctx.t("col_reasons"): code_column(ex["code"], "exclusion", lang).to_numpy(),
     }), hide_index=True, key="rewards_exclusions")
 
 

@@ -8,17 +8,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from graphcrm.i18n import code, t
 from graphcrm.metrics.influence import influence_table
 from graphcrm.metrics.lookup import is_tie_source
 from graphcrm.wording import (
     blank,
+    code_column,
     num,
+    number_column,
     pct,
     relation_sentence,
     tie_words,
     warmth_level,
-    warmth_text,
 )
 
 
@@ -100,25 +104,26 @@ def _person(ag: Any, node: object) -> str:
 def opmap_table(df: Any, settings: Any, lang: str) -> Any:
     """The operation map (:func:`graphcrm.metrics.opmap.operation_map`) for reading: codes in
     words, warmth as a level, names next to ids, numbers rounded, headers in ``lang``."""
-    import pandas as pd
-
-
     m = settings.metrics
-    out = pd.DataFrame({
-        t("col_name", lang): [f"{n} ({i})" for n, i in zip(df["name"], df["person_id"],
-                                                           strict=True)],
-        t("col_status", lang): [code("status", v, lang) for v in df["status"]],
-        t("col_warmth", lang): [warmth_text(w, m.warmth_hot, m.warmth_warm, lang)
-                                for w in df["warmth"]],
+    warmth = pd.to_numeric(df["warmth"], errors="coerce")
+    level = pd.Series(np.select([warmth >= m.warmth_hot, warmth >= m.warmth_warm],
+                                ["hot", "warm"], "cold"), index=df.index)
+    level_words = code_column(level, "warmth", lang)
+    warmth_words = (level_words + " " + number_column(warmth)).where(warmth.notna(), "—")
+    ties = df["tie_type"].map(lambda v: tie_words(v, None, lang), na_action="ignore")
+    return pd.DataFrame({
+        t("col_name", lang): (df["name"].astype(str) + " (" + df["person_id"].astype(str)
+                              + ")").to_numpy(),
+        t("col_status", lang): code_column(df["status"], "status", lang).to_numpy(),
+        t("col_warmth", lang): warmth_words.to_numpy(),
         t("col_hops", lang): df["hops"].to_numpy(),
-        t("col_trust", lang): [code("trust", v, lang) for v in df["trust_level"]],
-        t("col_quadrant", lang): [code("quadrant", v, lang) for v in df["quadrant"]],
-        t("col_value_tier", lang): [code("tier", v, lang) for v in df["value_tier"]],
+        t("col_trust", lang): code_column(df["trust_level"], "trust", lang).to_numpy(),
+        t("col_quadrant", lang): code_column(df["quadrant"], "quadrant", lang).to_numpy(),
+        t("col_value_tier", lang): code_column(df["value_tier"], "tier", lang).to_numpy(),
         t("col_abc", lang): df["abc"].map(blank).to_numpy(),
         t("col_best_introducer", lang): df["best_introducer_name"].map(blank).to_numpy(),
-        t("col_tie", lang): [tie_words(v, None, lang) for v in df["tie_type"]],
+        t("col_tie", lang): ties.fillna("—").to_numpy(),
     })
-    return out
 
 
 def circle_names(ag: Any, table: Any, members: int = 2) -> dict[int, str]:
