@@ -155,10 +155,14 @@ def browser_times(store_path: Path, lang: str = "zh", timeout: float = 600.0
 
 
 def run_app_bench(clients: int = 0, seed: int = 7, warm: bool = True,
-                  browser: bool = False) -> dict[str, Any]:
+                  browser: bool = False, store: Path | None = None) -> dict[str, Any]:
     """Load the sample (or ``clients`` generated clients), optionally warm the analysis graph
     as ``graphcrm ingest`` does, and time every page: ``{"pages", "load_s", "warm_s",
     "browser"}`` (``browser``: each page's first visit in a real Chromium, with ``browser``)."""
+    if store is not None:  # an existing, warmed store: time the pages only
+        rows = time_pages(store)
+        browser_rows = browser_times(store) if browser else []
+        return {"pages": rows, "load_s": 0.0, "warm_s": None, "browser": browser_rows}
     with tempfile.TemporaryDirectory() as tmp:
         files = SAMPLE
         if clients:
