@@ -264,6 +264,8 @@ class AppSettings:
     network_first_nodes: int = 60
     #: people labelled by name on the operation map (the nearest / most influential)
     opmap_labels: int = 15
+    #: people the operation map draws at first (the nearest; the page lets the user raise it)
+    opmap_people: int = 150
     default_language: str = "zh"
 
 

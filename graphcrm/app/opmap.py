@@ -132,7 +132,7 @@ def render(ctx: Ctx) -> None:
                   format_func=lambda v: ctx.t("colour_trust" if v == "trust_level"
                                               else "colour_quadrant"), horizontal=True)
     limit = int(c3.number_input(ctx.t("max_people"), 10, 2000,
-                                ctx.settings.app.max_network_nodes, key="opmap_limit"))
+                                ctx.settings.app.opmap_people, key="opmap_limit"))
     st.caption(ctx.t("book_size", n=len(ag.book(agent))))
     df = safe(ctx, ctx.frame, "operation_map", operation_map, agent)
     if df is None:
