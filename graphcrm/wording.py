@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from graphcrm.i18n import CODES, code
+from graphcrm.i18n import CODES, code, t
 
 #: (tie type, kind or "", True when the first-named person is the tie's source) -> (zh, en)
 #: sentence with {a} and {b}; "*" as the direction matches both ends (symmetric ties).
@@ -227,3 +227,13 @@ def number_column(values: pd.Series, digits: int = 2) -> pd.Series:
     x = pd.to_numeric(values, errors="coerce").round(digits)
     text = x.map(lambda v: f"{v:,.{digits}f}", na_action="ignore")
     return text.fillna("—")
+
+
+def count_words(key: str, lang: str = "zh") -> str:
+    """A key of ``GraphStore.counts()`` in words (node labels, tie types, interactions ...)."""
+    if key in CODES["label"]:
+        return code("label", key, lang)
+    if key in CODES["tie"]:
+        return t("ties_of", lang, tie=code("tie", key, lang))
+    return t({"Prospect": "count_prospects", "INTERACTION": "count_interactions",
+              "merged_ids": "count_merged"}.get(key, "counts"), lang)

@@ -145,7 +145,7 @@ CODE_NAME = re.compile(r"\b(?:[a-z]+_[a-z_]+|[A-Z]{2,}_[A-Z_]+)\b|\bNone\b|\bnan
 
 
 @pytest.mark.parametrize("args", [
-    ["map", "--agent", "A000001", "--limit", "40"], ["hubs", "--top", "30"],
+    ["map", "--agent", "A000001", "--limit", "40"], ["hubs", "--top", "30"], ["stats"],
     ["gaps", "--agent", "A000001"], ["find", "李"], ["agents"], ["teams"],
     ["paths", "--from", "A000001", "--to", "C0000005"], ["rewards", "--period", "2026-10"],
 ])

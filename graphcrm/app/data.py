@@ -9,19 +9,14 @@ import pandas as pd
 import streamlit as st
 
 from graphcrm.app.common import Ctx, csv_bytes
-from graphcrm.i18n import CODES, code
 from graphcrm.ingest.job import ingest_paths
+from graphcrm.wording import count_words
 from graphcrm.workspace import open_store, warm_graph
 
 
 def count_label(ctx: Ctx, key: str) -> str:
     """A count of :meth:`GraphStore.counts` in words (node labels, tie types, ...)."""
-    if key in CODES["label"]:
-        return code("label", key, ctx.lang)
-    if key in CODES["tie"]:
-        return ctx.t("ties_of", tie=code("tie", key, ctx.lang))
-    return ctx.t({"Prospect": "count_prospects", "INTERACTION": "count_interactions",
-                  "merged_ids": "count_merged"}.get(key, "counts"))
+    return count_words(key, ctx.lang)
 
 
 def render(ctx: Ctx) -> None:
