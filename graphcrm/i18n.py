@@ -178,6 +178,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "what_client": ("客户", "client"),
     "ring_hot": ("热 / 温 分界（温度 {w}）", "hot / warm (warmth {w})"),
     "ring_warm": ("温 / 冷 分界（温度 {w}）", "warm / cold (warmth {w})"),
+    "ring_edge": ("最外圈：温度 {w}", "outer edge: warmth {w}"),
     "legend_size": ("圆越大影响力越大；虚线圈：温度分界", "bigger circle = more influence; "
                     "dashed rings: warmth bands"),
     "download_file": ("下载 {file}", "Download {file}"),

@@ -85,6 +85,8 @@ def map_html(ctx: Ctx, agent: str, agent_name: str, df: pd.DataFrame, by: str) -
         d = -math.log(w) if w > 0 else top_d
         if d < top_d:
             rings.append((60.0 + (radius - 60.0) * d / top_d, ctx.t(key, w=w)))
+    # the outer edge: how warm the farthest person drawn still is
+    rings.append((radius + 12.0, ctx.t("ring_edge", w=f"{math.exp(-top_d):.2f}")))
     return network_html(nodes, edges, height=620, physics=False, rings=rings)
 
 
