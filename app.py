@@ -25,6 +25,9 @@ lang = st.sidebar.radio(
     "语言 / Language", langs, key="lang", format_func=LANGUAGES.__getitem__,
     index=langs.index(default_lang) if default_lang in langs else 0, horizontal=True,
 )
+if st.session_state.get("_lang_shown", lang) != lang:
+    common.keep_selections()  # the same page and choices, now labelled in the other language
+st.session_state["_lang_shown"] = lang
 st.sidebar.title(t("app_title", lang))
 page = st.sidebar.radio(t("page", lang), list(PAGES), key="page",
                         format_func=lambda k: t(k, lang))

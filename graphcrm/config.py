@@ -135,7 +135,12 @@ class MetricSettings:
     #: wrote the policy (the servicing agent when the writer is blank): a lapsed or
     #: surrendered policy was still bought
     purchase_evidence_statuses: tuple[str, ...] = ("in_force", "lapsed", "surrendered")
-    #: trust level each interaction type is evidence for (DOMAIN.md trust table; model.py)
+    #: warmth (0-1, the product of the tie strengths on the way) at or above which a person or
+    #: a path is called hot (热); at or above warmth_warm warm (温); below it cold (冷). Warm
+    #: path openers are suggested only from warmth_warm up.
+    warmth_hot: float = 0.5
+    warmth_warm: float = 0.2
+    #: trust level each interaction type is evidence for (docs/metrics.md trust table; model.py)
     trust_evidence: dict[str, str] = field(default_factory=lambda: {
         "visit": "perceived", "call": "perceived", "message": "perceived",
         "social_like": "perceived", "social_comment": "perceived", "share_post": "perceived",
@@ -146,7 +151,7 @@ class MetricSettings:
 
 @dataclass
 class TierSettings:
-    """Ability x trust quadrant, value tiers and ABC (DOMAIN.md, 'Tiering')."""
+    """Ability x trust quadrant, value tiers and ABC (docs/metrics.md, tiers)."""
 
     #: asset bands counted as high ability
     high_ability_bands: tuple[str, ...] = ("high",)
@@ -170,7 +175,8 @@ class TierSettings:
     premium_income_ratio: float = 0.10
     #: loyalty: tenure (years since the first policy) counted in full at this many years
     tenure_full_years: float = 10.0
-    #: experience plan per quadrant (DOMAIN.md): √ give, ☆ key experience, ◎ case by case, × not
+    #: experience plan per quadrant (docs/metrics.md): √ give, ☆ key experience, ◎ case by
+    #: case, × not
     experiences: tuple[str, ...] = (
         "routine_service", "periodic_visit", "general_event", "premium_event", "life_service",
         "tailor_made",
@@ -184,7 +190,7 @@ class TierSettings:
 
 @dataclass
 class NeedsSettings:
-    """Life stage and coverage gaps (DOMAIN.md, 'Re-developing existing clients')."""
+    """Life stage and coverage gaps (docs/metrics.md, life stage and coverage gaps)."""
 
     retirement_age: int = 60
     #: below this age a person is a dependent (stage "dependent": covered through the parents)
@@ -199,7 +205,7 @@ class NeedsSettings:
     sum_insured_income_multiple: float = 5.0
     #: clients usually buy again within this many years of their first policy
     rebuy_window_years: int = 3
-    #: priority needs by life stage, in order (DOMAIN.md); codes are keys of need_categories
+    #: priority needs by life stage, in order (docs/metrics.md); codes are keys of need_categories
     stage_needs: dict[str, list[str]] = field(default_factory=lambda: {
         "single": ["accident", "critical_illness", "parents_medical", "pension"],
         "couple": ["critical_illness", "accident", "savings", "parents_pension"],
@@ -252,7 +258,7 @@ class RewardSettings:
 
 @dataclass
 class OrphanSettings:
-    """Orphan-client assignment and the three-visit plan (DOMAIN.md)."""
+    """Orphan-client assignment and the three-visit plan."""
 
     cap_per_agent_per_month: int = 5
     first_year_days: int = 365
@@ -266,6 +272,12 @@ class OrphanSettings:
 class AppSettings:
     #: most nodes the penetration network draws before it says it capped the view
     max_network_nodes: int = 300
+    #: nodes the penetration network draws at first (the nearest; "show more" adds more)
+    network_first_nodes: int = 60
+    #: people labelled by name on the operation map (the nearest / most influential)
+    opmap_labels: int = 15
+    #: people the operation map draws at first (the nearest; the page lets the user raise it)
+    opmap_people: int = 150
     default_language: str = "zh"
 
 

@@ -1,11 +1,17 @@
-"""Every label and message the app shows, in Chinese (zh) and English (en).
+"""Every label and message the app and the CLI show, in Chinese (zh) and English (en).
 
-Domain terms follow ../shared/DOMAIN.md (客户经营地图 client operation map, 动力圈 power circle,
+Domain terms follow docs/metrics.md (客户经营地图 client operation map, 动力圈 power circle,
 客户信任度 trust, 客户分层 quadrant, 转介绍 referral, 客户渗透网 penetration network ...).
 Use :func:`t` with a key; ``{name}`` placeholders are filled from keyword arguments.
+:data:`CODES` turns the stored codes (``young_family``, ``behavioural``, ``MVC`` ...) into words;
+:func:`code` looks one up. Phrases built from several parts (a tie with its direction, a warmth
+level) are in :mod:`graphcrm.wording`.
 """
 
 from __future__ import annotations
+
+import os
+from collections.abc import Mapping
 
 LANGUAGES: dict[str, str] = {"zh": "中文", "en": "English"}
 
@@ -45,9 +51,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "colour_trust": ("信任度", "Trust level"),
     "colour_quadrant": ("客户分层", "Quadrant"),
     "opmap_caption": (
-        "业务员在中心；线越长，连接越难（连接距离）；圆越大，动力圈（影响力）越大。",
-        "The agent is at the centre; a longer line means a harder connection (connection "
-        "distance); a bigger circle means a bigger power circle (influence).",
+        "业务员在中心；离中心越远，连接越难（连接距离）；圆越大，影响力越大。"
+        "只标出最近和影响力最大的几位，其余鼠标悬停查看。",
+        "The agent is at the centre; the farther out, the harder the connection (connection "
+        "distance); a bigger circle means more influence. Only the nearest and most "
+        "influential people are named; hover for the rest.",
     ),
     "max_people": ("最多显示人数", "People shown at most"),
     "open_person": ("查看此人", "Open a person"),
@@ -62,19 +70,30 @@ STRINGS: dict[str, tuple[str, str]] = {
     "col_best_introducer": ("最佳介绍人", "Best introducer"), "col_tie": ("关系", "Tie"),
     "hover_person": ("{name}（{id}，{status}）", "{name} ({id}, {status})"),
     # warm paths
-    "prospect_search": ("搜索准客户（姓名、电话或编号）", "Search a prospect (name, phone or id)"),
+    "prospect_search": ("搜索准客户（姓名、手机尾号或编号）",
+                        "Search a prospect (name, phone ending or id)"),
     "prospect_pick": ("选择目标", "Choose the target"),
     "search_hint": ("输入姓名、电话或编号开始搜索。", "Type a name, phone or id to search."),
     "no_match": ("没有找到与“{text}”匹配的人。", "Nobody matches “{text}”."),
     "path_n": ("路径 {n}", "Path {n}"),
-    "warmth": ("温度 {w:.2f}，连接距离 {d:.2f}", "warmth {w:.2f}, connection distance {d:.2f}"),
+    "warmth": ("温度 {level} {w:.2f}，连接距离 {d:.2f}",
+               "warmth {level} {w:.2f}, connection distance {d:.2f}"),
     "tie_line": ("{a} → {b}：{tie}，强度 {s:.2f}，最近联系 {last}",
                  "{a} → {b}: {tie}, strength {s:.2f}, last contact {last}"),
-    "opener": (
-        "建议：先请 {who} 引荐——{who} 与 {target} 是{tie}关系（最近联系 {last}）。",
-        "Suggested opener: ask {who} to introduce you — {who} knows {target} as {tie} "
-        "(last contact {last}).",
+    "opener": ("建议：请{who}把您介绍给{target}（{how}）。",
+               "Suggested opener: ask {who} to introduce you to {target} ({how})."),
+    "opener_last": ("您与{who}最近一次联系是 {last}。", " You last spoke with {who} on {last}."),
+    "opener_via": ("先通过{first}联系上{who}。", " Reach {who} through {first} first."),
+    "opener_org": ("建议：请{who}介绍{org}里合适的同事。",
+                   "Suggested opener: ask {who} to introduce you to the right colleague at "
+                   "{org}."),
+    "opener_cold": (
+        "这条路径偏冷（温度 {w:.2f}），请人引荐容易落空。建议先加深与{first_who}的联系，"
+        "或参加{target}可能出席的活动。",
+        "This path is cold (warmth {w:.2f}): an introduction request would likely fall flat. "
+        "Deepen your tie with {first_who} first, or meet {target} at an event.",
     ),
+    "same_org": ("{a}与{b}同在{org}任职", "{a} and {b} both work at {org}"),
     "opener_direct": ("建议：{target} 已在您的关系中，直接联系即可。",
                       "Suggested opener: {target} is already your direct tie — contact them."),
     "no_path": (
@@ -108,6 +127,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "agent_influence": ("业务员自身影响力（主管视图，不计入客户影响力）",
                         "Agents' own influence (for managers; never part of a client's)"),
     "bridges": ("桥梁人物（连接不同圈子）", "Bridges (join separate circles)"),
+    "settled_stored": ("已结算：{n} 行已存入 {store}", "settled: {n} lines stored in {store}"),
+    "settled_nothing_new": ("（没有新行：每一行此前都已结算）",
+                            " (nothing new: every line was settled before)"),
     "show_bridges": ("计算桥梁人物（首次需几秒）",
                      "Compute bridges (a few seconds the first time)"),
     "influence_chart": ("影响力分布", "Influence distribution"),
@@ -141,6 +163,112 @@ STRINGS: dict[str, tuple[str, str]] = {
     "download_rejects": ("下载被拒绝的行", "Download rejected rows"),
     "counts": ("数量", "Counts"),
     "progress": ("{file}：{done}/{total} 行", "{file}: {done}/{total} rows"),
+    # command line: finding people and teams
+    "col_id": ("编号", "ID"), "col_kind": ("类别", "Kind"), "col_city": ("城市", "City"),
+    "col_age": ("年龄", "Age"), "col_serving_agent": ("服务业务员", "Serving agent"),
+    "col_phone_tail": ("手机尾号", "Phone ends"), "col_agent_id": ("工号", "Agent ID"),
+    "col_team": ("团队", "Team"), "col_branch": ("营业部", "Branch"),
+    "col_region": ("区域", "Region"), "col_clients": ("客户数", "Clients"),
+    "col_prospects": ("准客户数", "Prospects"), "col_agents": ("业务员数", "Agents"),
+    "found_n": ("“{text}”：找到 {n} 人", "“{text}”: {n} people found"),
+    "more_rows": ("……另有 {n} 行未显示（用 --limit 显示更多）",
+                  "... {n} more rows not shown (--limit shows more)"),
+    "ambiguous_name": ("“{text}”对应 {n} 人，请改用其中一人的编号：",
+                       "'{text}' fits {n} people: give one of their ids:"),
+    "no_such_person": ("没有编号或姓名为“{text}”的{what}",
+                       "no {what} with the id or name '{text}'"),
+    "no_such_team": ("没有名为“{text}”的团队", "no team named '{text}'"),
+    "closest": ("；最接近的：{names}", "; closest: {names}"),
+    "what_person": ("人", "person"), "what_agent": ("业务员", "agent"),
+    "what_client": ("客户", "client"),
+    "ring_hot": ("热 / 温 分界（温度 {w}）", "hot / warm (warmth {w})"),
+    "ring_warm": ("温 / 冷 分界（温度 {w}）", "warm / cold (warmth {w})"),
+    "ring_edge": ("最外圈：温度 {w}", "outer edge: warmth {w}"),
+    "legend_size": ("圆越大影响力越大；虚线圈：温度分界", "bigger circle = more influence; "
+                    "dashed rings: warmth bands"),
+    "download_file": ("下载 {file}", "Download {file}"),
+    "client_search": ("搜索客户（姓名、手机尾号或编号）",
+                      "Search a client (name, phone ending or id)"),
+    "col_stage_then": ("首单时阶段", "Stage at first policy"), "col_finding": ("结论", "Finding"),
+    "col_needs": ("需求", "Needs"), "col_held": ("已有保障", "Held"),
+    "col_missing": ("缺口", "Missing"), "col_protection_sum": ("保障型保额", "Protection sum"),
+    "col_recommended_sum": ("建议保额", "Recommended sum"), "col_reasons": ("回访理由", "Reasons"),
+    "chains_head": ("本期推荐链", "Referral chains this period"),
+    "no_chains": ("{period} 没有推荐链得分。", "No referral chain earned points in {period}."),
+    "level_points": ("第{level}级 {name} +{points}", "level {level} {name} +{points}"),
+    "level_n": ("第{level}级推荐", "level-{level} referral"),
+    "own_policy": ("本人保单", "own policy"), "points_n": ("{points} 积分", "{points} points"),
+    "col_levels": ("层级", "Levels"), "col_first_policy": ("首张保单 · 被推荐人",
+                                                         "First policy · referee"),
+    "col_points_by_level": ("各级积分", "Points by level"), "col_points": ("积分", "Points"),
+    "col_own_points": ("本人积分", "Own points"), "col_referral_points": ("推荐积分",
+                                                                         "Referral points"),
+    "col_lines": ("明细行数", "Lines"), "col_capped_lines": ("封顶行数", "Capped lines"),
+    "col_level": ("级别", "Level"), "col_referee": ("被推荐人", "Referee"),
+    "col_referrer": ("推荐人", "Referrer"), "col_policy": ("保单", "Policy"),
+    "col_base_points": ("基础积分", "Base points"), "col_level_share": ("比例", "Share"),
+    "col_date": ("日期", "Date"),
+    "download_ledger": ("下载奖励明细 {file}", "Download the ledger {file}"),
+    "hubs_caption": (
+        "影响力：PageRank、动力圈、转介绍保费三项排名百分位的加权平均（100% 最高）；"
+        "动力圈：直接关系的加权规模；"
+        "转介绍覆盖：经其推荐链带来的人数；圈子以其中影响力最高的两人命名。",
+        "Influence: weighted mean of the percentile ranks of PageRank, power circle and "
+        "referral premium (100% = highest); power circle: "
+        "weighted size of the direct ties; referral reach: people brought in down the person's "
+        "referral chains; circles are named after their two most influential members."),
+    "influence_legend": ("横轴：影响力区间；纵轴：人数。",
+                         "Across: influence band; up: number of people."),
+    "strength": ("关系强度", "tie strength"),
+    "width_strength": ("线越粗关系越强；鼠标悬停看关系",
+                       "thicker line = stronger tie; hover for the tie"),
+    "choose": ("请选择", "Choose"),
+    "pen_nobody": ("这个圈子里还没有其他客户或准客户。", "Nobody else is in this circle yet."),
+    "pen_summary": ("**渗透情况**：圈子里 {people} 人，其中 {ours} 人已是我们的客户（{share}）。",
+                    "**Penetration**: {people} people in the circle, {ours} of them already our "
+                    "clients ({share})."),
+    "pen_agents": ("服务业务员（人数）", "Serving agents (people)"),
+    "pen_not_yet": ("尚未成交的 {n} 人（由近及远）", "Not yet our clients: {n} (nearest first)"),
+    "and_n_more": (" 等，另有 {n} 人", " and {n} more"),
+    "network_counts_of": ("显示 {nodes} 个节点（共 {total} 个），{edges} 条关系",
+                          "Showing {nodes} of {total} nodes, {edges} ties"),
+    "show_more": ("显示更多", "Show more"),
+    "what": ("项目", "What"), "ties_of": ("关系：{tie}", "ties: {tie}"),
+    "count_prospects": ("其中准客户", "of which prospects"),
+    "count_interactions": ("互动记录", "interactions"),
+    "count_merged": ("合并的重复身份", "merged duplicate identities"),
+    "rewards_head": ("{period} 奖励明细：{lines} 行，共 {points} 积分，{n} 位客户；"
+                     "{excluded} 条推荐未计入",
+                     "reward ledger {period}: {lines} lines, {points} points to {n} clients, "
+                     "{excluded} referrals excluded"),
+    "points_note_long": ("奖励为服务积分和体验，绝不是现金：按合规要求禁止向客户返还保费。",
+                         "Rewards are service points and experiences, never cash."),
+    "rows_shown": ("表中显示最近的 {n} 人（共 {total} 人，CSV 含全部）",
+                   "The table shows the nearest {n} of {total} people (the CSV has everyone)"),
+    "choose_files": ("选择文件", "Choose files"),
+    "upload_limits": ("CSV 或 XLSX，每个文件最大 200 MB；可一次选多个文件。",
+                      "CSV or XLSX, up to 200 MB each; several files at once."),
+    "age_n": ("{n} 岁", "age {n}"),
+    "n_ties": ("经过 {n} 层关系", "{n} ties"), "last_contact": ("最近联系", "last contact"),
+    "map_head": ("{name}（{id}）：可触达 {n} 人，按温度从热到冷",
+                 "{name} ({id}): {n} people within reach, warmest first"),
+    "map_legend": (
+        "温度：热 ≥ {hot}，温 ≥ {warm}，其余为冷（0–1，沿途关系强度之积）；层数：经过几层关系；"
+        "ABC：A 类客户贡献前 80% 保费，B 类 80%–95%，C 类其余。",
+        "Warmth: hot ≥ {hot}, warm ≥ {warm}, else cold (0–1, the product of the tie strengths "
+        "on the way); "
+        "ties: how many steps away; ABC: A clients bring the top 80% of premium, B 80–95%, "
+        "C the rest."),
+    "bridges_head": ("桥梁人物（基于 {n} 个起点的介数）：",
+                     "Bridges (betweenness over {n} sources):"),
+    "col_betweenness": ("桥梁度", "Betweenness"),
+    "gaps_none": ("业务员 {id} 截至 {date} 没有服务的客户",
+                  "agent {id} serves no clients as of {date}"),
+    "gaps_head": ("业务员 {id}：截至 {date} 共 {n} 位客户", "agent {id}: {n} clients as of {date}"),
+    "stage_was": ("（原为{then}）", " (was {then})"),
+    "needs": ("需求", "needs"), "held": ("已有", "held"),
+    "missing_need": ("缺少{need}", "no {need}"),
+    "circle_of": ("{names}的圈子", "circle of {names}"),
 }
 
 
@@ -164,3 +292,125 @@ def t(key: str, lang: str = "zh", **kwargs: object) -> str:
     zh, en = STRINGS[key]
     text = en if lang == "en" else zh
     return text.format(**kwargs) if kwargs else text
+
+
+#: category -> stored code -> (zh, en): every code a person may read, in words
+CODES: dict[str, dict[str, tuple[str, str]]] = {
+    "label": {"Agent": ("业务员", "agent"), "Client": ("客户", "client"),
+              "Organization": ("机构", "organization"), "Policy": ("保单", "policy")},
+    "status": {"client": ("客户", "client"), "prospect": ("准客户", "prospect"),
+               "active": ("在职", "active"), "departed": ("离职", "departed"),
+               "in_force": ("有效", "in force"), "lapsed": ("失效", "lapsed"),
+               "surrendered": ("已退保", "surrendered")},
+    "tie": {"SERVES": ("服务", "serves"), "RELATIVE_OF": ("亲属", "relative"),
+            "FRIEND_OF": ("朋友", "friend"), "COLLEAGUE_OF": ("同事", "colleague"),
+            "WORKS_AT": ("任职", "works at"), "BUSINESS_TIE": ("商业往来", "business tie"),
+            "REFERRED": ("转介绍", "referral")},
+    "kind": {"spouse": ("配偶", "spouse"), "parent": ("父母", "parent"),
+             "child": ("子女", "child"), "sibling": ("兄弟姐妹", "sibling"),
+             "other": ("其他亲属", "other relative"), "customer": ("客户", "customer"),
+             "supplier": ("供应商", "supplier"), "partner": ("合作伙伴", "partner"),
+             "alliance": ("联盟", "alliance")},
+    "trust": {"none": ("未建立", "none yet"), "perceived": ("感知信任", "perceived"),
+              "emotional": ("情感信任", "emotional"), "behavioural": ("行为信任", "behavioural"),
+              "distrust": ("不信任", "distrust")},
+    "quadrant": {"cultivate": ("耕耘", "cultivate"), "pamper": ("宠爱", "pamper"),
+                 "develop": ("开发", "develop"), "maintain": ("维系", "maintain")},
+    "tier": {"MVC": ("最有价值客户", "most valuable"), "MGC": ("最具成长性客户", "most growable"),
+             "LVC": ("低价值客户", "low value"), "BZ": ("负价值客户", "below zero")},
+    "abc": {"A": ("A 类（保费前 80%）", "A (top 80% of premium)"),
+            "B": ("B 类（80%–95%）", "B (80–95% of premium)"),
+            "C": ("C 类（其余）", "C (the rest)")},
+    "stage": {"single": ("单身", "single"), "couple": ("两人世界", "couple"),
+              "young_family": ("幼儿家庭", "young family"),
+              "mature_family": ("成熟家庭", "mature family"),
+              "retired": ("退休", "retired"), "dependent": ("被抚养人", "dependant"),
+              "unknown": ("不详", "unknown")},
+    "finding": {"no_cover": ("无有效保障", "no cover in force"),
+                "fits_but_changed": ("保障合适但需求已变", "cover fits, needs changed"),
+                "fits_unchanged": ("保障合适、需求未变", "cover fits, needs unchanged"),
+                "wrong_products": ("产品不对需求", "products miss the need"),
+                "too_low": ("保额/保费偏低", "sum insured too low"),
+                "large_but_other": ("保额大但保的是其他需求", "large cover, other needs")},
+    "need": {"accident": ("意外险", "accident cover"),
+             "critical_illness": ("重疾险", "critical-illness cover"),
+             "medical": ("医疗险", "medical cover"), "own_life": ("本人寿险", "own life cover"),
+             "life": ("寿险", "life cover"), "annuity": ("年金", "annuity"),
+             "pension": ("养老金", "pension"), "savings": ("储蓄/理财", "savings"),
+             "education": ("教育金", "education fund"),
+             "parents_medical": ("父母医疗", "parents' medical cover"),
+             "parents_pension": ("父母养老", "parents' pension"),
+             "child_health": ("子女健康险", "child's health cover"),
+             "child_accident": ("子女意外险", "child's accident cover"),
+             "grandchild_education": ("孙辈教育金", "grandchildren's education")},
+    "exclusion": {"self_referral": ("自己推荐自己", "referred themself"),
+                  "shared_identity": ("推荐人与被推荐人是同一人", "same person both ends"),
+                  "undated": ("推荐没有日期", "referral has no date"),
+                  "already_client": ("被推荐时已是客户", "already a client when referred"),
+                  "referral_after_policy": ("推荐晚于首张保单", "referral after the first policy"),
+                  "cycle": ("推荐形成循环", "referral cycle"),
+                  "not_earliest": ("已有更早的推荐人", "referred earlier by someone else")},
+    "reason": {"stage_changed": ("首张保单以来人生阶段已变化，需求随之改变",
+                                 "the life stage moved since the first policy"),
+               "sum_too_low": ("保障型保额低于收入的建议倍数，应提高保额",
+                               "protection sum insured below the advised multiple of income"),
+               "stage_unknown": ("人生阶段不详：请补充出生日期或家庭关系",
+                                 "life stage unknown: record a birth date or family ties"),
+               "lapsed_cover": ("有失效保单：建议复效或替换",
+                                "a lapsed policy: reinstate or replace"),
+               "rebuy_window": ("首张保单在加保窗口期内，客户通常此时再次购买",
+                                "first policy within the re-buy window: clients usually buy again"),
+               "no_cover": ("没有有效保单：本阶段的需求都未覆盖",
+                            "no in-force cover: every need of the stage is open"),
+               "fits_but_changed": ("保障合适但需求已变", "cover fits but needs have changed"),
+               "fits_unchanged": ("保障合适、需求未变", "cover fits and needs are unchanged"),
+               "wrong_products": ("所选产品没有覆盖核心需求",
+                                  "the products do not meet the core needs"),
+               "too_low": ("保额/保费偏低", "sum insured / premium too low"),
+               "large_but_other": ("保额大，但保的是其他需求", "large cover, but for other needs")},
+    "interaction": {"visit": ("拜访", "visit"), "call": ("电话", "call"),
+                    "message": ("消息", "message"), "social_like": ("点赞", "liked a post"),
+                    "social_comment": ("评论", "commented"),
+                    "share_post": ("转发", "shared a post"),
+                    "private_talk": ("私下交流", "private talk"),
+                    "private_comment": ("私人动态互动", "private comment"),
+                    "event": ("参加活动", "event"), "event_family": ("携家人参加活动",
+                                                                     "event with family"),
+                    "enquiry": ("咨询", "enquiry"), "purchase": ("购买", "purchase"),
+                    "complaint": ("投诉", "complaint"), "holds": ("持有保单", "holds policy")},
+    "line_status": {"paid": ("已计入", "paid"), "capped": ("封顶", "capped"),
+                    "already_paid": ("已在前期计入", "paid earlier"),
+                    "same_person": ("同一人，不计分", "same person, no points")},
+    "band": {"low": ("低", "low"), "middle": ("中", "middle"), "high": ("高", "high")},
+    "gender": {"M": ("男", "male"), "F": ("女", "female")},
+    "warmth": {"hot": ("热", "hot"), "warm": ("温", "warm"), "cold": ("冷", "cold")},
+}
+
+
+def code(category: str, value: object, lang: str = "zh") -> str:
+    """A stored code in words (``code("stage", "young_family", "zh")`` -> ``幼儿家庭``).
+
+    A missing value (None, NaN, empty) is ``—``; a code the table lacks is shown with its
+    underscores as spaces, never as an identifier.
+    """
+    if value is None or value == "" or (isinstance(value, float) and value != value):
+        return "—"
+    entry = CODES.get(category, {}).get(str(value))
+    if entry is None:
+        return str(value).replace("_", " ").lower() if str(value).isupper() or "_" in str(
+            value) else str(value)
+    return entry[1] if lang == "en" else entry[0]
+
+
+def language_from_locale(environ: Mapping[str, str] | None = None) -> str:
+    """``zh`` when the user's locale is Chinese (``$GRAPHCRM_LANG``, then ``LC_ALL``,
+    ``LC_MESSAGES``, ``LANG``), else ``en``."""
+    env = os.environ if environ is None else environ
+    explicit = env.get("GRAPHCRM_LANG", "")
+    if explicit in LANGUAGES:
+        return explicit
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(var)
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"

@@ -25,7 +25,7 @@ class Label(StrEnum):
 
 
 class RelType(StrEnum):
-    """Relationship types (DOMAIN.md, 'The graph')."""
+    """Relationship types (docs/templates.md, relationships)."""
 
     SERVES = "SERVES"  # agent -> client, servicing agent of record
     RELATIVE_OF = "RELATIVE_OF"  # client - client, kind in RelativeKind
@@ -56,7 +56,8 @@ class BusinessKind(StrEnum):
 
 
 class InteractionType(StrEnum):
-    """Agent-client interaction events; each is evidence for one trust level (DOMAIN.md)."""
+    """Agent-client interaction events; each is evidence for one trust level
+    (docs/metrics.md, trust)."""
 
     VISIT = "visit"  # accepted an invitation or visit -> perceived
     CALL = "call"  # -> perceived
@@ -74,7 +75,7 @@ class InteractionType(StrEnum):
 
 
 class TrustLevel(StrEnum):
-    """Trust levels in increasing order (DOMAIN.md, 'Trust')."""
+    """Trust levels in increasing order (docs/metrics.md, trust)."""
 
     NONE = "none"
     PERCEIVED = "perceived"

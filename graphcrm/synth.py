@@ -5,7 +5,7 @@
 :data:`graphcrm.model.TABLES` (English headers, canonical enum values, ISO dates), so that the
 output ingests with zero rejects.
 
-What the data looks like (DOMAIN.md):
+What the data looks like:
 
 * people live in households: singles, couples, young families (children 0-12), mature families
   (children 13-26) and retired couples; retired couples are the parents of adults elsewhere, so

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import socket
+import sys
 import threading
 from pathlib import Path
 
@@ -125,3 +127,35 @@ def warm_graph(store: GraphStore, settings: Settings | None = None) -> AnalysisG
     client_tiers(ag)
     save_snapshot(store, ag)
     return ag
+
+
+# -- the app server (graphcrm demo, graphcrm bench app --browser) ----------------------------
+
+#: the Streamlit entry script of the app
+APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
+
+
+def port_free(port: int) -> bool:
+    """True when nothing listens on ``port`` of 127.0.0.1."""
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 that nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def streamlit_command(port: int) -> list[str]:
+    """``streamlit run app.py`` headless (no first-run e-mail prompt, no browser of its own),
+    bound to this machine only (the store holds personal data; no external-address lookup)."""
+    return [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT),
+            "--server.port", str(port), "--server.address", "127.0.0.1",
+            "--server.headless", "true", "--browser.gatherUsageStats", "false",
+            "--browser.serverAddress", "localhost", "--browser.serverPort", str(port)]

@@ -120,7 +120,8 @@ def test_warm_path_first_hop_matches_networkx(sample_store: Path, env_store) -> 
     chain = next(m.value for m in at.markdown if " → " in m.value and agent in m.value)
     assert chain.split(" → ")[0].endswith(f"({agent})")
     assert chain.split(" → ")[1].endswith(f"({first})")
-    assert any(ag.name(first) in s.value for s in at.success)
+    # the opener (warm path) or the advice (cold path) names the first introducer
+    assert any(ag.name(first) in s.value for s in [*at.success, *at.warning])
 
 
 def test_unknown_prospect_search_says_so(sample_store: Path, env_store) -> None:  # type: ignore[no-untyped-def]

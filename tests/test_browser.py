@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -139,3 +140,141 @@ def test_operation_map_and_penetration_render_offline(app_url: str) -> None:
             browser.close()
     outside = sorted({u for u in requests if not _local(u)})
     assert not outside, f"the page requested outside localhost: {outside[:10]}"
+
+
+# -- every page in both languages, as a person reads it ---------------------------------------
+
+#: what must never be read on a page: identifiers (snake_case, UPPER_CASE), None, nan
+CODE_NAME = re.compile(r"(?<![\w./-])(?:[a-z]+_[a-z0-9_]+|[A-Z]{2,}_[A-Z0-9_]+|None|nan|NaN)"
+                       r"(?![\w./-])")
+#: English that Streamlit shows for an unset widget; on a 中文 page it is untranslated text
+ENGLISH_PLACEHOLDERS = ("Choose an option", "Choose options", "No options to select",
+                        "Drag and drop", "Browse files", "No results", "Upload",
+                        "per file")
+PAGES = ["page_opmap", "page_paths", "page_penetration", "page_hubs", "page_rewards",
+         "page_gaps", "page_data"]
+
+
+def _visible_text(page: object) -> str:
+    """What a person can read: the main area and the sidebar, plus the data grids' cells
+    (drawn on a canvas; their accessible table holds the text)."""
+    # Material icons are drawn from ligature text (keyboard_double_arrow_left): not read
+    text = page.evaluate(  # type: ignore[attr-defined]
+        """() => { const root = document.querySelector("[data-testid='stAppViewContainer']");
+                   const copy = root.cloneNode(true);
+                   copy.querySelectorAll("[data-testid='stIconMaterial']").forEach(e => e.remove());
+                   document.body.appendChild(copy); const text = copy.innerText; copy.remove();
+                   return text; }""")
+    cells = page.locator("[data-testid='stDataFrame'] [role='gridcell'], "  # type: ignore[attr-defined]
+                         "[data-testid='stDataFrame'] [role='columnheader']")
+    return text + "\n" + "\n".join(cells.all_inner_texts())
+
+
+def _settle(page: object, timeout_s: float = 90.0) -> None:
+    """Wait until Streamlit has finished running the script (no 'Running...' status)."""
+    deadline = time.monotonic() + timeout_s
+    time.sleep(0.8)
+    while time.monotonic() < deadline:
+        running = page.locator("[data-testid='stStatusWidget']").count()  # type: ignore[attr-defined]
+        if not running:
+            time.sleep(0.7)
+            if not page.locator("[data-testid='stStatusWidget']").count():  # type: ignore[attr-defined]
+                return
+        time.sleep(0.4)
+
+
+def _open_page(page: object, title: str) -> None:
+    page.locator("[data-testid='stSidebar'] label").filter(  # type: ignore[attr-defined]
+        has_text=re.compile(f"^{re.escape(title)}$")).first.click()
+    page.wait_for_selector(f"h2:has-text('{title}')", timeout=90_000)  # type: ignore[attr-defined]
+    _settle(page)
+
+
+def _fill_inputs(page: object, name: str, lang: str) -> None:
+    """Give the search pages something to show (a real person of the sample)."""
+    if name == "page_paths":
+        page.get_by_label(re.compile("搜索准客户|Search a prospect")).fill("李")  # type: ignore[attr-defined]
+        page.keyboard.press("Enter")  # type: ignore[attr-defined]
+        _settle(page)
+    if name == "page_gaps":
+        page.locator("[data-testid='stSidebar']")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_page_reads_in_the_users_language(app_url: str, lang: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from graphcrm.i18n import t
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                    args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1100})
+            page.goto(app_url, wait_until="domcontentloaded")
+            page.wait_for_selector("text=客户经营地图", timeout=90_000)
+            _settle(page)
+            if lang == "en":
+                page.locator("[data-testid='stSidebar'] label").filter(
+                    has_text=re.compile("^English$")).first.click()
+                page.wait_for_selector("h2:has-text('Client operation map')", timeout=90_000)
+                _settle(page)
+            for name in PAGES:
+                title = t(name, lang)
+                _open_page(page, title)
+                _fill_inputs(page, name, lang)
+                if name in ("page_opmap", "page_hubs", "page_rewards", "page_gaps"):
+                    _grid_rows(page, timeout_s=60)
+                page.screenshot(path=str(ARTIFACTS / f"app-{lang}-{name}.png"), full_page=True)
+                text = _visible_text(page)
+                found = sorted(set(CODE_NAME.findall(text)))
+                if found:
+                    problems.append(f"{lang} {name}: code names {found[:12]}")
+                if lang == "zh":
+                    english = [e for e in ENGLISH_PLACEHOLDERS if e in text]
+                    if english:
+                        problems.append(f"zh {name}: English placeholders {english}")
+                if page.locator("[data-testid='stException']").count():
+                    problems.append(f"{lang} {name}: an exception is shown")
+                if page.locator("[data-testid='stAlertContentError']").count():
+                    problems.append(f"{lang} {name}: an error is shown")
+        finally:
+            browser.close()
+    assert not problems, "\n".join(problems)
+
+
+def test_switching_language_keeps_the_page_and_selections(app_url: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                    args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            page.goto(app_url, wait_until="domcontentloaded")
+            page.wait_for_selector("text=客户经营地图", timeout=90_000)
+            _settle(page)
+            _open_page(page, "影响力中心")
+            page.locator("label").filter(has_text=re.compile("^团队$")).first.click()
+            _settle(page)
+            head = page.locator("h3").filter(has_text="影响力中心 — ").first.inner_text()
+            team = head.split(" — ", 1)[1].strip()
+            page.locator("[data-testid='stSidebar'] label").filter(
+                has_text=re.compile("^English$")).first.click()
+            page.wait_for_selector("h2:has-text('Influence hubs')", timeout=90_000)
+            _settle(page)
+            # the same page is open and shown as chosen in the sidebar
+            pages = page.locator("[data-testid='stSidebar'] [data-testid='stRadio']").filter(
+                has_text="Influence hubs")
+            assert [r.is_checked() for r in pages.get_by_role("radio").all()] == \
+                [name == "page_hubs" for name in PAGES]
+            # the same scope (Team), shown as chosen, and the same team
+            scope = page.locator("[data-testid='stMain'] [data-testid='stRadio']").filter(
+                has_text="Team").first
+            assert [r.is_checked() for r in scope.get_by_role("radio").all()] == \
+                [False, True, False, False]
+            assert page.locator("h3").filter(has_text=f"Top hubs — {team}").count() == 1
+        finally:
+            browser.close()

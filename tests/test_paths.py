@@ -177,10 +177,10 @@ def test_cli_paths_map_hubs(tmp_store: SQLiteStore) -> None:
     assert [p["first_introducer"] for p in data["paths"]] == ["C1", "C4", "C7"]
     assert data["paths"][0]["steps"][3]["person_id"] == "P"
     assert data["paths"][0]["warmth"] == pytest.approx(FAMILY)
-    res = run(main, ["paths", "--from", "A1", "--to", "Q", "--store", loc])
-    assert res.exit_code == 0 and "no warm path within 4 hops" in res.output
-    res = run(main, ["paths", "--from", "A1", "--to", "nobody", "--store", loc])
-    assert res.exit_code == 1 and "unknown target id 'nobody'" in res.output
+    res = run(main, ["paths", "--from", "A1", "--to", "Q", "--store", loc, "--lang", "en"])
+    assert res.exit_code == 0 and "No warm path within 4 ties" in res.output
+    res = run(main, ["paths", "--from", "A1", "--to", "nobody", "--store", loc, "--lang", "en"])
+    assert res.exit_code == 1 and "no person with the id or name 'nobody'" in res.output
     res = run(main, ["map", "--agent", "A1", "--store", loc, "--json"])
     assert res.exit_code == 0, res.output
     rows = json.loads(res.output)["rows"]

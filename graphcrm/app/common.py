@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -76,6 +77,32 @@ def context(lang: str) -> Ctx | None:
         st.error(t("store_error", lang, store=location, error=exc))
         return None
     return Ctx(lang, location, version, counts, settings)
+
+
+#: widget keys whose value cannot be set (buttons, uploads) or is not a choice (tables)
+_NOT_CHOICES = ("_csv", "_more", "_run", "_upload", "_table", "_chains", "_totals", "_lines",
+                "_exclusions", "_bridges", "_circles", "_counts", "_summary", "_rejects")
+
+
+def keep_selections() -> None:
+    """After a language switch, hand every choice back to its widget.
+
+    A radio or select box whose option labels change (中文 -> English) keeps its value on the
+    server but the browser no longer finds the old label and shows nothing chosen; setting
+    the value again makes Streamlit send it with the new labels.
+    """
+    for key in list(st.session_state.keys()):
+        key = str(key)
+        if key in ("lang", "page") or key.startswith("_") or key.endswith(_NOT_CHOICES):
+            continue
+        value = st.session_state[key]
+        if not isinstance(value, str | int | float | bool | list | tuple) and value is not None:
+            continue
+        with contextlib.suppress(Exception):
+            st.session_state[key] = value
+    # the page radio is drawn after this call: set it the same way
+    if "page" in st.session_state:
+        st.session_state["page"] = st.session_state["page"]
 
 
 def safe(ctx: Ctx, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:

@@ -10,15 +10,30 @@ import streamlit as st
 
 from graphcrm.app.common import Ctx, csv_bytes
 from graphcrm.ingest.job import ingest_paths
+from graphcrm.wording import count_words
 from graphcrm.workspace import open_store, warm_graph
+
+
+def count_label(ctx: Ctx, key: str) -> str:
+    """A count of :meth:`GraphStore.counts` in words (node labels, tie types, ...)."""
+    return count_words(key, ctx.lang)
 
 
 def render(ctx: Ctx) -> None:
     st.header(ctx.t("page_data"))
     st.markdown(f"**{ctx.t('store')}**: `{ctx.location}`  \n"
                 f"**{ctx.t('data_version')}**: {ctx.version}")
-    counts = pd.DataFrame({ctx.t("counts"): ctx.counts}).rename_axis("").reset_index()
-    st.dataframe(counts, hide_index=True, key="data_counts")
+    st.dataframe(pd.DataFrame({ctx.t("what"): [count_label(ctx, k) for k in ctx.counts],
+                               ctx.t("counts"): list(ctx.counts.values())}),
+                 hide_index=True, key="data_counts")
+    # Streamlit draws the uploader's button and limits in English: say them in the page's
+    # language instead (our own words, no user data in this style)
+    st.markdown(
+        "<style>[data-testid='stFileUploaderDropzoneInstructions']{display:none}"
+        "[data-testid='stFileUploaderDropzone'] button > *{display:none}"
+        "[data-testid='stFileUploaderDropzone'] button::after{content:'"
+        + ctx.t("choose_files") + "'}</style>", unsafe_allow_html=True)
+    st.caption(ctx.t("upload_limits"))
     files = st.file_uploader(ctx.t("upload"), type=["csv", "xlsx"], accept_multiple_files=True,
                              help=ctx.t("upload_help"), key="data_upload")
     if not files or not st.button(ctx.t("run_ingest"), key="data_run"):

@@ -8,8 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from graphcrm.app.common import Ctx, agent_options, csv_bytes, person_label, safe
+from graphcrm.app.paths import find_people, person_choice
 from graphcrm.graph.strength import reference_date
+from graphcrm.i18n import code
 from graphcrm.metrics.needs import coverage_gaps
+from graphcrm.wording import num, words_for_codes
 
 
 def _as_of(ag: Any) -> Any:
@@ -19,6 +22,46 @@ def _as_of(ag: Any) -> Any:
 def _gaps(ag: Any, ids: tuple[str, ...]) -> pd.DataFrame:
     return coverage_gaps(ag.clients, ag.policies, ag.relationships, _as_of(ag), ag.settings,
                          client_ids=list(ids))
+
+
+def readable(ctx: Ctx, ag: Any, df: pd.DataFrame) -> pd.DataFrame:
+    """The coverage-gap table in the page's language: stages, needs, findings and reasons in
+    words, sums rounded."""
+
+    lang = ctx.lang
+    sep = "、" if lang == "zh" else ", "
+
+    def needs(v: Any) -> str:
+        return sep.join(code("need", n, lang) for n in v) if isinstance(v, list | tuple) and v \
+            else "—"
+
+    def reasons(v: Any) -> str:
+        if not isinstance(v, list):
+            return "—"
+        out = []
+        for r in v:
+            rc = str(r.get("code", ""))
+            if lang == "en":
+                out.append(words_for_codes(str(r.get("text", ""))))
+            elif rc.startswith("missing_"):
+                out.append(ctx.t("missing_need", need=code("need", rc.removeprefix("missing_"),
+                                                            lang)))
+            else:
+                out.append(code("reason", rc, lang))
+        return "；".join(out) if lang == "zh" else "; ".join(out)
+
+    return pd.DataFrame({
+        ctx.t("col_name"): [f"{ag.name(i)} ({i})" for i in df["client_id"]],
+        ctx.t("life_stage"): [code("stage", v, lang) for v in df["life_stage"]],
+        ctx.t("col_stage_then"): [code("stage", v, lang) for v in df["stage_then"]],
+        ctx.t("col_finding"): [code("finding", v, lang) for v in df["finding_code"]],
+        ctx.t("col_missing"): df["missing"].map(needs).to_numpy(),
+        ctx.t("col_held"): df["held"].map(needs).to_numpy(),
+        ctx.t("col_needs"): df["needs"].map(needs).to_numpy(),
+        ctx.t("col_protection_sum"): [num(v, 0) for v in df["protection_sum"]],
+        ctx.t("col_recommended_sum"): [num(v, 0) for v in df["recommended_sum"]],
+        ctx.t("col_reasons"): df["reasons"].map(reasons).to_numpy(),
+    })
 
 
 def render(ctx: Ctx) -> None:
@@ -31,13 +74,17 @@ def render(ctx: Ctx) -> None:
                              format_func=lambda a: person_label(ag, a))
         ids = tuple(sorted(ag.book(agent)))
     else:
-        cid = st.text_input(ctx.t("client") + " id", key="gaps_client").strip()
-        if not cid:
+        text = st.text_input(ctx.t("client_search"), key="gaps_client").strip()
+        if not text:
             st.info(ctx.t("search_hint"))
             return
-        if cid not in ag.clients.index:
-            st.warning(ctx.t("unknown_id", id=cid))
+        hits = find_people(ctx, text)
+        if hits.empty:
+            st.warning(ctx.t("no_match", text=text))
             return
+        labels = {r.id: person_choice(ctx, r) for r in hits.itertuples()}
+        cid = st.selectbox(ctx.t("prospect_pick"), list(labels), key="gaps_pick",
+                           format_func=lambda i: labels.get(i, i))
         ids = (cid,)
     if not ids:
         st.info(ctx.t("no_results"))
@@ -45,14 +92,11 @@ def render(ctx: Ctx) -> None:
     df = safe(ctx, ctx.frame, "gaps", _gaps, ids)
     if df is None:
         return
-    df = df.copy()
-    df.insert(1, "name", [ag.name(i) for i in df["client_id"]])
-    for col in ("needs", "held", "missing"):
-        df[col] = df[col].map(lambda v: ", ".join(v) if isinstance(v, list | tuple) else v)
-    df["reasons"] = df["reasons"].map(
-        lambda v: "; ".join(r.get("text", "") for r in v) if isinstance(v, list) else v)
-    st.dataframe(df.rename(columns={"name": ctx.t("col_name"),
-                                    "life_stage": ctx.t("life_stage")}),
-                 hide_index=True, key="gaps_table")
-    st.download_button(ctx.t("download_csv"), csv_bytes(df), "coverage-gaps.csv", "text/csv",
+    table = readable(ctx, ag, df)
+    counts = df["finding_code"].value_counts()
+    if len(df) > 1:
+        st.caption(" · ".join(f"{code('finding', k, ctx.lang)}: {v}" for k, v in counts.items()))
+    st.dataframe(table, hide_index=True, key="gaps_table")
+    name = "coverage-gaps.csv"
+    st.download_button(ctx.t("download_file", file=name), csv_bytes(table), name, "text/csv",
                        key="gaps_csv")

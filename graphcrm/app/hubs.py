@@ -7,8 +7,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from graphcrm.app.common import Ctx, person_label, safe
+from graphcrm.app.common import Ctx, safe
+from graphcrm.i18n import code
 from graphcrm.metrics.influence import agent_influence, bridges, hubs, influence_table
+from graphcrm.metrics.narrate import circle_names, hubs_table
+from graphcrm.wording import pct
 
 
 def _hubs_all(ag: Any) -> pd.DataFrame:
@@ -41,44 +44,63 @@ def render(ctx: Ctx) -> None:
     every = safe(ctx, ctx.frame, "hubs_all", _hubs_all)
     if table is None or every is None:
         return
+    names = ctx.frame("circle_names", _circle_names)
+    # the people of this scope: those its agents serve (everyone for "all")
+    served = ag.serving.reindex(table["id"]).isin(members).to_numpy()
+    scoped = table.loc[(table["label"] == "Client") & (served | (scope == "all"))]
     top = ctx.settings.metrics.hubs_top
     mine = every.loc[every["serving_agent"].isin(members)].head(top)
-    st.subheader(ctx.t("top_hubs"))
-    show = mine[[c for c in ["id", "name", "status", "serving_agent", "influence",
-                             "power_circle", "referral_descendants", "referral_premium",
-                             "circle"] if c in mine.columns]]
-    st.dataframe(show.rename(columns={"name": ctx.t("col_name"), "status": ctx.t("col_status"),
-                                      "serving_agent": ctx.t("agent"),
-                                      "influence": ctx.t("col_influence"),
-                                      "power_circle": ctx.t("col_power_circle"),
-                                      "referral_descendants": ctx.t("col_reach"),
-                                      "circle": ctx.t("col_circle")}),
-                 hide_index=True, key="hubs_table")
+    st.subheader(ctx.t("top_hubs") + (f" — {value}" if value else ""))
+    st.caption(ctx.t("hubs_caption"))
+    st.dataframe(hubs_table(ag, mine, ctx.lang, names), hide_index=True, key="hubs_table")
     st.subheader(ctx.t("agent_influence"))
     agents_table = safe(ctx, ctx.frame, "agent_influence", _agent_influence)
     if agents_table is not None:
-        st.dataframe(agents_table.loc[agents_table["id"].isin(members)].head(top),
-                     hide_index=True, key="hubs_agents")
-    st.subheader(ctx.t("bridges"))
+        ai = agents_table.loc[agents_table["id"].isin(members)].head(top)
+        st.dataframe(pd.DataFrame({
+            ctx.t("agent"): [f"{n} ({i})" for n, i in zip(ai["name"], ai["id"], strict=True)],
+            ctx.t("team"): ai["team"].fillna("—").astype(str).to_numpy(),
+            ctx.t("col_status"): [code("status", s, ctx.lang) for s in ai["status"]],
+            ctx.t("col_clients"): ai["clients"].to_numpy(),
+            ctx.t("col_influence"): [pct(v) for v in ai["influence"]],
+        }), hide_index=True, key="hubs_agents")
+    st.subheader(ctx.t("bridges") + (f" — {value}" if value else ""))
     # exact betweenness takes seconds on a first load; computed on request, then cached
     if st.toggle(ctx.t("show_bridges"), key="hubs_show_bridges"):
-        br = safe(ctx, ctx.frame, "bridges", _bridges, top)
+        br = safe(ctx, ctx.frame, "bridges", _bridges, max(top * 20, 200))
         if br is not None:
-            st.dataframe(br, hide_index=True, key="hubs_bridges")
-    st.subheader(ctx.t("influence_chart"))
-    people = table.loc[table["label"] == "Client", "influence"]
-    hist = pd.cut(people, bins=20).value_counts(sort=False)
-    st.bar_chart(pd.DataFrame({ctx.t("col_members"): hist.to_numpy()},
-                              index=[f"{i.left:.2f}" for i in hist.index]))
+            br = br.loc[ag.serving.reindex(br["id"]).isin(members).to_numpy()
+                        | (scope == "all")].head(top)
+            st.dataframe(pd.DataFrame({
+                ctx.t("col_name"): [f"{n} ({i})" for n, i in zip(br["name"], br["id"],
+                                                                 strict=True)],
+                ctx.t("col_status"): [code("status", ag.status(i), ctx.lang)
+                                      for i in br["id"]],
+                ctx.t("col_betweenness"): [f"{v:.4f}" for v in br["betweenness"]],
+            }), hide_index=True, key="hubs_bridges")
+    st.subheader(ctx.t("influence_chart") + (f" — {value}" if value else ""))
+    people = scoped["influence"] * 100
+    if len(people):
+        hist = pd.cut(people, bins=list(range(0, 101, 10)), include_lowest=True)
+        counts = hist.value_counts(sort=False)
+        st.bar_chart(pd.DataFrame({ctx.t("col_members"): counts.to_numpy()},
+                                  index=[f"{int(i.left)}–{int(i.right)}%" for i in counts.index]),
+                     x_label=ctx.t("col_influence"), y_label=ctx.t("col_members"))
+        st.caption(ctx.t("influence_legend"))
     st.subheader(ctx.t("circle_penetration") + (f" — {value}" if value else ""))
     clients = table.loc[(table["label"] == "Client") & table["circle"].notna(), ["id", "circle"]]
     clients = clients.assign(served=ag.serving.reindex(clients["id"]).isin(members).to_numpy())
     pen = clients.groupby("circle").agg(members=("id", "size"), served=("served", "sum"))
+    if scope != "all":  # the circles this scope is in
+        pen = pen.loc[pen["served"] > 0]
     pen = pen.sort_values("members", ascending=False).head(10)
-    pen["share"] = (pen["served"] / pen["members"]).round(3)
-    st.dataframe(pen.reset_index().rename(columns={
-        "circle": ctx.t("col_circle"), "members": ctx.t("col_members"),
-        "served": ctx.t("col_served"), "share": ctx.t("col_share")}),
-        hide_index=True, key="hubs_circles")
-    if not mine.empty:
-        st.caption(person_label(ag, str(mine.iloc[0]["id"])))
+    st.dataframe(pd.DataFrame({
+        ctx.t("col_circle"): [names.get(int(c), "—") for c in pen.index],
+        ctx.t("col_members"): pen["members"].to_numpy(),
+        ctx.t("col_served"): pen["served"].astype(int).to_numpy(),
+        ctx.t("col_share"): [pct(v) for v in pen["served"] / pen["members"]],
+    }), hide_index=True, key="hubs_circles")
+
+
+def _circle_names(ag: Any) -> dict[int, str]:
+    return circle_names(ag, influence_table(ag))

@@ -18,42 +18,105 @@ from graphcrm.app.viz import (
     network_html,
     radial_positions,
 )
+from graphcrm.i18n import code
+from graphcrm.metrics.narrate import opmap_table
 from graphcrm.metrics.opmap import operation_map
+from graphcrm.wording import evidence_text, num, number_column, pct, tie_words, warmth_text
 
-COLUMNS = ["person_id", "name", "status", "distance", "warmth", "hops", "influence",
-           "power_circle", "trust_level", "trust_evidence", "quadrant", "value_tier", "abc",
-           "best_introducer_name", "tie_type"]
-HEADERS = {"name": "col_name", "status": "col_status", "distance": "col_distance",
-           "warmth": "col_warmth", "hops": "col_hops", "influence": "col_influence",
-           "power_circle": "col_power_circle", "trust_level": "col_trust",
-           "trust_evidence": "col_trust_evidence", "quadrant": "col_quadrant",
-           "value_tier": "col_value_tier", "abc": "col_abc",
-           "best_introducer_name": "col_best_introducer", "tie_type": "col_tie"}
+
+def hover_text(ctx: Ctx, row: pd.Series) -> str:
+    """What a person's node says on hover: codes in words, numbers rounded."""
+
+    m = ctx.settings.metrics
+    lang = ctx.lang
+    lines = [f"{row['name']} ({row['person_id']})",
+             f"{ctx.t('col_status')}: {code('status', row.get('status'), lang)}",
+             f"{ctx.t('col_warmth')}: "
+             f"{warmth_text(row.get('warmth'), m.warmth_hot, m.warmth_warm, lang)}",
+             f"{ctx.t('col_distance')}: {num(row.get('distance'))}",
+             f"{ctx.t('col_influence')}: {pct(row.get('influence'))}",
+             f"{ctx.t('col_trust')}: {code('trust', row.get('trust_level'), lang)}",
+             f"{ctx.t('col_quadrant')}: {code('quadrant', row.get('quadrant'), lang)}",
+             f"{ctx.t('col_value_tier')}: {code('tier', row.get('value_tier'), lang)}",
+             f"{ctx.t('col_tie')}: {tie_words(row.get('tie_type'), None, lang)}"]
+    intro = row.get("best_introducer_name")
+    if isinstance(intro, str) and intro:
+        lines.append(f"{ctx.t('col_best_introducer')}: {intro}")
+    ev = row.get("trust_evidence")
+    if isinstance(ev, str) and ev:
+        lines.append(f"{ctx.t('col_trust_evidence')}: {evidence_text(ev, lang)}")
+    return "\n".join(lines)
+
+
+def labelled(df: pd.DataFrame, n: int) -> set[str]:
+    """Who gets a name on the map: the ``n`` nearest and the ``n`` most influential (the
+    rest show on hover), so labels do not pile up."""
+    near = df.nsmallest(n, "distance")["person_id"]
+    infl = pd.to_numeric(df.get("influence"), errors="coerce").fillna(0.0)
+    big = df.assign(_i=infl).nlargest(n, "_i")["person_id"]
+    return set(near) | set(big)
 
 
 def map_html(ctx: Ctx, agent: str, agent_name: str, df: pd.DataFrame, by: str) -> str:
-    """The radial map: agent at the centre, radius = connection distance, size = influence."""
+    """The radial map: agent at the centre, radius = connection distance, size = influence,
+    dashed rings where warmth turns from hot to warm and warm to cold."""
     df = df.sort_values(["distance", "person_id"]).reset_index(drop=True)
-    pos = radial_positions(list(df["person_id"]), list(df["distance"]), radius=380.0)
+    radius = 380.0
+    top_d = float(df["distance"].max() or 1.0)
+    pos = radial_positions(list(df["person_id"]), list(df["distance"]), radius=radius)
     infl = pd.to_numeric(df.get("influence", pd.Series(0.0, index=df.index)),
                          errors="coerce").fillna(0.0)
     top = float(infl.max()) or 1.0
     palette = TRUST_COLOURS if by == "trust_level" else QUADRANT_COLOURS
+    names = labelled(df, max(1, ctx.settings.app.opmap_labels // 2))
     nodes = [NodeSpec(agent, agent_name, agent_name, NODE_COLOURS["center"], 28.0, "star",
                       0.0, 0.0)]
     edges = []
     for i, row in df.iterrows():
         pid = str(row["person_id"])
-        title = "\n".join(
-            f"{ctx.t(HEADERS[c])}: {row[c]}" for c in COLUMNS[1:]
-            if c in df.columns and pd.notna(row[c]) and row[c] != ""
-        )
         size = 6.0 + 14.0 * math.sqrt(max(float(infl.iloc[i]), 0.0) / top)
-        nodes.append(NodeSpec(pid, str(row["name"]), f"{pid}\n{title}",
-                              colour_for(row.get(by), palette), size, "dot",
-                              float(pos.at[i, "x"]), float(pos.at[i, "y"])))
-        edges.append(EdgeSpec(agent, pid, "#dddddd", f"{row['distance']:.2f}", 1.0))
-    return network_html(nodes, edges, height=620, physics=False)
+        nodes.append(NodeSpec(pid, str(row["name"]) if pid in names else " ",
+                              hover_text(ctx, row), colour_for(row.get(by), palette), size,
+                              "dot", float(pos.at[i, "x"]), float(pos.at[i, "y"])))
+        edges.append(EdgeSpec(agent, pid, "#eeeeee", "", 0.5))
+    m = ctx.settings.metrics
+    rings = []
+    for w, key in ((m.warmth_hot, "ring_hot"), (m.warmth_warm, "ring_warm")):
+        d = -math.log(w) if w > 0 else top_d
+        if d < top_d:
+            rings.append((60.0 + (radius - 60.0) * d / top_d, ctx.t(key, w=w)))
+    # the outer edge: how warm the farthest person drawn still is
+    rings.append((radius + 12.0, ctx.t("ring_edge", w=f"{math.exp(-top_d):.2f}")))
+    return network_html(nodes, edges, height=620, physics=False, rings=rings)
+
+
+def legend_html(ctx: Ctx, by: str) -> str:
+    """The colour legend of the map in the page's language (fixed colours and our own words)."""
+    if by == "trust_level":
+        items = [(TRUST_COLOURS[k], code("trust", k, ctx.lang))
+                 for k in ("behavioural", "emotional", "perceived", "none")]
+    else:
+        items = [(QUADRANT_COLOURS[k], code("quadrant", k, ctx.lang))
+                 for k in ("pamper", "cultivate", "maintain", "develop")]
+    dots = " ".join(f"<span style='color:{c};font-size:1.3em'>●</span> {label}"
+                    for c, label in items)
+    return (f"{ctx.t('legend')}: <span style='color:{NODE_COLOURS['center']}'>★</span> "
+            f"{ctx.t('agent')} · {dots} · {ctx.t('legend_size')}")
+
+
+def readable(ctx: Ctx, df: pd.DataFrame) -> pd.DataFrame:
+    """The operation map table in the page's language: words, levels, rounded numbers."""
+
+    out = opmap_table(df, ctx.settings, ctx.lang)
+    out.insert(3, ctx.t("col_distance"), number_column(df["distance"]).to_numpy())
+    infl = pd.to_numeric(df["influence"], errors="coerce")
+    out.insert(5, ctx.t("col_influence"),
+               (infl * 100).round().map("{:.0f}%".format, na_action="ignore").fillna("—")
+               .to_numpy())
+    out.insert(6, ctx.t("col_power_circle"), number_column(df["power_circle"], 0).to_numpy())
+    out[ctx.t("col_trust_evidence")] = df["trust_evidence"].map(
+        lambda v: evidence_text(v, ctx.lang)).to_numpy()
+    return out
 
 
 def render(ctx: Ctx) -> None:
@@ -71,7 +134,7 @@ def render(ctx: Ctx) -> None:
                   format_func=lambda v: ctx.t("colour_trust" if v == "trust_level"
                                               else "colour_quadrant"), horizontal=True)
     limit = int(c3.number_input(ctx.t("max_people"), 10, 2000,
-                                ctx.settings.app.max_network_nodes, key="opmap_limit"))
+                                ctx.settings.app.opmap_people, key="opmap_limit"))
     st.caption(ctx.t("book_size", n=len(ag.book(agent))))
     df = safe(ctx, ctx.frame, "operation_map", operation_map, agent)
     if df is None:
@@ -83,20 +146,21 @@ def render(ctx: Ctx) -> None:
     left, right = st.columns([3, 2])
     with left:
         st.iframe(map_html(ctx, agent, ag.name(agent), shown, by), height=640)
+        st.markdown(legend_html(ctx, by), unsafe_allow_html=True)
     with right:
-        cols = [c for c in COLUMNS if c in df.columns]
-        table = df[cols].assign(status=df["status"].map(
-            lambda v: ctx.t(v) if v in ("client", "prospect") else v))
-        table = table.rename(columns={"person_id": "ID",
-                                      **{c: ctx.t(h) for c, h in HEADERS.items()}})
-        st.dataframe(table, hide_index=True, height=560, key="opmap_table")
-        st.download_button(ctx.t("download_csv"), csv_bytes(df[cols]),
-                           f"operation-map-{agent}.csv", "text/csv", key="opmap_csv")
+        # the grid holds the people drawn (the browser slows down on 10^4 rows); the CSV
+        # holds everyone within reach
+        table = readable(ctx, df)
+        st.dataframe(table.head(limit), hide_index=True, height=560, key="opmap_table")
+        st.caption(ctx.t("rows_shown", n=min(limit, len(table)), total=len(table)))
+        name = f"operation-map-{agent}.csv"
+        st.download_button(ctx.t("download_file", file=name), csv_bytes(table), name,
+                           "text/csv", key="opmap_csv")
     person = st.selectbox(ctx.t("open_person"), ["", *shown["person_id"]],
                           key="opmap_person",
                           format_func=lambda p: "" if not p else person_label(ag, p))
     if person:
         st.subheader(ctx.t("person_detail"))
-        row = df.loc[df["person_id"] == person].iloc[0]
-        st.table(pd.DataFrame({"": [ctx.t(HEADERS[c]) for c in cols if c in HEADERS],
-                               " ": [str(row[c]) for c in cols if c in HEADERS]}))
+        pos = int((df["person_id"].to_numpy() == person).nonzero()[0][0])
+        row = table.iloc[pos]
+        st.table(pd.DataFrame({"": list(table.columns), " ": [str(v) for v in row]}))

@@ -2,69 +2,65 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from graphcrm.app.common import Ctx, agent_options, person_label, safe
+from graphcrm.i18n import code
 from graphcrm.metrics.influence import influence_table
+from graphcrm.metrics.lookup import closest_names
+from graphcrm.metrics.lookup import find_people as lookup
+from graphcrm.metrics.narrate import tell_path
 from graphcrm.metrics.paths import warm_paths
-from graphcrm.workspace import open_store
+from graphcrm.wording import blank
 
 
 def find_people(ctx: Ctx, text: str, limit: int = 20) -> pd.DataFrame:
-    """Clients matching ``text``: the store's id/name/phone search, then fuzzy names (difflib).
-
-    Returns columns ``id, name, phone``.
-    """
+    """Clients matching ``text`` (id, name or part of it, last phone digits), then the closest
+    names (difflib) when few match. Columns of :func:`graphcrm.metrics.lookup.find_people`."""
     text = text.strip()
-    if not text:
-        return pd.DataFrame(columns=["id", "name", "phone"])
-    with open_store(ctx.location, create=False) as store:
-        hits = store.search_people(text, limit=limit)
-    hits = hits.loc[hits["label"] == "Client", ["id", "name", "phone"]]
-    if len(hits) < limit:
-        ag = ctx.graph()
-        names = ag.clients["name"].dropna()
-        close = difflib.get_close_matches(text, list(names.unique()), n=limit, cutoff=0.5)
-        extra = names[names.isin(close)]
-        fuzzy = pd.DataFrame({"id": extra.index, "name": extra.to_numpy(),
-                              "phone": ag.clients["phone"].reindex(extra.index).to_numpy()})
-        fuzzy["_rank"] = fuzzy["name"].map({n: i for i, n in enumerate(close)})
-        fuzzy = fuzzy.sort_values(["_rank", "id"]).drop(columns="_rank")
-        hits = pd.concat([hits, fuzzy]).drop_duplicates("id").head(limit)
+    ag = ctx.graph()
+    hits = lookup(ag, text, label="Client", limit=limit)
+    if len(hits) < limit and text:
+        names = closest_names(text, list(ag.clients["name"].dropna().unique()), n=limit)
+        extra = [lookup(ag, n, label="Client", limit=limit) for n in names]
+        extra = [e[e["name"] == n] for e, n in zip(extra, names, strict=True)]
+        if extra:
+            hits = pd.concat([hits, *extra]).drop_duplicates("id").head(limit)
     return hits.reset_index(drop=True)
 
 
-def tie_text(ctx: Ctx, hop: Any) -> str:
-    kind = f"/{hop.tie_kind}" if hop.tie_kind else ""
-    return f"{hop.tie_type}{kind}"
+def person_choice(ctx: Ctx, row: Any) -> str:
+    """A namesake told apart: name (id) · city · age · serving agent · status."""
+    age = blank(row.age)
+    parts = [f"{row.name} ({row.id})", blank(row.city),
+             ctx.t("age_n", n=age) if age != "—" else "—",
+             blank(row.serving_agent_name), code("status", row.status, ctx.lang)]
+    return " · ".join(p for p in parts if p != "—")
 
 
 def render_path(ctx: Ctx, n: int, path: Any, source: str, target_name: str) -> None:
-    """One path: the chain (source first), each tie explained, warmth and an opener.
-
-    ``path.hops`` excludes the source; each hop carries the tie from the previous person.
-    """
+    """One path: the chain (source first), each tie in words with its direction, the warmth
+    level, and an opener only when the path is warm enough (else what to do instead)."""
     ag = ctx.graph()
-    st.markdown(f"**{ctx.t('path_n', n=n)}** — {ctx.t('warmth', w=path.warmth, d=path.distance)}")
+    story = tell_path(ag, source, path, ctx.lang)
+    st.markdown(f"**{ctx.t('path_n', n=n)}** — "
+                + ctx.t("warmth", level=code("warmth", story.level, ctx.lang), w=path.warmth,
+                        d=path.distance))
     st.markdown(" → ".join([f"{ag.name(source)} ({source})",
                             *(f"{h.name} ({h.person_id})" for h in path.hops)]))
-    names = [ag.name(source), *(h.name for h in path.hops)]
-    lines = [
-        "- " + ctx.t("tie_line", a=a, b=h.name, tie=tie_text(ctx, h), s=h.strength,
-                     last=h.last_contact or ctx.t("unknown"))
-        for a, h in zip(names[:-1], path.hops, strict=True)
-    ]
+    lines = []
+    for h, sentence in zip(path.hops, story.steps, strict=True):
+        last = f"（{ctx.t('last_contact')} {h.last_contact}）" if ctx.lang == "zh" else (
+            f" (last contact {h.last_contact})")
+        lines.append(f"- {sentence}{last if h.last_contact else ''}")
     st.markdown("\n".join(lines))
-    if len(path.hops) <= 1:
-        st.success(ctx.t("opener_direct", target=target_name))
+    if story.level == "cold" and len(path.hops) > 1:
+        st.warning(story.opener)
     else:
-        who, nxt = path.hops[0], path.hops[1]
-        st.success(ctx.t("opener", who=who.name, target=nxt.name, tie=tie_text(ctx, nxt),
-                         last=nxt.last_contact or ctx.t("unknown")))
+        st.success(story.opener)
 
 
 def no_path_advice(ctx: Ctx, target: str, target_name: str, max_hops: int) -> str:
@@ -96,7 +92,7 @@ def render(ctx: Ctx) -> None:
     if hits.empty:
         st.warning(ctx.t("no_match", text=text))
         return
-    labels = {r.id: f"{r.name} ({r.id}, {r.phone})" for r in hits.itertuples()}
+    labels = {r.id: person_choice(ctx, r) for r in hits.itertuples()}
     target = st.selectbox(ctx.t("prospect_pick"), list(labels), key="paths_target",
                           format_func=lambda i: labels.get(i, i))
     max_hops = ctx.settings.metrics.max_hops

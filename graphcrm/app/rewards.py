@@ -8,16 +8,66 @@ import pandas as pd
 import streamlit as st
 
 from graphcrm.app.common import Ctx, csv_bytes, person_label, safe
+from graphcrm.i18n import code, t
 from graphcrm.metrics.rewards import SETTLED_COLUMNS, reward_ledger
+from graphcrm.wording import code_column, words_for_codes
 from graphcrm.workspace import open_store
+
+
+def _name(ag: Any, node: object) -> str:
+    node = str(node)
+    return f"{ag.name(node)} ({node})" if ag.has(node) else node
+
+
+def _names(ag: Any, ids: pd.Series) -> pd.Series:
+    """``name (id)`` for a whole column at once (ids not in the graph stay as they are)."""
+    ids = ids.astype(str)
+    names = ids.map(ag.nodes["name"])
+    return (names.astype(str) + " (" + ids + ")").where(names.notna(), ids)
+
+
+def chains(ag: Any, lines: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """One row per referral chain paid this period: who referred whom (names, earliest
+    referrer first), the first policy that paid, and each level's points. Built column-wise
+    (10^5 clients: thousands of chains a month)."""
+    ref = lines.loc[lines["level"] > 0, ["source_policy_id", "referee_id", "earner_id", "level",
+                                         "points"]]
+    if ref.empty:
+        return pd.DataFrame()
+    names = ag.nodes["name"]
+    ref = ref.assign(
+        earner_name=ref["earner_id"].map(names).fillna(ref["earner_id"]).astype(str),
+        referee_name=ref["referee_id"].map(names).fillna(ref["referee_id"]).astype(str),
+    ).sort_values(["source_policy_id", "level"], ascending=[True, False], kind="stable")
+    template = t("level_points", lang, level="{level}", name="{name}", points="{points}")
+    ref["by_level"] = [template.format(level=int(lv), name=n, points=f"{pt:,.2f}")
+                       for lv, n, pt in zip(ref["level"], ref["earner_name"], ref["points"],
+                                            strict=True)]
+    g = ref.groupby("source_policy_id", sort=False)
+    first = g.first()
+    out = pd.DataFrame({
+        t("chain", lang): g["earner_name"].agg(" → ".join) + " → " + first["referee_name"],
+        t("col_levels", lang): g["level"].max().astype(int),
+        t("col_first_policy", lang): (first.index.astype(str) + " · " + first["referee_name"]
+                                      + " (" + first["referee_id"].astype(str) + ")"),
+        t("col_points_by_level", lang): g["by_level"].agg(" · ".join),
+        t("col_points", lang): g["points"].sum().round(2),
+    })
+    return out.sort_values(t("col_points", lang), ascending=False, kind="stable") \
+        .reset_index(drop=True)
+
+
+def policy_months(ag: Any) -> list[str]:
+    """The months with a policy start, latest first (ISO dates: the first 7 characters)."""
+    months = ag.policies["start_date"].dropna().astype(str).str[:7]
+    return sorted(m for m in months.unique() if len(m) == 7 and m[4] == "-")[::-1]
 
 
 def render(ctx: Ctx) -> None:
     st.header(ctx.t("page_rewards"))
     st.info(ctx.t("points_note"))
     ag = ctx.graph()
-    months = sorted(pd.to_datetime(ag.policies["start_date"], errors="coerce").dropna()
-                    .dt.strftime("%Y-%m").unique(), reverse=True)
+    months = ctx.frame("policy_months", policy_months)
     if not months:
         st.info(ctx.t("no_results"))
         return
@@ -25,26 +75,71 @@ def render(ctx: Ctx) -> None:
     ledger = _ledger(ctx, reward_ledger, period)
     if ledger is None:
         return
-    st.subheader(ctx.t("totals"))
-    totals = ledger.totals.copy()
-    totals.insert(1, "name", [ag.name(i) if ag.has(i) else "" for i in totals["earner_id"]])
-    st.dataframe(totals, hide_index=True, key="rewards_totals")
-    st.download_button(ctx.t("download_csv"), csv_bytes(ledger.lines),
-                       f"rewards-{period}.csv", "text/csv", key="rewards_csv")
-    st.subheader(ctx.t("ledger"))
-    st.dataframe(ledger.lines, hide_index=True, key="rewards_lines")
-    earners = list(totals["earner_id"])
+    lines = ledger.lines
+    lang = ctx.lang
+    # 1. the chains: who brought whom, and what each level earned
+    st.subheader(ctx.t("chains_head"))
+    ch = chains(ag, lines, lang)
+    if ch.empty:
+        st.caption(ctx.t("no_chains", period=period))
+    else:
+        st.dataframe(ch, hide_index=True, key="rewards_chains")
+    # 2. drill into one earner's chain (earners with referral lines first)
+    ref_earners = list(dict.fromkeys(lines.loc[lines["level"] > 0]
+                                     .sort_values("points", ascending=False)["earner_id"]))
+    chained = set(ref_earners)
+    earners = ref_earners + [e for e in ledger.totals["earner_id"] if e not in chained]
     if earners:
         who = st.selectbox(ctx.t("drill"), earners, key="rewards_drill",
                            format_func=lambda i: person_label(ag, i))
-        lines = ledger.lines.loc[ledger.lines["earner_id"] == who]
+        mine = lines.loc[lines["earner_id"] == who]
         st.markdown(f"**{ctx.t('chain')}**")
-        for r in lines.itertuples():
-            st.markdown(f"- L{r.level}: {person_label(ag, who)} ← "
-                        f"{person_label(ag, str(r.referee_id))} · {r.source_policy_id} · "
-                        f"{r.points:g} ({r.reason})")
+        for r in mine.itertuples():
+            what = (ctx.t("own_policy") if r.level == 0 else
+                    ctx.t("level_n", level=r.level) + " · " + person_label(ag, str(r.referee_id)))
+            st.markdown(f"- {what} · {r.source_policy_id} · "
+                        f"{ctx.t('points_n', points=f'{r.points:,.2f}')} · "
+                        f"{code('line_status', r.status, lang)}")
+    # 3. totals per client
+    st.subheader(ctx.t("totals"))
+    tot = ledger.totals
+    totals = pd.DataFrame({
+        ctx.t("col_name"): _names(ag, tot["earner_id"]).to_numpy(),
+        ctx.t("col_own_points"): tot["own_points"].round(2).to_numpy(),
+        ctx.t("col_referral_points"): tot["referral_points"].round(2).to_numpy(),
+        ctx.t("col_points"): tot["points"].round(2).to_numpy(),
+        ctx.t("col_lines"): tot["lines"].to_numpy(),
+        ctx.t("col_capped_lines"): tot["capped_lines"].to_numpy()})
+    st.dataframe(totals, hide_index=True, key="rewards_totals")
+    # 4. the ledger, every line
+    st.subheader(ctx.t("ledger"))
+    ledger_view = pd.DataFrame({
+        ctx.t("col_name"): _names(ag, lines["earner_id"]).to_numpy(),
+        ctx.t("col_level"): lines["level"].map(
+            lambda v: ctx.t("own_policy") if v == 0 else ctx.t("level_n", level=v)).to_numpy(),
+        ctx.t("col_referee"): _names(ag, lines["referee_id"]).where(lines["level"] > 0, "—")
+        .to_numpy(),
+        ctx.t("col_policy"): lines["source_policy_id"].to_numpy(),
+        ctx.t("col_base_points"): lines["base_points"].round(2).to_numpy(),
+        ctx.t("col_level_share"): [f"{v * 100:g}%" for v in lines["share"]],
+        ctx.t("col_points"): lines["points"].round(2).to_numpy(),
+        ctx.t("col_status"): code_column(lines["status"], "line_status", lang).to_numpy(),
+    })
+    if lang == "en":
+        ledger_view[ctx.t("col_reasons")] = lines["reason"].astype(str).map(words_for_codes)
+    st.dataframe(ledger_view, hide_index=True, key="rewards_lines")
+    name = f"rewards-{period}.csv"
+    st.download_button(ctx.t("download_ledger", file=name), csv_bytes(lines), name,
+                       "text/csv", key="rewards_csv")
+    # 5. exclusions, with names and the reason in words
     st.subheader(ctx.t("exclusions"))
-    st.dataframe(ledger.exclusions, hide_index=True, key="rewards_exclusions")
+    ex = ledger.exclusions
+    st.dataframe(pd.DataFrame({
+        ctx.t("col_referrer"): _names(ag, ex["referrer_id"]).to_numpy(),
+        ctx.t("col_referee"): _names(ag, ex["referee_id"]).to_numpy(),
+        ctx.t("col_date"): ex["referral_date"].map(lambda v: v or "—").to_numpy(),
+        ctx.t("col_reasons"): code_column(ex["code"], "exclusion", lang).to_numpy(),
+    }), hide_index=True, key="rewards_exclusions")
 
 
 def _settled(location: str) -> tuple[dict[str, str], pd.DataFrame]:

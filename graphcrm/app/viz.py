@@ -99,8 +99,26 @@ class EdgeSpec:
     arrows: bool = False
 
 
+def rings_script(rings: Sequence[tuple[float, str]]) -> str:
+    """JavaScript that draws labelled circles around (0, 0) under the network (vis-network's
+    ``beforeDrawing`` event): the operation map's distance rings."""
+    import json
+
+    data = json.dumps([[float(r), str(label)] for r, label in rings], ensure_ascii=False)
+    return ("network.on('beforeDrawing', function (ctx) {"
+            f" var rings = {data};"
+            " rings.forEach(function (ring) {"
+            "  ctx.beginPath(); ctx.arc(0, 0, ring[0], 0, 2 * Math.PI);"
+            "  ctx.strokeStyle = '#b0b0b0'; ctx.setLineDash([6, 6]); ctx.lineWidth = 1.5;"
+            "  ctx.stroke(); ctx.setLineDash([]);"
+            "  ctx.font = '15px sans-serif'; ctx.fillStyle = '#555555';"
+            "  ctx.fillText(ring[1], 6, -ring[0] - 6); });"
+            "});")
+
+
 def network_html(nodes: Iterable[NodeSpec], edges: Iterable[EdgeSpec], *, height: int = 600,
-                 physics: bool = True) -> str:
+                 physics: bool = True, rings: Sequence[tuple[float, str]] = (),
+                 fit: bool = False) -> str:
     """A self-contained pyvis network page (vis-network inlined, nothing fetched).
 
     Parameters
@@ -119,8 +137,11 @@ def network_html(nodes: Iterable[NodeSpec], edges: Iterable[EdgeSpec], *, height
     net = Network(height=f"{height}px", width="100%", cdn_resources="in_line",
                   directed=False, notebook=False)
     for n in nodes:
+        # labels sit beside the node on a white halo: readable whatever the node's colour
         kwargs: dict[str, object] = {"label": n.label, "title": n.title, "color": n.colour,
-                                     "size": float(n.size), "shape": n.shape}
+                                     "size": float(n.size), "shape": n.shape,
+                                     "font": {"size": 15, "strokeWidth": 4,
+                                              "strokeColor": "#ffffff"}}
         if n.x is not None and n.y is not None:
             kwargs.update(x=float(n.x), y=float(n.y), physics=physics)
         net.add_node(n.id, **kwargs)
@@ -140,6 +161,12 @@ def network_html(nodes: Iterable[NodeSpec], edges: Iterable[EdgeSpec], *, height
     else:
         net.toggle_physics(False)
     html = make_offline(net.generate_html(notebook=False))
+    marker = "network = new vis.Network(container, data, options);"
+    if rings:
+        html = html.replace(marker, marker + "\n" + rings_script(rings), 1)
+    if fit:  # the whole network in the frame once the layout has settled
+        html = html.replace(marker, marker + "\nnetwork.once('stabilizationIterationsDone', "
+                            "function () { network.fit(); });", 1)
     # pyvis's loading bar stays drawn over the canvas inside an iframe: hide it
     html = html.replace("</head>", "<style>#loadingBar{display:none !important}</style></head>", 1)
     leftover = [r for r in external_refs(html)]

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import click
 
+from graphcrm.i18n import t
 from graphcrm.ingest.job import ingest_paths
 from graphcrm.store.sqlite import SQLiteStore
 from graphcrm.synth import generate
-from graphcrm.workspace import warm_graph
+from graphcrm.workspace import free_port, streamlit_command, warm_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
@@ -59,9 +62,107 @@ def time_pages(store_path: Path, lang: str = "en", timeout: float = 900.0
     return rows
 
 
-def run_app_bench(clients: int = 0, seed: int = 7, warm: bool = True) -> dict[str, Any]:
+CHROMIUM = Path("/usr/bin/chromium")
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _script_done(page: object, timeout_s: float) -> None:
+    """Wait until Streamlit shows no 'running' status (the script run has finished)."""
+    deadline = time.monotonic() + timeout_s
+    time.sleep(0.2)
+    while time.monotonic() < deadline:
+        if not page.locator("[data-testid='stStatusWidget']").count():  # type: ignore[attr-defined]
+            return
+        time.sleep(0.1)
+    raise TimeoutError("the page did not finish within the time limit")
+
+
+def _network_drawn(page: object, timeout_s: float) -> None:
+    """Wait until a vis network in a component frame has drawn its nodes."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for frame in page.frames:  # type: ignore[attr-defined]
+            try:
+                if frame.evaluate("() => typeof network !== 'undefined' && "
+                                  "network.body.data.nodes.length > 0"):
+                    return
+            except Exception:  # frames come and go while Streamlit reruns
+                continue
+        time.sleep(0.1)
+    raise TimeoutError("the network was not drawn within the time limit")
+
+
+def browser_times(store_path: Path, lang: str = "zh", timeout: float = 600.0
+                  ) -> list[dict[str, object]]:
+    """Every page's first visit in a real Chromium against ``streamlit run`` (a fresh app
+    process): seconds from the click (or the address, for the first page) until the page's
+    script has finished and, on map pages, the network is drawn."""
+    # imported on use: only this benchmark drives a browser
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        raise click.ClickException(f"--browser needs {CHROMIUM} (apt-get install chromium)")
+    port = free_port()
+    env = {**os.environ, "GRAPHCRM_STORE": str(store_path)}
+    proc = subprocess.Popen(streamlit_command(port), cwd=str(ROOT), env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    rows: list[dict[str, object]] = []
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise click.ClickException("the app did not start") from None
+                time.sleep(0.3)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                        args=BROWSER_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1500, "height": 1000})
+                for i, name in enumerate(PAGES):
+                    title = t(name, lang)
+                    t0 = time.perf_counter()
+                    if i == 0:
+                        page.goto(url, wait_until="domcontentloaded")
+                    else:
+                        page.locator("[data-testid='stSidebar'] label").filter(
+                            has_text=title).first.click()
+                    page.wait_for_selector(f"h2:has-text('{title}')", timeout=timeout * 1000)
+                    _script_done(page, timeout)
+                    if name in ("page_opmap", "page_penetration"):
+                        _network_drawn(page, timeout)
+                    seconds = time.perf_counter() - t0
+                    errors = page.locator("[data-testid='stException'], "
+                                          "[data-testid='stAlertContentError']").count()
+                    rows.append({"page": name, "browser_first_s": round(seconds, 2),
+                                 "errors": errors})
+                    click.echo(f"  browser {name}: {seconds:.2f} s", err=True)
+            finally:
+                browser.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return rows
+
+
+def run_app_bench(clients: int = 0, seed: int = 7, warm: bool = True,
+                  browser: bool = False, store: Path | None = None) -> dict[str, Any]:
     """Load the sample (or ``clients`` generated clients), optionally warm the analysis graph
-    as ``graphcrm ingest`` does, and time every page: ``{"pages", "load_s", "warm_s"}``."""
+    as ``graphcrm ingest`` does, and time every page: ``{"pages", "load_s", "warm_s",
+    "browser"}`` (``browser``: each page's first visit in a real Chromium, with ``browser``)."""
+    if store is not None:  # an existing, warmed store: time the pages only
+        rows = time_pages(store)
+        browser_rows = browser_times(store) if browser else []
+        return {"pages": rows, "load_s": 0.0, "warm_s": None, "browser": browser_rows}
     with tempfile.TemporaryDirectory() as tmp:
         files = SAMPLE
         if clients:
@@ -77,4 +178,5 @@ def run_app_bench(clients: int = 0, seed: int = 7, warm: bool = True) -> dict[st
                 warm_graph(opened)
             warm_s = round(time.perf_counter() - t0, 2)
         rows = time_pages(store)
-    return {"pages": rows, "load_s": load_s, "warm_s": warm_s}
+        browser_rows = browser_times(store) if browser else []
+    return {"pages": rows, "load_s": load_s, "warm_s": warm_s, "browser": browser_rows}

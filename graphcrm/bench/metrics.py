@@ -1,7 +1,7 @@
 """``graphcrm bench metrics``: the influence pass and warm paths vs plain NetworkX and igraph.
 
-Also holds the loaders that turn the real SNAP networks (``../shared/datasets``) into a
-GraphCRM store, used by the benchmark and by ``tests/test_real_networks.py``:
+Also holds the loaders that turn the real SNAP networks (the datasets folder beside the
+checkout) into a GraphCRM store, used by the benchmark and by ``tests/test_real_networks.py``:
 
 * **email-Eu-core**: every person is a client ``E<n>``; each e-mail pair (either direction,
   once) is a FRIEND_OF tie; each department ``D<d>`` an organization with WORKS_AT ties; five

@@ -17,16 +17,21 @@ from graphcrm.cli.common import (
     settings_from,
     store_option,
 )
+from graphcrm.cli.people import lang_of, lang_option, positive, resolve_or_fail
 from graphcrm.errors import UnknownIdError
+from graphcrm.i18n import code, t
 from graphcrm.metrics.influence import agent_influence, bridges, hubs
+from graphcrm.metrics.lookup import closest_names
+from graphcrm.metrics.narrate import bridges_table, hubs_table, opmap_table, tell_path
 from graphcrm.metrics.opmap import operation_map
 from graphcrm.metrics.paths import path_to_dict, warm_paths
+from graphcrm.wording import table_text
 from graphcrm.workspace import load_graph
 
 
 def _load(store: str | None, config_path: str | None) -> Any:
     settings = settings_from(config_path)
-    with open_existing_store(store, settings) as s:
+    with open_existing_store(store, settings, require_data=True) as s:
         return load_graph(s, settings)
 
 
@@ -39,15 +44,20 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 @click.command("paths")
-@click.option("--from", "source", required=True, metavar="AGENT", help="Agent (or person) id.")
-@click.option("--to", "target", required=True, metavar="PERSON", help="Prospect / client id.")
+@click.option("--from", "source", required=True, metavar="AGENT",
+              help="Agent (or person): an id, or a name only one person has.")
+@click.option("--to", "target", required=True, metavar="PERSON",
+              help="Prospect / client: an id, or a name only one person has (graphcrm find "
+                   "lists namesakes).")
 @click.option("--k", "k", type=int, default=None, help="How many paths (default 3).")
 @click.option("--max-hops", type=int, default=None, help="Longest path in ties (default 4).")
 @store_option
 @config_option
 @json_option
+@lang_option
 def paths_command(source: str, target: str, k: int | None, max_hops: int | None,
-                  store: str | None, config_path: str | None, as_json: bool) -> None:
+                  store: str | None, config_path: str | None, as_json: bool,
+                  lang: str | None) -> None:
     """Warm referral paths from an agent to a person (找到转介绍路径).
 
     The best path through each different first introducer, warmest first, each hop explained.
@@ -57,7 +67,12 @@ def paths_command(source: str, target: str, k: int | None, max_hops: int | None,
     first_introducer, steps: list of {person_id, name, label, tie_type, tie_kind, strength,
     last_contact, serving_agent}}. An empty list means no warm path within max_hops.
     """
+    positive("--k", k)
+    positive("--max-hops", max_hops)
+    lng = lang_of(lang)
     ag = _load(store, config_path)
+    source = resolve_or_fail(ag, source, label=None, what="person", lang=lng)
+    target = resolve_or_fail(ag, target, label=None, what="person", lang=lng)
     hops = ag.settings.metrics.max_hops if max_hops is None else max_hops
     try:
         found = warm_paths(ag, source, target, k=k, max_hops=hops)
@@ -68,30 +83,32 @@ def paths_command(source: str, target: str, k: int | None, max_hops: int | None,
         echo_json({"from": source, "to": target, "max_hops": hops,
                    "paths": [path_to_dict(p) for p in found]})
         return
-    head = f"{ag.name(source)} ({source}) -> {ag.name(target)} ({target})"
+    head = f"{ag.name(source)} ({source}) → {ag.name(target)} ({target})"
     if not found:
-        click.echo(f"{head}: no warm path within {hops} hops / {hops} 跳内没有转介绍路径")
+        click.echo(f"{head}: {t('no_path_plain', lng, hops=hops)}")
         return
     click.echo(head)
     for i, p in enumerate(found, 1):
-        click.echo(f"  {i}. warmth {p.warmth:.3f}  distance {p.distance:.3f}  "
-                   f"{len(p.hops)} hops")
-        for h in p.hops:
-            kind = f":{h.tie_kind}" if h.tie_kind else ""
-            extra = f"  last contact {h.last_contact}" if h.last_contact else ""
-            serve = f"  served by {h.serving_agent}" if h.serving_agent else ""
-            click.echo(f"     -[{h.tie_type}{kind} {h.strength:.2f}]-> {h.name} "
-                       f"({h.person_id}){extra}{serve}")
+        story = tell_path(ag, source, p, lng)
+        click.echo(f"  {t('path_n', lng, n=i)}: "
+                   + t("warmth", lng, level=code("warmth", story.level, lng), w=p.warmth,
+                       d=p.distance) + f" · {t('n_ties', lng, n=len(p.hops))}")
+        for h, sentence in zip(p.hops, story.steps, strict=True):
+            extra = f"  ({t('last_contact', lng)} {h.last_contact})" if h.last_contact else ""
+            click.echo(f"     → {sentence} [{h.person_id}]{extra}")
+        click.echo(f"     {story.opener}")
 
 
 @click.command("map")
-@click.option("--agent", "agent_id", required=True, metavar="AGENT", help="Agent id.")
+@click.option("--agent", "agent_id", required=True, metavar="AGENT",
+              help="Agent: an id, or a name only one agent has.")
 @click.option("--limit", type=int, default=30, help="Rows shown in the table (not --json).")
 @store_option
 @config_option
 @json_option
+@lang_option
 def map_command(agent_id: str, limit: int, store: str | None, config_path: str | None,
-                as_json: bool) -> None:
+                as_json: bool, lang: str | None) -> None:
     """The agent's operation map (作战地图): everyone within reach, warmest first.
 
     \b
@@ -99,7 +116,10 @@ def map_command(agent_id: str, limit: int, store: str | None, config_path: str |
     influence, power_circle, trust_level, trust_evidence, quadrant, value_tier, abc,
     best_introducer, best_introducer_name, tie_type}.
     """
+    positive("--limit", limit)
+    lng = lang_of(lang)
     ag = _load(store, config_path)
+    agent_id = resolve_or_fail(ag, agent_id, label="Agent", what="agent", lang=lng)
     try:
         df = operation_map(ag, agent_id)
     except UnknownIdError as exc:
@@ -108,10 +128,10 @@ def map_command(agent_id: str, limit: int, store: str | None, config_path: str |
     if as_json:
         echo_json({"agent": agent_id, "rows": _records(df)})
         return
-    click.echo(f"{ag.name(agent_id)} ({agent_id}): {len(df):,} people within reach")
-    cols = ["person_id", "name", "status", "warmth", "hops", "trust_level", "quadrant",
-            "value_tier", "abc", "best_introducer_name"]
-    click.echo(df[cols].head(limit).to_string(index=False))
+    click.echo(t("map_head", lng, name=ag.name(agent_id), id=agent_id, n=f"{len(df):,}"))
+    click.echo(table_text(opmap_table(df.head(limit), ag.settings, lng)))
+    click.echo(t("map_legend", lng, hot=ag.settings.metrics.warmth_hot,
+                 warm=ag.settings.metrics.warmth_warm))
 
 
 @click.command("hubs")
@@ -125,8 +145,10 @@ def map_command(agent_id: str, limit: int, store: str | None, config_path: str |
 @store_option
 @config_option
 @json_option
+@lang_option
 def hubs_command(top: int | None, team: str | None, with_bridges: bool, with_agents: bool,
-                 store: str | None, config_path: str | None, as_json: bool) -> None:
+                 store: str | None, config_path: str | None, as_json: bool,
+                 lang: str | None) -> None:
     """Influence hubs (动力圈中心): the most influential clients and prospects.
 
     \b
@@ -139,9 +161,14 @@ def hubs_command(top: int | None, team: str | None, with_bridges: bool, with_age
     A client's influence is the client's own (relatives, colleagues, friends, business ties,
     referrals); agents and their SERVES ties are not part of it.
     """
+    positive("--top", top)
+    lng = lang_of(lang)
     ag = _load(store, config_path)
-    if team is not None and team not in set(ag.agents["team"].dropna()):
-        fail(f"unknown team '{team}' (no agent in agents.team has it)")
+    teams = sorted(set(ag.agents["team"].dropna().astype(str)))
+    if team is not None and team not in teams:
+        near = closest_names(team, teams)
+        fail(t("no_such_team", lng, text=team)
+             + (t("closest", lng, names=", ".join(near)) if near else ""))
     df = hubs(ag, top=top, team=team)
     out: dict[str, Any] = {"team": team, "hubs": _records(df)}
     br = None
@@ -159,15 +186,13 @@ def hubs_command(top: int | None, team: str | None, with_bridges: bool, with_age
     if as_json:
         echo_json(out)
         return
-    cols = ["id", "name", "status", "influence", "pagerank", "power_circle",
-            "referral_descendants", "circle", "serving_agent"]
-    click.echo(df[cols].to_string(index=False))
+    click.echo(table_text(hubs_table(ag, df, lng)))
     if br is not None:
-        click.echo(f"\nbridges (betweenness over {br.attrs['sample_size']} sources):")
-        click.echo(br.to_string(index=False))
+        click.echo("\n" + t("bridges_head", lng, n=br.attrs["sample_size"]))
+        click.echo(table_text(bridges_table(br, lng)))
     if ai is not None:
-        click.echo("\nagents' own influence / 业务员影响力:")
-        click.echo(ai.to_string(index=False))
+        click.echo("\n" + t("agent_influence", lng) + ":")
+        click.echo(table_text(ai))
 
 
 COMMANDS: list[click.Command] = [paths_command, map_command, hubs_command]

@@ -55,14 +55,27 @@ def settings_from(config_path: str | None) -> Settings:
         raise  # unreachable; keeps type checkers happy
 
 
-def open_existing_store(store: str | None, settings: Settings | None = None) -> GraphStore:
+#: what a metric command says on a store with no agents and no clients
+EMPTY_STORE = "the store is empty: run graphcrm ingest"
+
+
+def open_existing_store(store: str | None, settings: Settings | None = None, *,
+                        require_data: bool = False) -> GraphStore:
     """Open a store that must already exist (reads never create an empty file); ``settings``
-    carry the ``[neo4j]`` connection settings of ``--config`` for a Neo4j store."""
+    carry the ``[neo4j]`` connection settings of ``--config`` for a Neo4j store. With
+    ``require_data`` a store without agents and clients stops with :data:`EMPTY_STORE`."""
     try:
-        return open_store(store, create=False, settings=settings)
+        opened = open_store(store, create=False, settings=settings)
     except StoreError as exc:
         fail(str(exc))
         raise
+    if require_data:
+        counts = opened.counts()
+        if not (counts.get("Agent", 0) or counts.get("Client", 0)):
+            opened.close()
+            fail(f"{EMPTY_STORE} PATH... --store {opened.location}"
+                 if store else f"{EMPTY_STORE} PATH...")
+    return opened
 
 
 def echo_json(data: Any) -> None:

@@ -17,10 +17,12 @@ from graphcrm.cli.common import (
     settings_from,
     store_option,
 )
+from graphcrm.config import store_location
 from graphcrm.ingest.identity import merge_candidates, merge_log, undo_merge
 from graphcrm.ingest.job import IngestError, IngestReport, ingest_paths, write_rejects
 from graphcrm.model import Label
 from graphcrm.store.base import StoreError
+from graphcrm.store.sqlite import SQLiteStore
 from graphcrm.workspace import open_store, snapshot_path, warm_graph
 
 
@@ -94,6 +96,7 @@ def ingest_command(paths: tuple[str, ...], store: str | None, rejects_path: str 
       graphcrm ingest data/sample --store crm.db
     """
     settings = settings_from(config_path)
+    new_file = _new_store_file(store)
     try:
         target = open_store(store, create=True, settings=settings)
     except StoreError as exc:
@@ -117,10 +120,12 @@ def ingest_command(paths: tuple[str, ...], store: str | None, rejects_path: str 
                 warm_seconds = round(time.perf_counter() - started, 2)
     except IngestError as exc:
         bars.close()
+        _discard_if_empty(new_file)
         fail(str(exc))
         return
     except KeyboardInterrupt:
         bars.close()
+        _discard_if_empty(new_file)
         if "://" in str(target.location):
             fail("interrupted: batches already committed to Neo4j are kept; re-run the same "
                  "files to finish (MERGE makes it safe)")
@@ -143,10 +148,32 @@ def ingest_command(paths: tuple[str, ...], store: str | None, rejects_path: str 
             click.echo(f"analysis graph ready for the app in {warm_seconds:.1f}s "
                        f"(saved beside the store)")
     if accepted == 0:
+        _discard_if_empty(new_file)
         why = f"{report.rejected:,} rows rejected" if report.rejected else "no data rows"
         extra = f" (see {rejects_file})" if rejects_file else ""
         errors = "; ".join(report.errors)
         fail(f"nothing accepted: {why}{extra}" + (f"; {errors}" if errors else ""))
+
+
+def _new_store_file(store: str | None) -> Path | None:
+    """The embedded store's file when this run is about to create it (None otherwise)."""
+    loc = store_location(store)
+    if "://" in loc and not loc.startswith("sqlite:///"):
+        return None
+    path = Path(loc.removeprefix("sqlite:///"))
+    return None if path.exists() else path
+
+
+def _discard_if_empty(path: Path | None) -> None:
+    """A failed first load leaves no empty store behind (so no later command mistakes an empty
+    file for a store); a store that got any data, or existed before, is kept."""
+    if path is None or not path.exists():
+        return
+    with SQLiteStore(path, create=False) as s:
+        if any(s.counts().values()):
+            return
+    for suffix in ("", "-wal", "-shm", "-journal", ".analysis"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def _print_report(report: object, location: str, rejects_file: Path | None) -> None:

@@ -22,10 +22,13 @@ from graphcrm.cli.common import (
     settings_from,
     store_option,
 )
-from graphcrm.config import Settings, settings_toml
+from graphcrm.cli.people import lang_of, lang_option
+from graphcrm.config import Settings, settings_dict, settings_toml
+from graphcrm.i18n import t
 from graphcrm.ingest.job import IngestError, ingest_paths
 from graphcrm.store.base import GraphStore, StoreError, is_neo4j_url
 from graphcrm.store.export import copy_journals, export_tables
+from graphcrm.wording import count_words, table_text
 from graphcrm.workspace import open_store
 
 __all__ = ["COMMANDS"]
@@ -34,7 +37,8 @@ __all__ = ["COMMANDS"]
 @click.command("stats")
 @store_option
 @json_option
-def stats(store: str | None, as_json: bool) -> None:
+@lang_option
+def stats(store: str | None, as_json: bool, lang: str | None) -> None:
     """Counts of every node and relationship type in the store.
 
     Keys in --json: every node label (Agent, Client, Organization, Policy), Prospect (clients
@@ -48,21 +52,28 @@ def stats(store: str | None, as_json: bool) -> None:
     if as_json:
         echo_json({**counts, "data_version": version, "store": location})
         return
-    click.echo(f"store: {location}   data version: {version}")
-    width = max(len(k) for k in counts)
-    for key, value in counts.items():
-        click.echo(f"  {key:<{width}}  {value:>12,}")
+    lng = lang_of(lang)
+    click.echo(f"{t('store', lng)}: {location}   {t('data_version', lng)}: {version}")
+    table = pd.DataFrame({t("what", lng): [count_words(k, lng) for k in counts],
+                          t("counts", lng): [f"{v:,}" for v in counts.values()]})
+    click.echo(table_text(table))
 
 
 @click.command("config")
 @config_option
-def config_command(config_path: str | None) -> None:
+@json_option
+def config_command(config_path: str | None, as_json: bool) -> None:
     """Print the effective settings as TOML (defaults, overridden by --config / $GRAPHCRM_CONFIG).
 
     Copy the output to a file, keep the keys you change, and pass it with --config or
     GRAPHCRM_CONFIG. Every tunable constant of GraphCRM is here; docs/config.md explains them.
     """
-    click.echo(settings_toml(settings_from(config_path)), nl=False)
+    settings = settings_from(config_path)
+    if as_json:  # same keys as the TOML sections; the Neo4j password masked
+        echo_json(settings_dict(settings))
+        return
+    click.echo(settings_toml(settings), nl=False)
+
 
 def _copy_aliases(source: GraphStore, target: GraphStore) -> int:
     aliases = source.aliases()

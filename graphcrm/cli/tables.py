@@ -17,9 +17,18 @@ from graphcrm.cli.common import (
     settings_from,
     store_option,
 )
+from graphcrm.cli.people import (
+    lang_of,
+    lang_option,
+    load_graph_for,
+    positive,
+    resolve_or_fail,
+)
 from graphcrm.graph.strength import reference_date
+from graphcrm.i18n import code, t
 from graphcrm.metrics import needs, rewards
 from graphcrm.model import Label, RelType
+from graphcrm.wording import table_text, words_for_codes
 
 AS_OF = click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]),
                      default=None, metavar="YYYY-MM-DD",
@@ -33,15 +42,18 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 @click.command("gaps")
-@click.option("--client", "client_id", default=None, metavar="ID", help="One client.")
+@click.option("--client", "client_id", default=None, metavar="ID",
+              help="One client: an id, or a name only one client has.")
 @click.option("--agent", "agent_id", default=None, metavar="AGENT",
-              help="The whole book of an agent (the clients it is the serving agent of).")
+              help="The whole book of an agent (the clients it is the serving agent of): an "
+                   "id, or a name only one agent has.")
 @AS_OF
 @store_option
 @config_option
 @json_option
+@lang_option
 def gaps(client_id: str | None, agent_id: str | None, as_of: datetime | None,
-         store: str | None, config_path: str | None, as_json: bool) -> None:
+         store: str | None, config_path: str | None, as_json: bool, lang: str | None) -> None:
     """Life stage, needs and coverage gaps: why to visit a client again.
 
     \b
@@ -58,14 +70,19 @@ def gaps(client_id: str | None, agent_id: str | None, as_of: datetime | None,
     if (client_id is None) == (agent_id is None):
         fail("give exactly one of --client ID or --agent AGENT")
     settings = settings_from(config_path)
-    with open_existing_store(store) as s:
+    lng = lang_of(lang)
+    with open_existing_store(store, require_data=True) as s:
         clients = s.nodes(Label.CLIENT)
-        if agent_id is not None:
-            agents = s.nodes(Label.AGENT, ["agent_id"])
-            if agent_id not in set(agents["agent_id"].astype(str)):
-                fail(f"unknown agent id '{agent_id}': no such agent in {s.location}")
-        elif client_id not in set(clients["client_id"].astype(str)):
-            fail(f"unknown client id '{client_id}': no such client in {s.location}")
+        agents = s.nodes(Label.AGENT, ["agent_id"])
+        known = (set(agents["agent_id"].astype(str)) if agent_id is not None
+                 else set(clients["client_id"].astype(str)))
+        if (agent_id or client_id) not in known:  # a name: find who it is
+            ag = load_graph_for(store, config_path)
+            if agent_id is not None:
+                agent_id = resolve_or_fail(ag, agent_id, label="Agent", what="agent", lang=lng)
+            else:
+                client_id = resolve_or_fail(ag, str(client_id), label="Client", what="client",
+                                            lang=lng)
         policies = s.nodes(Label.POLICY)
         rels = s.relationships(types=[RelType.RELATIVE_OF.value, RelType.SERVES.value])
         ref: date = (as_of.date() if as_of else reference_date(
@@ -92,22 +109,31 @@ def gaps(client_id: str | None, agent_id: str | None, as_of: datetime | None,
         echo_json(data)
         return
     if table.empty:
-        click.echo(f"agent {agent_id} serves no clients as of {ref}")
+        click.echo(t("gaps_none", lng, id=agent_id, date=ref))
         return
     if agent_id is not None:
-        click.echo(f"agent {agent_id}: {len(table)} clients as of {ref}")
-        for code, n in table["finding_code"].value_counts().sort_index().items():
-            click.echo(f"  {code:<18} {n:>6}")
+        click.echo(t("gaps_head", lng, id=agent_id, n=len(table), date=ref))
+        for fcode, n in table["finding_code"].value_counts().sort_index().items():
+            click.echo(f"  {code('finding', fcode, lng)}: {n}")
         click.echo("")
+    sep = ", " if lng == "en" else "、"
     for row in table.itertuples(index=False):
-        click.echo(f"{row.client_id} {row.name or ''}: {row.life_stage}"
-                   + (f" (was {row.stage_then})" if row.stage_then
-                      and row.stage_then != row.life_stage else "")
-                   + f" - finding {row.finding} {row.finding_text}")
-        click.echo(f"  stage: {row.stage_reason}")
-        click.echo(f"  needs: {', '.join(row.needs) or '-'}   held: {', '.join(row.held) or '-'}")
+        stage = code("stage", row.life_stage, lng)
+        if row.stage_then and row.stage_then != row.life_stage:
+            stage += t("stage_was", lng, then=code("stage", row.stage_then, lng))
+        click.echo(f"{row.name or '—'} ({row.client_id}): {stage} · "
+                   f"{code('finding', row.finding_code, lng)}")
+        if lng == "en":
+            click.echo(f"  {t('life_stage', lng)}: {words_for_codes(row.stage_reason)}")
+        needs_text = sep.join(code("need", n, lng) for n in row.needs) or "—"
+        held_text = sep.join(code("need", n, lng) for n in row.held) or "—"
+        click.echo(f"  {t('needs', lng)}: {needs_text}   {t('held', lng)}: {held_text}")
         for reason in row.reasons:
-            click.echo(f"  - {reason['text']}")
+            rc = str(reason["code"])
+            words = (words_for_codes(reason["text"]) if lng == "en" else
+                     t("missing_need", lng, need=code("need", rc.removeprefix("missing_"), lng))
+                     if rc.startswith("missing_") else code("reason", rc, lng))
+            click.echo(f"  - {words}")
 
 
 @click.command("rewards")
@@ -124,9 +150,10 @@ def gaps(client_id: str | None, agent_id: str | None, as_of: datetime | None,
 @store_option
 @config_option
 @json_option
+@lang_option
 def rewards_command(period: str, out: str | None, paid_files: tuple[str, ...], settle: bool,
-                    top: int, store: str | None, config_path: str | None,
-                    as_json: bool) -> None:
+                    top: int, store: str | None, config_path: str | None, as_json: bool,
+                    lang: str | None = None) -> None:
     """Chain-referral reward ledger (CVE) of one month: service points, never cash.
 
     Own first-year premium earns points; a referred person's first policy earns the referral
@@ -150,6 +177,7 @@ def rewards_command(period: str, out: str | None, paid_files: tuple[str, ...], s
     [{referrer_id, referee_id, referral_date, code, reason}], settled (lines stored by
     --settle in this run, 0 without it).
     """
+    positive("--top", top)
     try:
         rewards.check_period(period)
     except ValueError as exc:
@@ -159,8 +187,8 @@ def rewards_command(period: str, out: str | None, paid_files: tuple[str, ...], s
         paid = rewards.read_paid(paid_files)
     except ValueError as exc:
         fail(str(exc))
-    with open_existing_store(store) as s:
-        clients = s.nodes(Label.CLIENT, ["client_id", "phone", "id_number"])
+    with open_existing_store(store, require_data=True) as s:
+        clients = s.nodes(Label.CLIENT, ["client_id", "name", "phone", "id_number"])
         policies = s.nodes(Label.POLICY)
         rels = s.relationships(types=[RelType.REFERRED.value])
         aliases = s.aliases()
@@ -183,28 +211,39 @@ def rewards_command(period: str, out: str | None, paid_files: tuple[str, ...], s
                    "lines": _records(ledger.lines), "totals": _records(ledger.totals),
                    "exclusions": _records(ledger.exclusions), "settled": stored})
         return
-    click.echo(f"reward ledger {period}: {len(ledger.lines)} lines, "
-               f"{ledger.lines['points'].sum():,.2f} points to {len(ledger.totals)} clients, "
-               f"{len(ledger.exclusions)} referrals excluded")
-    click.echo(rewards.NOT_CASH)
+    lng = lang_of(lang)
+    names = clients.set_index("client_id")["name"] if "name" in clients else None
+
+    def who(cid: object) -> str:
+        name = names.get(cid) if names is not None else None
+        return f"{name} ({cid})" if isinstance(name, str) and name else str(cid)
+
+    click.echo(t("rewards_head", lng, period=period, lines=len(ledger.lines),
+                 points=f"{ledger.lines['points'].sum():,.2f}", n=len(ledger.totals),
+                 excluded=len(ledger.exclusions)))
+    click.echo(t("points_note_long", lng) if lng == "zh" else rewards.NOT_CASH)
     unpaid = ledger.lines["status"].value_counts()
     for status in ("capped", "already_paid", "already_settled", "same_person", "not_eligible",
                    "adjustment"):
         if unpaid.get(status, 0):
-            click.echo(f"{status}: {int(unpaid[status])} lines")
+            click.echo(f"{code('line_status', status, lng)}: {int(unpaid[status])}")
     if not ledger.totals.empty:
-        click.echo(f"\n{'earner':<12} {'own':>10} {'referral':>10} {'points':>10} capped")
-        for row in ledger.totals.head(top).itertuples(index=False):
-            click.echo(f"{row.earner_id:<12} {row.own_points:>10,.2f} "
-                       f"{row.referral_points:>10,.2f} {row.points:>10,.2f} "
-                       f"{'yes' if row.capped_lines else ''}")
+        totals = ledger.totals.head(top)
+        table = pd.DataFrame({
+            t("col_name", lng): [who(c) for c in totals["earner_id"]],
+            t("col_own_points", lng): [f"{v:,.2f}" for v in totals["own_points"]],
+            t("col_referral_points", lng): [f"{v:,.2f}" for v in totals["referral_points"]],
+            t("col_points", lng): [f"{v:,.2f}" for v in totals["points"]],
+            t("col_capped_lines", lng): totals["capped_lines"].to_numpy()})
+        click.echo("")
+        click.echo(table_text(table))
     if not ledger.exclusions.empty:
-        click.echo("\nexcluded referrals:")
-        for code, n in ledger.exclusions["code"].value_counts().sort_index().items():
-            click.echo(f"  {code:<22} {n:>6}")
+        click.echo("\n" + t("exclusions", lng) + ":")
+        for excl, n in ledger.exclusions["code"].value_counts().sort_index().items():
+            click.echo(f"  {code('exclusion', excl, lng)}: {n}")
     if settle:
-        click.echo(f"\nsettled / 已结算: {stored} lines stored in {s.location}"
-                   + ("" if stored else " (nothing new: every line was settled before)"))
+        click.echo("\n" + t("settled_stored", lng, n=stored, store=s.location)
+                   + ("" if stored else t("settled_nothing_new", lng)))
     if out:
         click.echo(f"\nledger written to {out}")
 

@@ -1,4 +1,4 @@
-"""Trust level per agent-client tie (DOMAIN.md, 'Trust').
+"""Trust level per agent-client tie (docs/metrics.md, trust).
 
 Three levels, each set by observable evidence: perceived (keeps in touch: visits, calls,
 likes), emotional (lets the agent into private life: private talk, family at a company event),

@@ -1,4 +1,4 @@
-"""Life stage and coverage gaps (DOMAIN.md, 'Re-developing existing clients').
+"""Life stage and coverage gaps (docs/metrics.md, life stage and coverage gaps).
 
 The life stage comes from the family subgraph: spouse edges (counted from their start date),
 the household's children (``RELATIVE_OF`` kind ``parent`` from the parent, or ``child`` from
@@ -23,7 +23,7 @@ import pandas as pd
 from graphcrm.config import NeedsSettings, Settings
 from graphcrm.model import PolicyStatus, RelType
 
-#: The five findings (DOMAIN.md), 0 = no in-force cover at all.
+#: The five findings (docs/metrics.md), 0 = no in-force cover at all.
 FINDINGS: dict[int, tuple[str, str]] = {
     0: ("no_cover", "no in-force cover in the household: every need of the stage is open"),
     1: ("fits_but_changed", "cover fits but needs have changed"),

@@ -1,4 +1,4 @@
-"""Chain-referral rewards: the customer value evaluation (CVE) ledger (DESIGN.md, DOMAIN.md).
+"""Chain-referral rewards: the customer value evaluation (CVE) ledger (rules: docs/metrics.md).
 
 Rewards are **service points and experiences, never cash**: paying a client back part of a
 premium is prohibited in many markets, China included.
@@ -78,7 +78,7 @@ SETTLED_COLUMNS = ["line_id", "period", "earner_id", "source_policy_id", "refere
                    "points", "entitled"]
 
 NOT_CASH = ("Rewards are service points and experiences, never cash: rebating premium to a "
-            "client is prohibited (DOMAIN.md, compliance).")
+            "client is prohibited (compliance rules: docs/metrics.md).")
 
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _FMT = "{:,.2f}".format

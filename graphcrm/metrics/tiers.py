@@ -1,4 +1,4 @@
-"""Client tiering (DOMAIN.md, 'Tiering'): ability x trust quadrant, value tiers, ABC.
+"""Client tiering (docs/metrics.md, tiers): ability x trust quadrant, value tiers, ABC.
 
 * **Quadrant** (客户分层): ability = liquid-asset band (high / low), trust = the highest trust
   level of the client's ties (high = emotional or behavioural, without a distrust signal).
@@ -37,7 +37,8 @@ def experience_plan(quadrant: str, settings: Settings | None = None) -> dict[str
     quadrant : str
         cultivate, pamper, develop or maintain.
     settings : Settings, optional
-        ``settings.tiers.experiences`` and ``experience_plan`` hold the DOMAIN.md table.
+        ``settings.tiers.experiences`` and ``experience_plan`` hold the experience table of
+        docs/metrics.md.
 
     Returns
     -------
@@ -55,7 +56,7 @@ def experience_plan(quadrant: str, settings: Settings | None = None) -> dict[str
 
 
 def plan_table(settings: Settings | None = None) -> pd.DataFrame:
-    """The whole DOMAIN.md experience table: one row per quadrant plus the ``cost`` row."""
+    """The whole experience table (docs/metrics.md): one row per quadrant plus the ``cost`` row."""
     t = (settings or Settings()).tiers
     rows = {q: list(t.experience_plan[q]) for q in ("develop", "maintain", "cultivate", "pamper")}
     rows["cost"] = list(t.experience_cost)

@@ -119,6 +119,12 @@ def _column_values(series: pd.Series) -> list[Any]:
     return [None if v is None else str(v) for v in values]
 
 
+def _read_only_error(exc: sqlite3.OperationalError) -> bool:
+    """SQLite's ways of saying the file or its folder cannot be written."""
+    text = str(exc).lower()
+    return any(w in text for w in ("readonly", "read-only", "unable to open", "disk i/o"))
+
+
 class SQLiteStore(GraphStore):
     """The embedded store in one SQLite file.
 
@@ -133,6 +139,8 @@ class SQLiteStore(GraphStore):
     def __init__(self, path: str | Path, *, create: bool = True) -> None:
         self.path = Path(path)
         self.location = str(self.path)
+        #: opened read-only (the file or its folder cannot be written: a read-only disk)
+        self.read_only = False
         if not self.path.exists():
             if not create:
                 raise StoreError(f"no store at {self.path} (run `graphcrm ingest` first)")
@@ -142,11 +150,14 @@ class SQLiteStore(GraphStore):
                 self.path, timeout=30.0, isolation_level=None, check_same_thread=False
             )
             self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("PRAGMA cache_size=-262144")  # 256 MiB page cache
-            self._conn.execute("PRAGMA temp_store=MEMORY")
+            self._configure()
             self._ensure_schema()
+        except sqlite3.OperationalError as exc:
+            if create or not _read_only_error(exc):
+                raise StoreError(f"{self.path}: not a GraphCRM store ({exc})") from exc
+            with suppress(sqlite3.Error):
+                self._conn.close()
+            self._open_read_only()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a GraphCRM store ({exc})") from exc
         self._lock = threading.RLock()
@@ -154,6 +165,50 @@ class SQLiteStore(GraphStore):
         self._changes = 0
         self._bulk_empty: str | None = None  # table being bulk-loaded from empty
         self._max_variables = self._conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+
+    def _configure(self) -> None:
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA cache_size=-262144")  # 256 MiB page cache
+        self._conn.execute("PRAGMA temp_store=MEMORY")
+
+    def _open_read_only(self) -> None:
+        """Open a store that cannot be written (a read-only disk or folder): ``mode=ro``, and
+        ``immutable=1`` where SQLite cannot even make its WAL index beside the file."""
+        last: sqlite3.Error | None = None
+        for flags in ("mode=ro", "mode=ro&immutable=1"):
+            conn: sqlite3.Connection | None = None
+            try:
+                conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?{flags}", uri=True,
+                                       timeout=30.0, isolation_level=None,
+                                       check_same_thread=False)
+                self._conn = conn
+                self._configure()
+                version = self._meta("schema_version")
+            except sqlite3.Error as exc:
+                last = exc
+                if conn is not None:
+                    with suppress(sqlite3.Error):
+                        conn.close()
+                continue
+            if version != str(SCHEMA_VERSION):
+                raise StoreError(
+                    f"{self.path}: schema version {version}, this GraphCRM reads {SCHEMA_VERSION}"
+                )
+            self.read_only = True
+            return
+        raise StoreError(f"{self.path}: not a GraphCRM store ({last})")
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Record a property of the store (e.g. that the demo made it); not data: the data
+        version does not move."""
+        with self._lock:
+            self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def meta(self, key: str) -> str | None:
+        """A property recorded with :meth:`set_meta` (None when absent)."""
+        with self._lock:
+            return self._meta(key)
 
     # -- schema --------------------------------------------------------------------------
     def _ensure_schema(self) -> None:
