@@ -117,9 +117,12 @@ class MetricSettings:
     pagerank_alpha: float = 0.85
     pagerank_tol: float = 1e-10
     pagerank_max_iter: int = 200
-    #: betweenness is sampled with this many sources above `betweenness_exact_max_nodes`
-    betweenness_samples: int = 200
-    betweenness_exact_max_nodes: int = 1_000
+    #: bridges: exact betweenness (every node a source) up to this many nodes
+    betweenness_exact_max_nodes: int = 2_000
+    #: above it, sampled sources: work budget / ties, kept within [min_samples, samples]
+    betweenness_work_budget: int = 15_000_000
+    betweenness_samples: int = 500
+    betweenness_min_samples: int = 16
     community_seed: int = 42
     community_resolution: float = 1.0
     hubs_top: int = 20

@@ -17,6 +17,7 @@ from pathlib import Path
 from graphcrm import __version__
 from graphcrm.config import Settings
 from graphcrm.graph import AnalysisGraph, build_graph
+from graphcrm.metrics.bridges import betweenness
 from graphcrm.metrics.influence import influence_table
 from graphcrm.metrics.opmap import client_tiers
 from graphcrm.store.base import GraphStore
@@ -116,7 +117,7 @@ def load_graph(store: GraphStore, settings: Settings | None = None, *,
 
 def warm_graph(store: GraphStore, settings: Settings | None = None) -> AnalysisGraph:
     """Build the analysis graph and the whole-graph metrics the app shows first (influence
-    table with circles, trust, quadrants and tiers), and save them as the store's snapshot.
+    table with circles, trust, quadrants and tiers, bridges), and save them as the store's snapshot.
 
     The ingest command calls this after a load that changed data, so the first page an agent
     opens afterwards reads a ready graph instead of computing it.
@@ -125,6 +126,7 @@ def warm_graph(store: GraphStore, settings: Settings | None = None) -> AnalysisG
     ag = load_graph(store, settings, snapshot=False)
     influence_table(ag)
     client_tiers(ag)
+    betweenness(ag)  # bridges: sized by [metrics] betweenness_work_budget (seconds at 10^5)
     save_snapshot(store, ag)
     return ag
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,8 @@ from graphcrm.store.sqlite import SQLiteStore
 
 ROOT = Path(__file__).resolve().parents[1]
 #: the real SNAP networks (../shared/datasets, beside the project in CI and development)
-DATASETS = ROOT.parent / "shared" / "datasets"
+#: (GRAPHCRM_DATASETS overrides it, e.g. for a git worktree that is not beside ../shared)
+DATASETS = Path(os.environ.get("GRAPHCRM_DATASETS") or ROOT.parent / "shared" / "datasets")
 SAMPLE_DIR = ROOT / "data" / "sample"
 
 

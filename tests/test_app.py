@@ -171,3 +171,5 @@ def test_hubs_bridges_on_request(sample_store: Path, env_store) -> None:  # type
     at.toggle(key="hubs_show_bridges").set_value(True).run()
     no_errors(at)
     assert len(at.dataframe) == n + 1
+    # not warmed (ingest_paths alone): computed on the page, which says from how many sources
+    assert any("Betweenness from" in c.value for c in at.caption), [c.value for c in at.caption]

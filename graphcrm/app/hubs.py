@@ -9,6 +9,7 @@ import streamlit as st
 
 from graphcrm.app.common import Ctx, safe
 from graphcrm.i18n import code
+from graphcrm.metrics.bridges import betweenness
 from graphcrm.metrics.influence import agent_influence, bridges, hubs, influence_table
 from graphcrm.metrics.narrate import circle_names, hubs_table
 from graphcrm.wording import pct
@@ -22,7 +23,18 @@ def _agent_influence(ag: Any) -> pd.DataFrame:
     return agent_influence(ag)
 
 
-def _bridges(ag: Any, top: int) -> pd.DataFrame:
+def _bridges(ctx: Ctx, ag: Any, top: int) -> pd.DataFrame:
+    """The bridges table: read from the warm-up's snapshot, or computed here with a progress
+    bar (after ``ingest --no-warm``, or on a Neo4j store) and then kept on the graph."""
+    if "betweenness" not in ag._cache:
+        bar = st.progress(0.0, text=ctx.t("bridges_progress", done=0, total="…"))
+
+        def step(done: int, total: int) -> None:
+            bar.progress(done / max(total, 1), text=ctx.t("bridges_progress", done=done,
+                                                           total=total))
+
+        betweenness(ag, progress=step)
+        bar.empty()
     return bridges(ag, top=top)
 
 
@@ -65,9 +77,9 @@ def render(ctx: Ctx) -> None:
             ctx.t("col_influence"): [pct(v) for v in ai["influence"]],
         }), hide_index=True, key="hubs_agents")
     st.subheader(ctx.t("bridges") + (f" — {value}" if value else ""))
-    # exact betweenness takes seconds on a first load; computed on request, then cached
+    # computed in the post-ingest warm-up (snapshot); otherwise here, with a progress bar
     if st.toggle(ctx.t("show_bridges"), key="hubs_show_bridges"):
-        br = safe(ctx, ctx.frame, "bridges", _bridges, max(top * 20, 200))
+        br = safe(ctx, _bridges, ctx, ag, max(top * 20, 200))
         if br is not None:
             br = br.loc[ag.serving.reindex(br["id"]).isin(members).to_numpy()
                         | (scope == "all")].head(top)
@@ -78,6 +90,8 @@ def render(ctx: Ctx) -> None:
                                       for i in br["id"]],
                 ctx.t("col_betweenness"): [f"{v:.4f}" for v in br["betweenness"]],
             }), hide_index=True, key="hubs_bridges")
+            st.caption(ctx.t("bridges_sample", k=br.attrs.get("sample_size", 0),
+                             n=len(ag.nodes)))
     st.subheader(ctx.t("influence_chart") + (f" — {value}" if value else ""))
     people = scoped["influence"] * 100
     if len(people):

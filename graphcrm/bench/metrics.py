@@ -16,6 +16,7 @@ checkout) into a GraphCRM store, used by the benchmark and by ``tests/test_real_
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import resource
 import time
 from pathlib import Path
@@ -25,8 +26,10 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 from networkx.algorithms.link_analysis.pagerank_alg import _pagerank_python
+from scipy.stats import spearmanr
 
 from graphcrm.graph import build_graph, build_graph_frames
+from graphcrm.metrics.bridges import betweenness
 from graphcrm.metrics.influence import pagerank, people_graph, power_circle, referral_reach
 from graphcrm.metrics.paths import warm_paths
 from graphcrm.model import TABLES, TABLES_BY_NAME
@@ -34,7 +37,8 @@ from graphcrm.store.base import GraphStore
 from graphcrm.store.sqlite import SQLiteStore
 from graphcrm.synth import generate
 
-DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+DATASETS = Path(os.environ.get("GRAPHCRM_DATASETS")
+                or Path(__file__).resolve().parents[2].parent / "shared" / "datasets")
 
 
 def _put(store: GraphStore, table: str, rows: pd.DataFrame) -> None:
@@ -174,7 +178,9 @@ def plain_networkx_influence(g: Any, referrals: Any, pure_python: bool) -> None:
 
 
 def run_bench(clients: int, dataset: str | None, seed: int, pairs: int, baseline_budget: float,
-              data_dir: Path | None, work: Path) -> dict[str, Any]:
+              data_dir: Path | None, work: Path,
+              parts: tuple[str, ...] = ("influence", "bridges", "paths"),
+              exact_networkx: bool = False) -> dict[str, Any]:
     """Everything ``graphcrm bench metrics`` reports, as a dict (documented keys)."""
     out: dict[str, Any] = {"dataset": dataset or "generated", "clients_requested": clients}
     t0 = time.perf_counter()
@@ -203,6 +209,80 @@ def run_bench(clients: int, dataset: str | None, seed: int, pairs: int, baseline
     out["analysis_graph_mb"] = round(graph_bytes(ag) / 2**20, 1)
     out["rss_after_build_mb"] = round(_rss_mb(), 1)
 
+    if "bridges" in parts:
+        out.update(bench_bridges(ag, baseline_budget, exact_networkx))
+    if "influence" in parts:
+        out.update(_bench_influence(ag, baseline_budget))
+    if "paths" in parts:
+        out.update(_bench_paths(ag, seed, pairs))
+        out.update(bench_hard_paths(ag, seed, min(pairs, HARD_PAIRS)))
+    out["peak_rss_mb"] = round(_rss_mb(), 1)
+    return out
+
+
+#: accuracy of the sampled bridges is measured against exact betweenness up to this many nodes
+BRIDGES_ACCURACY_MAX_NODES = 12_000
+
+
+def bench_bridges(ag: Any, baseline_budget: float, exact_networkx: bool = False
+                  ) -> dict[str, Any]:
+    """Bridges: ours (igraph, sampled by the work budget) vs the former NetworkX sampling
+    (``nx.betweenness_centrality(k=200)``, in a forked child within the budget); on graphs up to
+    :data:`BRIDGES_ACCURACY_MAX_NODES` nodes the top-100 agreement with exact betweenness at
+    several sample sizes (exact = igraph from every source; with ``exact_networkx`` also
+    NetworkX's exact betweenness, and the largest difference between the two)."""
+
+    out: dict[str, Any] = {}
+    ag._cache.pop("betweenness", None)
+    t = time.perf_counter()
+    ours = betweenness(ag)
+    secs = time.perf_counter() - t
+    n = len(ag.csr.ids)
+    out["bridges_ours_s"] = round(secs, 2)
+    out["bridges_sample_size"] = ours.attrs["sample_size"]
+    if n > BRIDGES_ACCURACY_MAX_NODES and baseline_budget <= 0:
+        return out  # --baseline-budget 0: no NetworkX graph at all (10^6: 30 s and 3 GB)
+    g = ag.G
+    k = min(200, n)
+    if baseline_budget > 0:
+        base, _ = _in_child(lambda: nx.betweenness_centrality(g, k=k, weight="distance",
+                                                              seed=42), baseline_budget)
+        out["bridges_networkx_k200_s"] = None if base is None else round(base, 2)
+        out["bridges_speedup_vs_networkx_k200"] = (round(base / secs, 1) if base is not None
+                                                   else f">{baseline_budget / secs:.1f}")
+    if n > BRIDGES_ACCURACY_MAX_NODES:
+        return out
+
+    def agreement(exact: Any, est: Any) -> tuple[int, float]:
+        best = exact.nlargest(100).index
+        overlap = len(set(best) & set(est.nlargest(100).index))
+        return overlap, round(float(spearmanr(exact[best], est.reindex(best)).statistic), 3)
+
+    t = time.perf_counter()
+    exact = betweenness(ag, sources=n)
+    out["bridges_exact_igraph_s"] = round(time.perf_counter() - t, 2)
+    if exact_networkx:
+        t = time.perf_counter()
+        ref = pd.Series(nx.betweenness_centrality(g, weight="distance")).reindex(exact.index)
+        out["bridges_exact_networkx_s"] = round(time.perf_counter() - t, 2)
+        out["bridges_exact_igraph_vs_networkx_max_rel_diff"] = float(
+            (exact - ref).abs().max() / ref.max())
+        out["bridges_exact_igraph_vs_networkx_top100"] = agreement(ref, exact)
+        exact = ref
+    overlap, rho = agreement(exact, ours)
+    out["bridges_top100_overlap"] = overlap
+    out["bridges_top100_spearman"] = rho
+    curve = {}
+    for kk in (16, 32, 64, 128, 256, 500):
+        if kk < n:
+            curve[kk] = agreement(exact, betweenness(ag, sources=kk))
+    out["bridges_accuracy_by_sources"] = curve
+    return out
+
+
+def _bench_influence(ag: Any, baseline_budget: float) -> dict[str, Any]:
+
+    out: dict[str, Any] = {}
     runs = []
     for _ in range(2):  # best of two, as for igraph
         t = time.perf_counter()
@@ -249,7 +329,70 @@ def run_bench(clients: int, dataset: str | None, seed: int, pairs: int, baseline
         out[f"{label}_speedup"] = (round(secs / ours, 1) if secs is not None
                                    else f">{baseline_budget / ours:.1f}")
     out["baseline_budget_s"] = baseline_budget
+    return out
 
+
+#: pairs per hop bound in the hard set (each is also timed with NetworkX)
+HARD_PAIRS = 200
+
+
+def hard_pairs(ag: Any, seed: int, pairs: int) -> list[tuple[str, str]]:
+    """The hard pair set: a random agent to one of the 100 best-connected people."""
+    deg = pd.Series(np.diff(ag.csr.strength.indptr), index=ag.csr.ids)
+    people = deg[ag.nodes["label"].reindex(deg.index).to_numpy() == "Client"]
+    top = people.sort_values(ascending=False, kind="stable").index[:100].to_numpy()
+    rng = np.random.default_rng(seed + 1)
+    agents = ag.agents.index.to_numpy()
+    return [(str(rng.choice(agents)), str(rng.choice(top))) for _ in range(pairs)]
+
+
+def bench_hard_paths(ag: Any, seed: int, pairs: int) -> dict[str, Any]:
+    """Warm paths on the hard set (:func:`hard_pairs`) with ``max_hops`` 5 and 6, against
+    NetworkX's weighted ``shortest_path`` (the best path only, no hop bound) on the same pairs;
+    p50/p99 over the pairs that have a path, and the ratio ours / NetworkX."""
+
+
+    out: dict[str, Any] = {}
+    g = ag.G
+    sample = hard_pairs(ag, seed, pairs)
+    for hops in (5, 6):
+        ours, base, best_ok, comparable = [], [], 0, 0
+        for a, b in sample:
+            t = time.perf_counter()
+            res = warm_paths(ag, a, b, max_hops=hops)
+            dt = time.perf_counter() - t
+            t = time.perf_counter()
+            try:
+                ref = nx.shortest_path(g, a, b, weight="distance")
+            except nx.NetworkXNoPath:
+                ref = None
+            db = time.perf_counter() - t
+            if res:
+                ours.append(dt)
+                base.append(db)
+                if ref is not None and len(ref) - 1 <= hops:
+                    comparable += 1
+                    ref_d = nx.path_weight(g, ref, "distance")
+                    best_ok += res[0].distance <= ref_d + 1e-9
+        o, b_ = np.array(ours) * 1000, np.array(base) * 1000
+        key = f"hard_paths_h{hops}"
+        out[f"{key}_found"] = len(o)
+        if len(o):
+            out[f"{key}_p50_ms"] = round(float(np.median(o)), 2)
+            out[f"{key}_p99_ms"] = round(float(np.percentile(o, 99)), 2)
+            out[f"{key}_networkx_p50_ms"] = round(float(np.median(b_)), 2)
+            out[f"{key}_networkx_p99_ms"] = round(float(np.percentile(b_, 99)), 2)
+            out[f"{key}_ratio_p99_ours_vs_networkx"] = round(
+                float(np.percentile(o, 99) / np.percentile(b_, 99)), 2)
+            # of the pairs whose NetworkX shortest path is within the hop bound, how many
+            # of our best paths are as short (must be all)
+            out[f"{key}_best_as_short_as_networkx"] = f"{best_ok}/{comparable}"
+    return out
+
+
+def _bench_paths(ag: Any, seed: int, pairs: int) -> dict[str, Any]:
+
+    out: dict[str, Any] = {}
     rng = np.random.default_rng(seed)
     agents = ag.agents.index.to_numpy()
     prospects = ag.clients.index[ag.clients["status"] == "prospect"].to_numpy()
@@ -272,5 +415,4 @@ def run_bench(clients: int, dataset: str | None, seed: int, pairs: int, baseline
                paths_found_p50_ms=round(float(np.median(found)), 2) if len(found) else None,
                paths_found_p99_ms=(round(float(np.percentile(found, 99)), 2)
                                    if len(found) else None))
-    out["peak_rss_mb"] = round(_rss_mb(), 1)
     return out

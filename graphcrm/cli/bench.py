@@ -62,21 +62,30 @@ def bench_ingest_command(clients: int, seed: int, workdir: str | None, keep: boo
               help="Random agent-prospect pairs for warm-path latency.")
 @click.option("--baseline-budget", type=float, default=600.0, show_default=True,
               help="Seconds after which a plain-NetworkX baseline is stopped.")
+@click.option("--part", "parts", multiple=True, default=("influence", "bridges", "paths"),
+              type=click.Choice(["influence", "bridges", "paths"]), show_default=True,
+              help="What to measure (repeat the option for several).")
+@click.option("--exact-networkx", is_flag=True,
+              help="Bridges: also NetworkX's exact betweenness as the reference (slow).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (keys as in the report).")
 def bench_metrics(clients: int, dataset: str | None, data_dir: Path | None, seed: int,
-                  pairs: int, baseline_budget: float, as_json: bool) -> None:
+                  pairs: int, baseline_budget: float, parts: tuple[str, ...],
+                  exact_networkx: bool, as_json: bool) -> None:
     """Influence pass and warm paths vs plain NetworkX and igraph (docs/benchmarks-metrics.md).
 
     Times this project's influence pass (PageRank + power circle + referral reach on the CSR
     view) against igraph's PageRank alone and against plain NetworkX (nx.pagerank default and
     pure-Python PageRank + a Python two-hop loop + nx.descendants), each NetworkX baseline in a
     forked child stopped after --baseline-budget seconds; then warm-path latency over --pairs
-    random agent-prospect pairs. Keys: every key printed below (seconds *_s, megabytes *_mb,
+    random agent-prospect pairs and a hard set (agents to the 100 best-connected people,
+    max_hops 5 and 6, against NetworkX's shortest_path); bridges (ours vs NetworkX's sampled
+    betweenness; top-100 agreement with exact betweenness up to 12,000 nodes; --baseline-budget
+    0 skips NetworkX). Keys: every key printed below (seconds *_s, megabytes *_mb,
     ratios ratio_*/ *_speedup; a speedup given as ">x" means the baseline hit the budget).
     """
     with tempfile.TemporaryDirectory(prefix="graphcrm-bench-") as tmp:
         out = metrics_bench.run_bench(clients, dataset, seed, pairs, baseline_budget, data_dir,
-                                      Path(tmp))
+                                      Path(tmp), tuple(parts), exact_networkx)
     if as_json:
         click.echo(json.dumps(out, indent=2))
         return

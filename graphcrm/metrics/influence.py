@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
 
 import networkx as nx
 import numpy as np
@@ -36,6 +37,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from graphcrm.graph import AnalysisGraph
+from graphcrm.metrics.bridges import betweenness
 
 #: igraph's random number generator is process-wide; one seeded call at a time
 _IGRAPH_RNG_LOCK = threading.Lock()
@@ -352,32 +354,39 @@ def hubs(ag: AnalysisGraph, top: int | None = None, team: str | None = None,
     return df.head(top).reset_index(drop=True)
 
 
-def bridges(ag: AnalysisGraph, top: int | None = None) -> pd.DataFrame:
+def bridges(ag: AnalysisGraph, top: int | None = None,
+            progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """People who join otherwise separate circles: betweenness over connection distance.
 
-    Exact below ``settings.metrics.betweenness_exact_max_nodes`` nodes; above, sampled from
-    ``betweenness_samples`` sources with the fixed ``community_seed``.
+    Computed in C by igraph (:func:`graphcrm.metrics.bridges.betweenness`): exact up to
+    ``settings.metrics.betweenness_exact_max_nodes`` nodes, above that from a seeded sample of
+    sources sized by ``betweenness_work_budget``; cached on ``ag`` and saved in its snapshot
+    (the post-ingest warm-up computes it).
+
+    Parameters
+    ----------
+    ag : AnalysisGraph
+    top : int, optional
+        Default ``settings.metrics.hubs_top``.
+    progress : callable, optional
+        ``progress(done, total)`` sources, for a progress bar.
 
     Returns
     -------
     DataFrame
         Clients and prospects only: ``id, name, label, betweenness`` highest first;
-        ``df.attrs['sample_size']`` is the
-        number of sources used (= node count when exact).
+        ``df.attrs['sample_size']`` is the number of sources used (= node count when exact).
     """
     m = ag.settings.metrics
     top = m.hubs_top if top is None else int(top)
-    g = ag.G
-    n = g.number_of_nodes()
-    k = None if n <= m.betweenness_exact_max_nodes else min(m.betweenness_samples, n)
-    bc = nx.betweenness_centrality(g, k=k, weight="distance", seed=m.community_seed)
-    df = pd.DataFrame({"id": list(bc), "betweenness": list(bc.values())})
+    bc = betweenness(ag, progress=progress)
+    df = pd.DataFrame({"id": bc.index.to_numpy(dtype=object), "betweenness": bc.to_numpy()})
     df.insert(1, "name", ag.nodes["name"].reindex(df["id"]).to_numpy())
     df.insert(2, "label", ag.nodes["label"].reindex(df["id"]).to_numpy())
     df = df.loc[df["label"] == "Client"]
     df = df.sort_values(["betweenness", "id"], ascending=[False, True], kind="stable")
     df = df.head(top).reset_index(drop=True)
-    df.attrs["sample_size"] = n if k is None else k
+    df.attrs["sample_size"] = bc.attrs["sample_size"]
     return df
 
 
