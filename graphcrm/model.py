@@ -339,6 +339,17 @@ KINDS_BY_TYPE: dict[str, tuple[str, ...]] = {
     RelType.BUSINESS_TIE: _values(BusinessKind),
 }
 
+#: Ties whose direction means nothing: A–B and B–A are one tie (the store keeps it once, with
+#: the smaller id as src_id). Type -> kinds that are symmetric (None: every row of the type).
+#: SERVES, WORKS_AT, REFERRED, RELATIVE_OF parent/child and BUSINESS_TIE customer/supplier keep
+#: their direction.
+UNDIRECTED: dict[str, tuple[str, ...] | None] = {
+    RelType.FRIEND_OF: None,
+    RelType.COLLEAGUE_OF: None,
+    RelType.RELATIVE_OF: (RelativeKind.SPOUSE, RelativeKind.SIBLING, RelativeKind.OTHER),
+    RelType.BUSINESS_TIE: (BusinessKind.PARTNER, BusinessKind.ALLIANCE),
+}
+
 #: Endpoint labels allowed per relationship type: (source labels, target labels).
 ENDPOINTS: dict[str, tuple[tuple[Label, ...], tuple[Label, ...]]] = {
     RelType.SERVES: ((Label.AGENT,), (Label.CLIENT,)),

@@ -51,7 +51,7 @@ from graphcrm.ingest.readers import (
     table_for_headers,
     table_for_stem,
 )
-from graphcrm.ingest.validate import REJECT_COLUMNS, KnownIds, validate
+from graphcrm.ingest.validate import REJECT_COLUMNS, KnownIds, merge_reversed_ties, validate
 from graphcrm.model import CLIENTS, RELATIONSHIPS, TABLES, Label, RelType, Table
 from graphcrm.store.base import GraphStore, StoreError
 
@@ -464,6 +464,11 @@ def _prepare(table: Table, path: Path, store: GraphStore | None, settings: Setti
                               store_has_clients=state.clients_written, aliases=state.aliases)
         frame, file_merges, merged_rows = res.frame, res.merges, res.merged_rows
         originals = [r for r in res.originals if r["alias_id"] not in state.aliases]
+    if table is RELATIONSHIPS and len(frame):
+        frame, merged_rows = merge_reversed_ties(frame)
+        if merged_rows:
+            note.append(f"{merged_rows} rows repeat an undirected tie in reverse (B–A after "
+                        "A–B): merged into the first, one tie each")
     if table.label is not None and table.label != Label.POLICY:
         state.known.add(frame[table.key[0]].to_numpy(dtype=object), table.label)
     if table is CLIENTS:

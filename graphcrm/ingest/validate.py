@@ -31,6 +31,7 @@ from graphcrm.model import (
     INTERACTIONS,
     KINDS_BY_TYPE,
     RELATIONSHIPS,
+    UNDIRECTED,
     Column,
     Label,
     Table,
@@ -524,20 +525,29 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
                     out[col.name] = v
 
     key = table.key[0]
+    swapped = None
     if table is RELATIONSHIPS:
         bad |= _check_relationships(out, probs, bad)
+        swapped = undirected_reversed(out, bad)
     if table is INTERACTIONS:
         _derive_interaction_ids(out, bad)
 
-    # duplicate keys among the rows still good: first kept
+    # duplicate keys among the rows still good: first kept. A reversed repeat of an undirected
+    # tie (B–A after A–B) is not a bad row: it is kept and merged into the first by the job
+    # (merge_reversed_ties), so only a repeat in the same direction is rejected here.
     key_cols = [c for c in table.key]
     good = ~bad
     if good.any():
-        kframe = pd.DataFrame({c: out[c] for c in key_cols})[good]
+        kframe = pd.DataFrame({c: out[c] for c in key_cols})
+        if swapped is not None:  # one key for A–B and B–A; the direction told apart
+            kframe.loc[swapped, ["src_id", "dst_id"]] = kframe.loc[
+                swapped, ["dst_id", "src_id"]].to_numpy()
+            kframe["__swapped"] = swapped
+        kframe = kframe[good]
         dup = kframe.duplicated(keep="first").to_numpy()
         if dup.any():
             gpos = np.flatnonzero(good)
-            first_row = kframe.groupby(key_cols, sort=False, dropna=False).ngroup()
+            first_row = kframe.groupby(list(kframe.columns), sort=False, dropna=False).ngroup()
             first_of_group = pd.Series(rows[gpos]).groupby(first_row.to_numpy()).transform(
                 "first").to_numpy()
             dpos = gpos[dup]
@@ -568,6 +578,12 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
     # references: ids that exist with the right label
     if table is RELATIONSHIPS:
         bad |= check_endpoints(out, probs, bad, known)
+        if swapped is not None and (swapped & ~bad).any():  # after the messages naming columns
+            turn = swapped & ~bad
+            src = np.asarray(out["src_id"], dtype=object).copy()
+            dst = np.asarray(out["dst_id"], dtype=object).copy()
+            src[turn], dst[turn] = dst[turn], src[turn].copy()
+            out["src_id"], out["dst_id"] = src, dst
     else:
         bad = _check_refs(table, out, probs, bad, known)
 
@@ -658,6 +674,40 @@ def _check_relationships(out: dict[str, object], probs: Problems, bad: np.ndarra
         probs.add(pos, "dst_id", dst[pos], "relationship to itself")
         new_bad |= self_tie
     return new_bad
+
+
+def undirected_reversed(out: dict[str, object], bad: np.ndarray) -> np.ndarray:
+    """Rows of an undirected tie (model.UNDIRECTED) whose ``src_id`` is the larger id: the
+    validator turns them round, so A–B and B–A have one key in the store."""
+    types = np.asarray(out["type"], dtype=object)
+    kinds = pd.Series(np.asarray(out["kind"], dtype=object))
+    src = np.asarray(out["src_id"], dtype=object)
+    dst = np.asarray(out["dst_id"], dtype=object)
+    sym = np.zeros(len(types), dtype=bool)
+    for rel_type, sym_kinds in UNDIRECTED.items():
+        is_t = types == str(rel_type)
+        sym |= is_t if sym_kinds is None else is_t & kinds.isin(
+            [str(k) for k in sym_kinds]).to_numpy()
+    sym &= ~bad & pd.notna(src) & pd.notna(dst)
+    pos = np.flatnonzero(sym)
+    turn = np.zeros(len(types), dtype=bool)
+    if len(pos):
+        turn[pos] = dst[pos].astype(str) < src[pos].astype(str)
+    return turn
+
+
+def merge_reversed_ties(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Drop rows of a validated relationships frame that repeat an undirected tie already in it
+    in reverse (same key once :func:`undirected_reversed` rows are turned round); the first
+    row is kept.
+
+    Returns the frame and the number of rows merged."""
+    if frame.empty:
+        return frame, 0
+    dup = frame.duplicated(subset=list(RELATIONSHIPS.key), keep="first").to_numpy()
+    if not dup.any():
+        return frame, 0
+    return frame.loc[~dup].reset_index(drop=True), int(dup.sum())
 
 
 def check_endpoints(out: dict[str, object], probs: Problems, bad: np.ndarray,
