@@ -65,7 +65,15 @@ def read_snapshot(store: GraphStore, settings: Settings) -> AnalysisGraph | None
             ag = pickle.load(fh)
     except Exception:  # a truncated or foreign file is only a cache miss
         return None
-    return ag if isinstance(ag, AnalysisGraph) else None
+    if not isinstance(ag, AnalysisGraph):
+        return None
+    ag._cache[_SAVED] = (path, _snapshot_key(store, settings),
+                         frozenset(k for k in ag._cache if k != _SAVED))
+    return ag
+
+
+#: key of ``ag._cache`` that remembers where and under which key ``ag`` was last saved
+_SAVED = "__snapshot__"
 
 
 def save_snapshot(store: GraphStore, ag: AnalysisGraph) -> Path | None:
@@ -77,16 +85,42 @@ def save_snapshot(store: GraphStore, ag: AnalysisGraph) -> Path | None:
     path = snapshot_path(store)
     if path is None:
         return None
+    return _write_snapshot(path, _snapshot_key(store, ag.settings), ag)
+
+
+def _write_snapshot(path: Path, key: dict[str, str], ag: AnalysisGraph) -> Path | None:
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    computed = frozenset(k for k in ag._cache if k != _SAVED)
+    ag._cache.pop(_SAVED, None)  # not part of the file: a reader sets its own
     try:
         with tmp.open("wb") as fh:
-            pickle.dump(_snapshot_key(store, ag.settings), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(key, fh, protocol=pickle.HIGHEST_PROTOCOL)
             pickle.dump(ag, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
     except OSError:
         tmp.unlink(missing_ok=True)
         return None
+    finally:
+        ag._cache[_SAVED] = (path, key, computed)
     return path
+
+
+def save_new_metrics(ag: AnalysisGraph) -> Path | None:
+    """Save ``ag`` again to the snapshot it was read from or saved to, if whole-graph metrics
+    were computed on it since (e.g. the first ``hubs`` after ``ingest --no-warm``), so later
+    commands read them instead of recomputing.
+
+    The key is the one of the data ``ag`` was built from: if the store changed meanwhile the
+    file is simply stale for the next reader. Returns the path written, or None (nothing new,
+    no snapshot location, not writable).
+    """
+    saved = ag._cache.get(_SAVED)
+    if saved is None:
+        return None
+    path, key, computed = saved
+    if not (set(ag._cache) - {_SAVED}) - computed:
+        return None
+    return _write_snapshot(path, key, ag)
 
 
 def load_graph(store: GraphStore, settings: Settings | None = None, *,

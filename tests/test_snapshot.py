@@ -95,3 +95,26 @@ def test_ingest_command_warms_the_graph_unless_told_not_to(tmp_path: Path) -> No
     assert "analysis graph ready" in result.output
     with SQLiteStore(db) as store:
         assert read_snapshot(store, Settings()) is not None
+
+
+def test_no_warm_then_first_metric_command_saves_its_tables(tmp_path: Path) -> None:
+    db = tmp_path / "crm.db"
+    with SQLiteStore(db) as store:
+        build_world(store)
+    _CACHE.clear()
+    # no warm-up: the first command builds the graph (snapshot without metrics) and computes
+    out = CliRunner().invoke(main, ["hubs", "--store", str(db), "--json"])
+    assert out.exit_code == 0, out.output
+    with SQLiteStore(db) as store:
+        snap = read_snapshot(store, Settings())
+        assert snap is not None
+        # the influence table the command computed was written back when it ended
+        assert "influence_table/True" in snap._cache and "circles" in snap._cache
+        _CACHE.clear()  # a new process: reads them, computes nothing
+        ag = load_graph(store)
+        stamp = snapshot_path(store).stat().st_mtime_ns  # type: ignore[union-attr]
+        again = CliRunner().invoke(main, ["hubs", "--store", str(db), "--json"])
+        assert again.exit_code == 0 and again.output == out.output
+        # nothing new was computed, so the file was not rewritten
+        assert snapshot_path(store).stat().st_mtime_ns == stamp  # type: ignore[union-attr]
+        assert "influence_table/True" in ag._cache

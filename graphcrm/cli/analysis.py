@@ -26,13 +26,17 @@ from graphcrm.metrics.narrate import bridges_table, hubs_table, opmap_table, tel
 from graphcrm.metrics.opmap import operation_map
 from graphcrm.metrics.paths import path_to_dict, warm_paths
 from graphcrm.wording import table_text
-from graphcrm.workspace import load_graph
+from graphcrm.workspace import load_graph, save_new_metrics
 
 
 def _load(store: str | None, config_path: str | None) -> Any:
     settings = settings_from(config_path)
     with open_existing_store(store, settings, require_data=True) as s:
-        return load_graph(s, settings)
+        ag = load_graph(s, settings)
+    # whole-graph tables this command computes (first use after `ingest --no-warm`) go into
+    # the snapshot when it ends, so the next command reads them
+    click.get_current_context().call_on_close(lambda: save_new_metrics(ag))
+    return ag
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
