@@ -292,7 +292,9 @@ POLICIES = Table(
 RELATIONSHIPS = Table(
     "relationships", "关系", ("type", "src_id", "dst_id"),
     help="One row per tie. Direction matters for SERVES (agent→client), WORKS_AT "
-    "(client→organization), REFERRED (referrer→referee) and RELATIVE_OF parent/child.",
+    "(client→organization), REFERRED (referrer→referee), RELATIVE_OF parent/child and "
+    "BUSINESS_TIE customer/supplier. Every other tie has no direction: A–B and B–A are one "
+    "tie (stored once, smaller id first; a reversed repeat is merged, not rejected).",
     synonyms=("relationship", "relations", "ties", "关系"),
     columns=(
         Column("src_id", "起点编号", "ref", required=True, refs=NODE_REFS,

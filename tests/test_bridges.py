@@ -102,7 +102,7 @@ def test_sampled_top_bridges_agree_with_exact(name: str, datasets_dir: Path,
     """The default sample size on graphs up to 10^4 nodes: the top 100 agree with exact
     betweenness (igraph all-sources, equal to NetworkX's: test above)."""
     if name == "generated":
-        ag = _generated(9_000, 11, _settings(betweenness_exact_max_nodes=0))
+        ag = _generated(5_000, 11, _settings(betweenness_exact_max_nodes=0))
     else:
         ag = _real(name, datasets_dir, tmp_path)
     n = len(ag.nodes)
