@@ -123,6 +123,9 @@ class MetricSettings:
     betweenness_work_budget: int = 15_000_000
     betweenness_samples: int = 500
     betweenness_min_samples: int = 16
+    #: worker processes for the bridges' sources when sources x ties >= the min work below
+    betweenness_processes: int = 2
+    betweenness_parallel_min_work: int = 2_000_000
     community_seed: int = 42
     community_resolution: float = 1.0
     hubs_top: int = 20

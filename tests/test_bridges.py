@@ -116,3 +116,18 @@ def test_sampled_top_bridges_agree_with_exact(name: str, datasets_dir: Path,
     print(f"{name}: n={n} k={k} top-100 overlap {overlap}, Spearman {rho:.3f}")
     assert overlap >= 80
     assert rho >= 0.9
+
+
+def test_worker_processes_give_the_same_bits_as_one_process() -> None:
+    one = _generated(300, 4, _settings(betweenness_exact_max_nodes=50, betweenness_samples=40,
+                                       betweenness_min_samples=5, betweenness_processes=1))
+    two = _generated(300, 4, _settings(betweenness_exact_max_nodes=50, betweenness_samples=40,
+                                       betweenness_min_samples=5, betweenness_processes=2,
+                                       betweenness_parallel_min_work=0))
+    seen: list[int] = []
+    a = betweenness(one)
+    b = betweenness(two, progress=lambda done, total: seen.append(done))
+    assert a.attrs["sample_size"] == b.attrs["sample_size"] == 40
+    assert seen[-1] == 40
+    np.testing.assert_array_equal(a.to_numpy(), b.to_numpy())
+    assert a.max() > 0

@@ -14,6 +14,9 @@ How it is computed:
   the work budget ``betweenness_work_budget`` (source × tie visits) divided by the number of
   ties, kept within ``[betweenness_min_samples, betweenness_samples]``, so the time grows about
   linearly with the graph instead of with its square.
+* The sources are independent: above ``betweenness_parallel_min_work`` (sources × ties) their
+  batches run on ``betweenness_processes`` worker processes (igraph holds the GIL, so threads
+  do not help); the batches are summed in source order, so the result is the same bits.
 
 Accuracy (measured, docs/benchmarks-metrics.md; tested in tests/test_bridges.py): on the real
 email-Eu-core and bitcoin-otc networks and a generated 10^4-client graph, the top 100 by the
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -78,8 +82,6 @@ def betweenness(ag: AnalysisGraph, progress: Progress | None = None,
     >>> bc = betweenness(ag)  # doctest: +SKIP
     >>> bc.nlargest(10)  # doctest: +SKIP
     """
-    import igraph as ig
-
     cached = ag._cache.get("betweenness") if sources is None else None
     if cached is not None:
         if progress is not None:
@@ -93,22 +95,31 @@ def betweenness(ag: AnalysisGraph, progress: Progress | None = None,
         out.attrs["sample_size"] = 0
         return out
     upper = sp.triu(c.distance, k=1).tocoo()
-    g = ig.Graph(n=n, edges=np.column_stack([upper.row, upper.col]), directed=False)
+    edges = np.column_stack([upper.row, upper.col]).astype(np.int32)
     weights = np.maximum(upper.data, _MIN_DISTANCE)
     if k >= n:
         chosen = np.arange(n)
     else:
         chosen = np.sort(np.random.default_rng(ag.settings.metrics.community_seed)
                          .choice(n, size=k, replace=False))
-    total = np.zeros(n)
     batch = max(1, len(chosen) // 50)  # ~50 progress steps; a batch costs one call into C
-    with warnings.catch_warnings():  # the clamp above triggers igraph's tolerance warning
-        warnings.simplefilter("ignore", RuntimeWarning)
-        for start in range(0, len(chosen), batch):
-            part = chosen[start:start + batch].tolist()
-            total += np.asarray(g.betweenness(directed=False, weights=weights, sources=part))
+    parts = [chosen[i:i + batch].tolist() for i in range(0, len(chosen), batch)]
+    m = ag.settings.metrics
+    workers = max(1, int(m.betweenness_processes))
+    if workers > 1 and len(chosen) * len(weights) >= m.betweenness_parallel_min_work:
+        results = _in_processes(n, edges, weights, parts, workers, progress, len(chosen))
+    else:
+        import igraph as ig
+
+        g = ig.Graph(n=n, edges=edges, directed=False)
+        results = []
+        for i, part in enumerate(parts):
+            results.append(_from_sources(g, weights, part))
             if progress is not None:
-                progress(min(start + batch, len(chosen)), len(chosen))
+                progress(min((i + 1) * batch, len(chosen)), len(chosen))
+    total = np.zeros(n)
+    for r in results:  # summed in source order whatever finished first: same bits every run
+        total += r
     # igraph counts each unordered pair once (= NetworkX unnormalized); scale a sample by n/k
     if len(chosen) < n:
         total *= n / len(chosen)
@@ -119,3 +130,51 @@ def betweenness(ag: AnalysisGraph, progress: Progress | None = None,
     if sources is None:
         ag._cache["betweenness"] = out
     return out
+
+
+# -- the work, in this process or in worker processes --------------------------------------
+
+#: a worker process's graph (set by its initializer; never used in the calling process)
+_GRAPH: dict[str, Any] = {}
+
+
+def _init(n: int, edges: np.ndarray, weights: np.ndarray) -> None:
+    """Build the igraph graph once per worker process (the pool's initializer)."""
+    import igraph as ig
+
+    _GRAPH["g"] = ig.Graph(n=n, edges=edges, directed=False)
+    _GRAPH["w"] = weights
+
+
+def _from_sources(g: Any, weights: np.ndarray, sources: list[int]) -> np.ndarray:
+    """igraph's subset betweenness from ``sources`` to every target (C, holds the GIL)."""
+    with warnings.catch_warnings():  # the clamp of 0 distances triggers igraph's tolerance note
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.asarray(g.betweenness(directed=False, weights=weights, sources=sources))
+
+
+def _part(sources: list[int]) -> np.ndarray:
+    """A worker's batch, on the graph its initializer built."""
+    return _from_sources(_GRAPH["g"], _GRAPH["w"], sources)
+
+
+def _in_processes(n: int, edges: np.ndarray, weights: np.ndarray, parts: list[list[int]],
+                  workers: int, progress: Progress | None, total: int) -> list[np.ndarray]:
+    """The source batches on ``workers`` processes (``forkserver``: no fork of a threaded
+    server such as the app's); results come back in batch order."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    ctx = mp.get_context("forkserver")
+    results: list[np.ndarray | None] = [None] * len(parts)
+    done = 0
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init,
+                             initargs=(n, edges, weights)) as pool:
+        futures = {pool.submit(_part, part): i for i, part in enumerate(parts)}
+        for fut in as_completed(futures):
+            i = futures[fut]
+            results[i] = fut.result()
+            done += len(parts[i])
+            if progress is not None:
+                progress(done, total)
+    return [r for r in results if r is not None]
