@@ -124,7 +124,8 @@ class MetricSettings:
     betweenness_samples: int = 500
     betweenness_min_samples: int = 16
     #: worker processes for the bridges' sources when sources x ties >= the min work below
-    betweenness_processes: int = 2
+    #: (1: slower on a loaded shared machine, measured; 2 for two really free cores)
+    betweenness_processes: int = 1
     betweenness_parallel_min_work: int = 2_000_000
     community_seed: int = 42
     community_resolution: float = 1.0
