@@ -52,6 +52,21 @@ class IngestSettings:
     #: checks the next file in a second process while this one writes (0 = always, a negative
     #: value = never; docs/benchmarks-ingest.md)
     pipeline_min_bytes: int = 64_000_000
+    #: a field longer than this (bytes of UTF-8) rejects its row: a runaway quote or a pasted
+    #: document, never a real id, name or date
+    max_field_bytes: int = 65_536
+    #: a CSV file whose last row has no line break after it was probably cut off while being
+    #: copied: that row is rejected instead of stored with a half value
+    reject_unterminated_last_row: bool = True
+    #: encoding detection (charset-normalizer): when the runner-up's "chaos" score is within
+    #: this of the best one's, the file is refused with both candidates named
+    encoding_margin: float = 0.05
+    #: birth, hire and interaction dates may lie at most this many days after today
+    max_future_days: int = 0
+    #: a policy may start at most this many days after today
+    max_policy_start_days_ahead: int = 366
+    #: birth dates before 1 January of this year are rejected
+    min_birth_year: int = 1900
 
 
 @dataclass
@@ -304,25 +319,45 @@ class ConfigError(ValueError):
     """A configuration file that cannot be used."""
 
 
-def _merge(obj: Any, data: dict[str, Any], where: str) -> Any:
+def _merge(obj: Any, data: dict[str, Any], file: str, prefix: str = "") -> Any:
+    """``obj`` with the values of ``data``; errors name the file and the key apart
+    (``bad.toml: metrics.max_hops: expected a number``)."""
     names = {f.name: f for f in dataclasses.fields(obj)}
     updates: dict[str, Any] = {}
     for key, value in data.items():
+        where = f"{prefix}{key}"
         if key not in names:
-            raise ConfigError(f"{where}: unknown setting '{key}' (known: {', '.join(names)})")
+            raise ConfigError(f"{file}: {where}: unknown setting (known in "
+                              f"{prefix.rstrip('.') or 'the file'}: {', '.join(names)})")
         current = getattr(obj, key)
         if dataclasses.is_dataclass(current):
             if not isinstance(value, dict):
-                raise ConfigError(f"{where}.{key}: expected a table")
-            updates[key] = _merge(current, value, f"{where}.{key}")
-        elif isinstance(current, dict) and isinstance(value, dict):
+                raise ConfigError(f"{file}: {where}: expected a table ([{where}])")
+            updates[key] = _merge(current, value, file, f"{where}.")
+        elif isinstance(current, dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{file}: {where}: expected a table")
             updates[key] = {**current, **value}
         elif isinstance(current, tuple):
+            if not isinstance(value, list):
+                raise ConfigError(f"{file}: {where}: expected a list, got {value!r}")
             updates[key] = tuple(value)
+        elif isinstance(current, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{file}: {where}: expected true or false, got {value!r}")
+            updates[key] = value
+        elif isinstance(current, (int, float)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"{file}: {where}: expected a number, got {value!r}")
+            if isinstance(current, int) and not isinstance(value, int):
+                raise ConfigError(f"{file}: {where}: expected a whole number, got {value!r}")
+            updates[key] = type(current)(value)
+        elif isinstance(current, str):
+            if not isinstance(value, str):
+                raise ConfigError(f"{file}: {where}: expected text, got {value!r}")
+            updates[key] = value
         else:
-            if isinstance(current, (int, float)) and not isinstance(value, (int, float)):
-                raise ConfigError(f"{where}.{key}: expected a number, got {value!r}")
-            updates[key] = type(current)(value) if isinstance(current, float) else value
+            updates[key] = value
     return dataclasses.replace(obj, **updates)
 
 
@@ -336,6 +371,12 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
             data = tomllib.loads(p.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
             raise ConfigError(f"config file not found: {p}") from exc
+        except IsADirectoryError as exc:
+            raise ConfigError(f"{p}: is a folder, not a config file") from exc
+        except OSError as exc:
+            raise ConfigError(f"{p}: cannot read the config file ({exc.strerror})") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{p}: not a text file (a config file is UTF-8 TOML)") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
         settings = _merge(settings, data, str(p))

@@ -36,8 +36,13 @@ def test_override_file_changes_only_the_keys_given(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[metrics]\nmax_hop = 6\n", "unknown setting 'max_hop'"),
-        ("[metrics]\nmax_hops = 'six'\n", "expected a number"),
+        ("[metrics]\nmax_hop = 6\n", "bad.toml: metrics.max_hop: unknown setting"),
+        ("[metrics]\nmax_hops = 'six'\n", "bad.toml: metrics.max_hops: expected a number"),
+        ("[ingest]\nmax_field_bytes = 1.5\n",
+         "bad.toml: ingest.max_field_bytes: expected a whole number"),
+        ("[ingest]\nreject_unterminated_last_row = 1\n",
+         "bad.toml: ingest.reject_unterminated_last_row: expected true or false"),
+        ("metrics = 3\n", "bad.toml: metrics: expected a table"),
         ("[metrics\n", "not valid TOML"),
     ],
 )
@@ -46,6 +51,18 @@ def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, message: str) ->
     cfg.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
         load_settings(cfg)
+
+
+def test_config_path_that_is_a_folder_is_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from graphcrm.cli import main
+
+    for args in (["config"], ["ingest", str(tmp_path), "--store", str(tmp_path / "x.db")]):
+        res = CliRunner().invoke(main, [*args, "--config", str(tmp_path)])
+        assert res.exit_code == 1
+        lines = res.stderr.strip().splitlines()
+        assert lines == [f"error: {tmp_path}: is a folder, not a config file"], res.output
 
 
 def test_missing_config_file_is_named(tmp_path: Path) -> None:

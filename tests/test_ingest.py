@@ -49,8 +49,8 @@ EXPECTED_REJECTS = {
     ("clients.csv", 4, "id_number", "440106198505053317",
      "ID number checksum wrong (last character should be 1)"),
     ("clients.csv", 5, "phone", "1380000000", BAD_PHONE),
-    ("clients.csv", 6, "", "C005,陈晨,M,1995-06-06,13800000005,,杭州,,,,EXTRA",
-     "row has 11 fields, the header has 10"),
+    ("clients.csv", 6, "field 11", "C005,陈晨,M,1995-06-06,13800000005,,杭州,,,,EXTRA",
+     "extra fields: the row has 11 fields, the header 10"),
     ("clients.csv", 8, "client_id", "C001", "duplicate id (first at row 2)"),
     ("clients.csv", 11, "gender", "X", "not one of M, F"),
     ("clients.csv", 14, "id_number", "1234", "ID number must be 18 characters"),
@@ -431,8 +431,8 @@ def test_cli_ingest_corpus_exit_0_rejects_csv_and_merges(corpus: Path, tmp_path:
 
 @pytest.mark.parametrize(("make", "fragment"), [
     (lambda d: d / "nowhere" / "clients.csv", "no such file or folder"),
-    (lambda d: _write(d / "clients.csv", b"\xff\xfe\x00\x81\xff" * 20),
-     "not UTF-8 or GBK/GB18030"),
+    (lambda d: _write(d / "clients.csv", b"\x81\xff\x00\xfe\xff" * 20),
+     "cannot read: not UTF-8, UTF-16, GBK/GB18030 or Big5"),
     (lambda d: _write(d / "clients.xlsx", b"this is not a zip file"), "cannot read as XLSX"),
     (lambda d: _write(d / "clients.csv", "id,full_name\nC1,张三\n".encode()),
      "missing required column name (姓名) for clients; expected headers: "

@@ -19,7 +19,13 @@ from graphcrm.cli.common import (
 )
 from graphcrm.config import store_location
 from graphcrm.ingest.identity import merge_candidates, merge_log, undo_merge
-from graphcrm.ingest.job import IngestError, IngestReport, ingest_paths, write_rejects
+from graphcrm.ingest.job import (
+    IngestError,
+    IngestReport,
+    check_rejects_path,
+    ingest_paths,
+    write_rejects,
+)
 from graphcrm.model import Label
 from graphcrm.store.base import StoreError
 from graphcrm.store.sqlite import SQLiteStore
@@ -97,6 +103,11 @@ def ingest_command(paths: tuple[str, ...], store: str | None, rejects_path: str 
     """
     settings = settings_from(config_path)
     new_file = _new_store_file(store)
+    try:  # before any row is written: a rejects file that cannot be written stops the job now
+        check_rejects_path(rejects_path or settings.ingest.rejects_file)
+    except IngestError as exc:
+        fail(str(exc))
+        return
     try:
         target = open_store(store, create=True, settings=settings)
     except StoreError as exc:

@@ -59,6 +59,7 @@ __all__ = [
     "FileReport",
     "IngestError",
     "IngestReport",
+    "check_rejects_path",
     "discover_inputs",
     "ingest_paths",
     "write_rejects",
@@ -251,9 +252,10 @@ def _batches(frame: pd.DataFrame, size: int) -> Iterator[pd.DataFrame]:
 
 
 def _bad_rows_frame(raw: RawFile, label: str) -> pd.DataFrame:
-    return pd.DataFrame({"file": label, "row": [r for r, _, _ in raw.bad_rows],
-                         "column": "", "value": [v for _, v, _ in raw.bad_rows],
-                         "reason": [why for _, _, why in raw.bad_rows]}, columns=REJECT_COLUMNS)
+    return pd.DataFrame({"file": label, "row": [b[0] for b in raw.bad_rows],
+                         "column": [b[1] for b in raw.bad_rows],
+                         "value": [b[2] for b in raw.bad_rows],
+                         "reason": [b[3] for b in raw.bad_rows]}, columns=REJECT_COLUMNS)
 
 
 def ingest_paths(paths: Sequence[str | Path], store: GraphStore, *,
@@ -439,7 +441,7 @@ def _prepare(table: Table, path: Path, store: GraphStore | None, settings: Setti
     label = path.name
     t0 = time.perf_counter()
     try:
-        raw = read_file(path, table)
+        raw = read_file(path, table, settings.ingest)
     except IngestError as exc:
         return FileReport(str(path), table.name, 0, 0, 0, 0, 0, time.perf_counter() - t0,
                           error=str(exc))
@@ -760,6 +762,32 @@ class _Pipeline:
             self._proc.wait()
         with suppress(OSError):
             self._in.close()
+
+
+def check_rejects_path(path: str | Path) -> Path:
+    """Make sure the rejects file can be written, before any row is: a folder, a read-only
+    file or a folder that cannot be written to is an :class:`IngestError` (one line).
+
+    The file is opened for appending (created and removed again when it did not exist), which
+    is the only test that holds for every file system and user.
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise IngestError(f"rejects file {p}: is a folder (give a file name, e.g. "
+                          f"{p / 'rejects.csv'})")
+    existed = p.exists()
+    try:
+        if not p.parent.exists():
+            p.parent.mkdir(parents=True, exist_ok=True)
+        with p.open("ab"):
+            pass
+    except OSError as exc:
+        where = "the folder" if not existed else "the file"
+        raise IngestError(f"rejects file {p}: cannot write {where} ({exc.strerror or exc}); "
+                          "choose another place with --rejects") from None
+    if not existed:
+        p.unlink(missing_ok=True)
+    return p
 
 
 def write_rejects(rejects: pd.DataFrame, path: str | Path) -> Path:

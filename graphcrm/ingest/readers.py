@@ -4,16 +4,22 @@ What a reader does, in order:
 
 1. tells the file's kind (which :data:`graphcrm.model.TABLES` template it fills) from the
    file stem (``clients.csv``, ``客户.xlsx``, ``clients_branch2.csv``) or else from its headers;
-2. detects the text encoding without being told: UTF-8, UTF-8 with BOM, GBK/GB18030 (what
-   Excel in China writes);
+2. detects the text encoding without being told: UTF-8, UTF-8 with BOM, UTF-16 with BOM,
+   GBK/GB18030 (what Excel in China writes) and Big5 (Taiwan, Hong Kong), with
+   ``charset-normalizer`` deciding between the legacy encodings; a doubtful file is refused with
+   the candidates named;
 3. maps the headers, English (case-insensitive) or Chinese, to the template's columns; unknown
    columns are ignored with a warning, a missing required column makes the file unusable;
 4. reads every cell as text (ids keep their leading zeros), strips spaces, drops blank rows and
    remembers each row's spreadsheet row number (the header is row 1).
 
-Big CSV files are parsed by Arrow's multithreaded CSV reader; malformed files (rows with more
-fields than the header, blank lines) fall back to Python's :mod:`csv` so each bad row can be
-reported with its row number instead of failing the whole file.
+Big CSV files are parsed by Arrow's multithreaded CSV reader; malformed files (ragged rows,
+bytes that are not text in the file's encoding, blank lines, a runaway quote) fall back to
+Python's :mod:`csv` on the decoded text, so one defect costs one row: that row is rejected with
+its row number, the column where known and the reason, and the rest is kept. Every cell is
+cleaned the same way: invisible characters (NUL, BOM, zero-width and direction marks) are
+removed everywhere, and full-width digits, letters and spaces (NFKC) are folded in every column
+that is not free text (ids, phones, ID numbers, dates, numbers, codes).
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ import csv
 import datetime as dt
 import io
 import re
+import sys
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from graphcrm.config import IngestSettings
 from graphcrm.model import TABLES, Column, Table
 
 #: file suffixes ingest reads
@@ -39,6 +48,28 @@ INPUT_SUFFIXES = (".csv", ".xlsx")
 #: how much of a file's start is read to detect its encoding and header
 _HEAD_BYTES = 1 << 20
 _BOM = codecs.BOM_UTF8
+#: what the encoding detector may choose between when a file is not UTF-8 (Python codec names)
+LEGACY_ENCODINGS = ("gb18030", "big5")
+#: invisible characters removed from every cell (RE2 syntax): NUL and other C0 controls but tab,
+#: soft hyphen, zero-width space/joiners, direction marks and embeddings, word joiner and
+#: invisible operators, BOM
+INVISIBLE = (r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x{00ad}\x{200b}-\x{200f}\x{202a}-\x{202e}"
+             r"\x{2060}-\x{2064}\x{feff}]")
+_INVISIBLE_PY = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00ad\u200b-\u200f\u202a-\u202e"
+                           "\u2060-\u2064\ufeff]")
+#: column kinds whose text is folded with NFKC (full-width digits, letters and spaces)
+FOLDED_KINDS = ("id", "ref", "phone", "id_number", "date", "int", "float", "bool", "enum")
+#: marks bytes that are not text in the file's encoding (a lone surrogate never decodes)
+_BAD_BYTES = "\udcff"
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def _mark_bad_bytes(exc: UnicodeError) -> tuple[str, int]:
+    assert isinstance(exc, UnicodeDecodeError)
+    return _BAD_BYTES, exc.end
+
+
+codecs.register_error("graphcrm-mark", _mark_bad_bytes)
 
 
 class IngestError(Exception):
@@ -63,7 +94,8 @@ class RawFile:
     unknown_headers
         Headers that match no template column (ignored).
     bad_rows
-        ``(row, value, reason)`` for rows that could not be split into the header's columns.
+        ``(row, column, value, reason)`` for rows that could not be read: ragged, bytes that are
+        not text, a field over the size limit, the cut-off last row.
     blank_rows
         Rows with every cell blank (skipped silently).
     """
@@ -74,7 +106,7 @@ class RawFile:
     columns: dict[str, pa.Array]
     rows: np.ndarray
     unknown_headers: list[str] = field(default_factory=list)
-    bad_rows: list[tuple[int, str, str]] = field(default_factory=list)
+    bad_rows: list[tuple[int, str, str, str]] = field(default_factory=list)
     blank_rows: int = 0
 
     @property
@@ -154,32 +186,74 @@ def _decodes(data: bytes, encoding: str, complete: bool) -> bool:
     return True
 
 
-def detect_encoding(path: Path) -> str:
-    """``utf-8-sig`` (BOM), ``utf-8`` or ``gb18030`` from the first megabyte of the file.
+def _mostly_utf8(head: bytes, complete: bool) -> bool:
+    """UTF-8 with a few rows that are not (one GBK or Latin-1 row pasted into a UTF-8 file):
+    more lines with non-ASCII text decode as UTF-8 than fail to."""
+    lines = head.splitlines()
+    if not complete and lines:
+        lines = lines[:-1]  # the last line of the head may be cut mid-character
+    good = bad = 0
+    for line in lines:
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            good += 1
+        except UnicodeDecodeError:
+            bad += 1
+    return good > bad
+
+
+def detect_encoding(path: Path, settings: IngestSettings | None = None) -> str:
+    """The encoding of a CSV file, from its first megabyte.
+
+    ``utf-8-sig`` or ``utf-16`` when the file starts with a byte-order mark; ``utf-8`` when it
+    decodes as UTF-8 (or mostly does: the rows that do not are rejected one by one); otherwise
+    ``charset-normalizer`` chooses among :data:`LEGACY_ENCODINGS` (GB18030, which reads GBK, and
+    Big5).
 
     Raises
     ------
     IngestError
-        When the start of the file is neither UTF-8 nor GB18030 text.
+        When no candidate reads the file, or when two read it about equally well (the
+        runner-up's chaos score within ``settings.encoding_margin`` of the best): the
+        message names the candidates, so the user can save the file as UTF-8.
     """
+    settings = settings or IngestSettings()
     with path.open("rb") as fh:
         head = fh.read(_HEAD_BYTES)
         complete = len(head) < _HEAD_BYTES
     if head.startswith(_BOM):
         return "utf-8-sig"
-    if _decodes(head, "utf-8", complete):
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if _decodes(head, "utf-8", complete) or _mostly_utf8(head, complete):
         return "utf-8"
-    if _decodes(head, "gb18030", complete):
-        return "gb18030"
-    raise IngestError(f"{path.name}: cannot read: not UTF-8 or GBK/GB18030 text")
+    from charset_normalizer import from_bytes
+
+    matches = sorted(from_bytes(head, cp_isolation=list(LEGACY_ENCODINGS)),
+                     key=lambda m: m.chaos)
+    if not matches:
+        raise IngestError(f"{path.name}: cannot read: not UTF-8, UTF-16, GBK/GB18030 or Big5 "
+                          "text (save it as UTF-8 CSV)")
+    best = matches[0]
+    close = [m for m in matches[1:] if m.chaos - best.chaos <= settings.encoding_margin]
+    if close:
+        names = " or ".join(m.encoding for m in [best, *close])
+        raise IngestError(f"{path.name}: cannot tell the encoding: {names} read it about "
+                          "equally well (save it as UTF-8 CSV)")
+    return str(codecs.lookup(best.encoding).name)
 
 
 def _first_record(path: Path, encoding: str) -> list[str]:
     with path.open("rb") as fh:
         head = fh.read(_HEAD_BYTES)
     text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head)
-    for rec in csv.reader(io.StringIO(text)):
-        return rec
+    try:
+        for rec in csv.reader(io.StringIO(text, newline="")):
+            return [_INVISIBLE_PY.sub("", v) for v in rec]
+    except csv.Error as exc:
+        raise IngestError(f"{path.name}: cannot read the header row ({exc})") from exc
     return []
 
 
@@ -216,14 +290,26 @@ def _cell_text(value: object) -> str:
 def _xlsx_rows(path: Path) -> Iterator[list[str]]:
     import openpyxl
 
+    if not zipfile.is_zipfile(path):
+        raise IngestError(f"{path.name}: cannot read as XLSX: not an Excel workbook (an XLSX "
+                          "file is a zip archive)")
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # zip/XML errors of every kind
-        raise IngestError(f"{path.name}: cannot read as XLSX ({type(exc).__name__})") from exc
+        raise IngestError(f"{path.name}: cannot read as XLSX: damaged workbook "
+                          f"({type(exc).__name__}: {str(exc)[:120]})") from exc
     try:
+        if not wb.worksheets:
+            raise IngestError(f"{path.name}: cannot read as XLSX: the workbook has no worksheet")
         ws = wb.worksheets[0]
-        for row in ws.iter_rows(values_only=True):
-            yield [_cell_text(v) for v in row]
+        try:
+            for row in ws.iter_rows(values_only=True):
+                yield [_cell_text(v) for v in row]
+        except IngestError:
+            raise
+        except Exception as exc:  # truncated or invalid sheet XML, a missing part
+            raise IngestError(f"{path.name}: cannot read as XLSX: damaged worksheet "
+                              f"'{ws.title}' ({type(exc).__name__}: {str(exc)[:120]})") from exc
     finally:
         wb.close()
 
@@ -258,23 +344,62 @@ def _resolve_headers(path: Path, table: Table, headers: list[str]
     return positions, unknown
 
 
-def _records_to_columns(records: Iterator[list[str]], ncols: int
-                        ) -> tuple[list[list[str]], list[int], list[tuple[int, str, str]], int]:
-    """Python fallback: split records, keep row numbers, report ragged rows."""
+BadRow = tuple[int, str, str, str]  # row, column, value, reason
+
+
+def _shown(value: str, limit: int = 200) -> str:
+    """A cell as shown in the rejects file: bad bytes as U+FFFD, cut to ``limit`` characters."""
+    value = value.replace(_BAD_BYTES, "\ufffd")
+    return value if len(value) <= limit else value[:limit] + "..."
+
+
+def _too_long(value: str, max_bytes: int) -> bool:
+    return len(value) * 4 > max_bytes and len(value.encode("utf-8", "surrogatepass")) > max_bytes
+
+
+def _row_problem(rec: list[str], headers: list[str], ncols: int, max_bytes: int,
+                 encoding: str, ragged: bool) -> tuple[str, str, str] | None:
+    """``(column, value, reason)`` when a record cannot be used as a row, else None."""
+    def name(i: int) -> str:
+        return headers[i].strip() if i < len(headers) and headers[i].strip() else f"field {i + 1}"
+
+    for i, v in enumerate(rec):
+        if _BAD_BYTES in v:
+            return name(i), _shown(v), f"bytes that are not {encoding} text"
+    for i, v in enumerate(rec):
+        if _too_long(v, max_bytes):
+            return name(i), _shown(v), f"field longer than {max_bytes:,} bytes"
+    if ragged:
+        if len(rec) > ncols and any(v.strip() for v in rec[ncols:]):
+            return (f"field {ncols + 1}", _shown(",".join(rec)),
+                    f"extra fields: the row has {len(rec)} fields, the header {ncols}")
+        if len(rec) < ncols:
+            return (name(len(rec)), _shown(",".join(rec)),
+                    f"missing fields: the row has {len(rec)} fields, the header {ncols}")
+    return None
+
+
+def _records_to_columns(records: Iterator[list[str]], headers: list[str], *, max_bytes: int,
+                        ragged: bool = False, encoding: str = "xlsx"
+                        ) -> tuple[list[list[str]], list[int], list[BadRow], int]:
+    """Split records into columns, keeping row numbers (the header is row 1) and rejecting the
+    records that cannot be rows (see :func:`_row_problem`). ``ragged``: a record with fewer
+    fields than the header is rejected (CSV) rather than padded with blanks (XLSX, whose
+    rows end at their last filled cell)."""
+    ncols = max(len(headers), 1)
     cols: list[list[str]] = [[] for _ in range(ncols)]
     rows: list[int] = []
-    bad: list[tuple[int, str, str]] = []
+    bad: list[BadRow] = []
     blank = 0
     for number, rec in enumerate(records, start=2):
         if not any(v.strip() for v in rec):
             blank += 1
             continue
+        problem = _row_problem(rec, headers, ncols, max_bytes, encoding, ragged)
+        if problem is not None:
+            bad.append((number, *problem))
+            continue
         if len(rec) > ncols:
-            extra = rec[ncols:]
-            if any(v.strip() for v in extra):
-                bad.append((number, ",".join(rec)[:200],
-                            f"row has {len(rec)} fields, the header has {ncols}"))
-                continue
             rec = rec[:ncols]
         elif len(rec) < ncols:
             rec = rec + [""] * (ncols - len(rec))
@@ -282,6 +407,53 @@ def _records_to_columns(records: Iterator[list[str]], ncols: int
             c.append(v)
         rows.append(number)
     return cols, rows, bad, blank
+
+
+class _TrackedLines:
+    """The physical lines of a text (``\\n``, ``\\r\\n`` or an old Mac's ``\\r``) for
+    :func:`csv.reader`, remembering which lines each record took."""
+
+    def __init__(self, text: str) -> None:
+        self._it = (m.group(0) for m in _LINE.finditer(text))
+        self.taken: list[str] = []
+
+    def __iter__(self) -> _TrackedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._it)
+        self.taken.append(line)
+        return line
+
+
+def _csv_records(text: str, ncols: int, max_bytes: int) -> Iterator[list[str]]:
+    """Records of a CSV text, one defect costing one record.
+
+    A quoted field may span lines; but when such a record does not fit the header (wrong
+    number of fields, a field over the size limit) the quote was a stray one that swallowed
+    the rows after it, so its lines are read again one by one, each its own record. A line
+    the :mod:`csv` module refuses becomes a one-field record holding the line (rejected by
+    the caller as ragged).
+    """
+    lines = _TrackedLines(text)
+    reader = csv.reader(lines)
+    while True:
+        try:
+            rec = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            rec = None
+        taken, lines.taken = lines.taken, []
+        if rec is not None and (len(taken) < 2 or (len(rec) == ncols and not any(
+                _too_long(v, max_bytes) for v in rec))):
+            yield rec
+            continue
+        for line in taken:
+            try:
+                yield next(csv.reader([line.rstrip("\r\n")]), [])
+            except csv.Error:
+                yield [line.rstrip("\r\n")]
 
 
 def _arrow_csv(path: Path, encoding: str, ncols: int) -> list[pa.Array]:
@@ -301,7 +473,8 @@ def _arrow_csv(path: Path, encoding: str, ncols: int) -> list[pa.Array]:
     return [table.column(n).combine_chunks() for n in names]
 
 
-def read_file(path: str | Path, table: Table) -> RawFile:
+def read_file(path: str | Path, table: Table, settings: IngestSettings | None = None
+              ) -> RawFile:
     """Read one CSV or XLSX file for ``table``.
 
     Parameters
@@ -310,51 +483,126 @@ def read_file(path: str | Path, table: Table) -> RawFile:
         The file (``.csv`` or ``.xlsx``).
     table
         The template it fills (see :func:`table_for_stem`).
+    settings
+        Ingest settings (field size limit, encoding margin, the cut-off last row rule).
 
     Returns
     -------
     RawFile
-        Stripped text columns with their spreadsheet row numbers.
+        Cleaned text columns with their spreadsheet row numbers, and the rows that could not
+        be read (``bad_rows``).
 
     Raises
     ------
     IngestError
         Missing or empty file, unreadable encoding or format, missing required columns.
     """
+    settings = settings or IngestSettings()
+    max_bytes = settings.max_field_bytes
     p = Path(path)
     if not p.is_file():
         raise IngestError(f"{p}: no such file")
     if p.stat().st_size == 0:
         raise IngestError(f"{p.name}: empty file (no header row); expected headers: "
                           f"{expected_headers(table)}")
-    bad: list[tuple[int, str, str]] = []
+    bad: list[BadRow] = []
     blank = 0
     if p.suffix.lower() == ".xlsx":
         encoding = "xlsx"
         records = _xlsx_rows(p)
-        headers = next(records, None) or []
-        _check_header_row(p, table, headers)
-        positions, unknown = _resolve_headers(p, table, headers)
-        ncols = max(len(headers), 1)
-        lists, rows, bad, blank = _records_to_columns(records, ncols)
+        try:
+            headers = [_INVISIBLE_PY.sub("", h) for h in next(records, None) or []]
+            _check_header_row(p, table, headers)
+            positions, unknown = _resolve_headers(p, table, headers)
+            lists, rows, bad, blank = _records_to_columns(records, headers, max_bytes=max_bytes)
+        finally:
+            records.close()
         arrays = [pa.array(c, type=pa.string()) for c in lists]
         row_numbers = np.asarray(rows, dtype=np.int64)
     else:
-        encoding = detect_encoding(p)
+        encoding = detect_encoding(p, settings)
         headers = _first_record(p, encoding)
         _check_header_row(p, table, headers)
         positions, unknown = _resolve_headers(p, table, headers)
         ncols = len(headers)
-        try:
-            arrays = _arrow_csv(p, encoding, ncols)
-            row_numbers = np.arange(2, 2 + (len(arrays[0]) if arrays else 0), dtype=np.int64)
-        except pa.ArrowInvalid as exc:
-            if "UTF8" in str(exc) and encoding.startswith("utf-8"):
-                encoding = "gb18030"  # the first megabyte was UTF-8 by chance, the rest is not
-            arrays, row_numbers, bad, blank = _python_csv(p, encoding, ncols)
-    columns = {name: pc.utf8_trim_whitespace(arrays[i]) for i, name in positions.items()}
+        got = None
+        if encoding in ("utf-8", "utf-8-sig", "gb18030"):
+            try:
+                arrow = _arrow_csv(p, encoding, ncols)
+                numbers = np.arange(2, 2 + (len(arrow[0]) if arrow else 0), dtype=np.int64)
+                got = _long_fields(arrow, numbers, headers, max_bytes)
+            except (pa.ArrowInvalid, UnicodeError):
+                got = None  # ragged rows, bytes that are not text, a blank line: row by row
+        if got is not None:
+            arrays, row_numbers, bad = got
+        else:
+            arrays, row_numbers, bad, blank = _python_csv(p, encoding, headers, max_bytes)
+        if (settings.reject_unterminated_last_row and len(row_numbers)
+                and not any(b[0] > row_numbers[-1] for b in bad) and _unterminated(p, encoding)):
+            last = len(row_numbers) - 1
+            shown = ",".join(str(a[last].as_py()) for a in arrays)
+            bad.append((int(row_numbers[last]), headers[-1].strip() or f"field {ncols}",
+                        _shown(shown), "the file ends inside this row (no line break after "
+                        "it): cut off while being copied?"))
+            arrays = [a.slice(0, last) for a in arrays]
+            row_numbers = row_numbers[:last]
+    columns = {name: clean_text(arrays[i], folded=table.column(name).kind in FOLDED_KINDS)
+               for i, name in positions.items()}
     columns, row_numbers, more_blank = _drop_blank_rows(columns, row_numbers)
+    bad.sort(key=lambda b: b[0])
     return RawFile(p, table, encoding, columns, row_numbers, unknown, bad, blank + more_blank)
+
+
+def clean_text(arr: pa.Array, folded: bool) -> pa.Array:
+    """Strip spaces and remove invisible characters (:data:`INVISIBLE`); with ``folded``, also
+    fold full-width digits, letters and spaces (and the non-breaking space) to ASCII (NFKC).
+
+    Pure-ASCII columns (the usual ids, phones and dates) are only checked, not rewritten.
+
+    Examples
+    --------
+    >>> clean_text(pa.array(["１３８\u00a00013\u200b8000 "]), folded=True).to_pylist()
+    ['138 00138000']
+    """
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not pc.all(pc.string_is_ascii(arr)).as_py():
+        if folded:
+            arr = pc.utf8_normalize(arr, "NFKC")
+        arr = pc.replace_substring_regex(arr, INVISIBLE, "")
+    elif pc.any(pc.match_substring_regex(arr, r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")).as_py():
+        arr = pc.replace_substring_regex(arr, INVISIBLE, "")
+    return pc.utf8_trim_whitespace(arr)
+
+
+def _long_fields(arrays: list[pa.Array], rows: np.ndarray, headers: list[str], max_bytes: int
+                 ) -> tuple[list[pa.Array], np.ndarray, list[BadRow]]:
+    """Reject the rows with a field over ``max_bytes`` (Arrow path)."""
+    over = np.zeros(len(rows), dtype=bool)
+    first_col = np.full(len(rows), -1, dtype=np.int64)
+    for i, a in enumerate(arrays):
+        m = pc.greater(pc.binary_length(a), max_bytes).to_numpy(zero_copy_only=False)
+        first_col[m & ~over] = i
+        over |= m
+    if not over.any():
+        return arrays, rows, []
+    bad = [(int(rows[k]), headers[first_col[k]].strip() or f"field {first_col[k] + 1}",
+            _shown(arrays[first_col[k]][k].as_py()), f"field longer than {max_bytes:,} bytes")
+           for k in np.flatnonzero(over)]
+    keep = pa.array(~over)
+    return [a.filter(keep) for a in arrays], rows[~over], bad
+
+
+def _unterminated(p: Path, encoding: str) -> bool:
+    """True when the file's last row has no line break after it."""
+    with p.open("rb") as fh:
+        big_endian = fh.read(2) == codecs.BOM_UTF16_BE
+        fh.seek(max(p.stat().st_size - 4, 0))
+        tail = fh.read()
+    if encoding == "utf-16":
+        ends = (b"\x00\n", b"\x00\r") if big_endian else (b"\n\x00", b"\r\x00")
+        return not tail.endswith(ends)
+    return not tail.endswith((b"\n", b"\r"))
 
 
 def _check_header_row(p: Path, table: Table, headers: list[str]) -> None:
@@ -363,18 +611,21 @@ def _check_header_row(p: Path, table: Table, headers: list[str]) -> None:
                           f"{expected_headers(table)}")
 
 
-def _python_csv(p: Path, encoding: str, ncols: int
-                ) -> tuple[list[pa.Array], np.ndarray, list[tuple[int, str, str]], int]:
+def _python_csv(p: Path, encoding: str, headers: list[str], max_bytes: int
+                ) -> tuple[list[pa.Array], np.ndarray, list[BadRow], int]:
+    """Row by row: bytes that are not text in ``encoding`` mark their row, which is rejected."""
+    text = p.read_bytes().decode(encoding, errors="graphcrm-mark")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    old_limit = csv.field_size_limit()
+    csv.field_size_limit(sys.maxsize)  # the size limit is ours: one row, not the file
     try:
-        with p.open(encoding=encoding, errors="strict", newline="") as fh:
-            reader = csv.reader(fh)
-            next(reader, None)
-            lists, rows, bad, blank = _records_to_columns(reader, ncols)
-    except UnicodeDecodeError as exc:
-        raise IngestError(f"{p.name}: cannot read: not UTF-8 or GBK/GB18030 text "
-                          f"(bad bytes at offset {exc.start})") from exc
-    except csv.Error as exc:
-        raise IngestError(f"{p.name}: not a readable CSV file ({exc})") from exc
+        records = _csv_records(text, len(headers), max_bytes)
+        next(records, None)  # the header
+        lists, rows, bad, blank = _records_to_columns(
+            records, headers, max_bytes=max_bytes, ragged=True, encoding=encoding)
+    finally:
+        csv.field_size_limit(old_limit)
     arrays = [pa.array(c, type=pa.string()) for c in lists]
     return arrays, np.asarray(rows, dtype=np.int64), bad, blank
 
