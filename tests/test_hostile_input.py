@@ -4,13 +4,21 @@ wrong accept. Every file here is a real file on disk read by the real readers an
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import json
 import os
+import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from graphcrm.cli import main
+from graphcrm.config import IngestSettings
+from graphcrm.ingest.readers import read_file
+from graphcrm.ingest.validate import KnownIds, validate
+from graphcrm.model import TABLES, Label
 from graphcrm.store.sqlite import SQLiteStore
 from tests.hostile import write_xlsx, xlsx_truncated_sheet, xlsx_without_sheets
 
@@ -60,8 +68,6 @@ def test_broken_xlsx_is_one_line_and_the_job_goes_on(tmp_path: Path, make: objec
                                     "--json"])
     assert res.exit_code == 0, res.output
     assert "Traceback" not in res.output
-    import json
-
     out = json.loads(res.stdout)
     errors = out["errors"]
     assert len(errors) == 1 and errors[0].startswith("agents.xlsx: ") and fragment in errors[0]
@@ -110,3 +116,148 @@ def test_read_only_rejects_file(tmp_path: Path) -> None:
     res = _ingest(str(src), "--store", str(tmp_path / "r.db"), "--rejects", str(target))
     assert res.exit_code == 1
     assert res.stderr.strip().startswith(f"error: rejects file {target}: cannot write")
+
+
+# -- one defect costs one row ------------------------------------------------------------------
+GOOD_ROW = "A777,王五,T,B,R,2020-01-01,active,,,13800000000"
+_LINES = AGENTS.encode().split(b"\n")
+
+
+def _with_row(row: bytes) -> bytes:
+    return b"\n".join([*_LINES[:3], row, *_LINES[3:]])
+
+
+ONE_BAD_ROW = {
+    # name: (file bytes, rejected row, column, reason fragment)
+    "GBK row in a UTF-8 file": (_with_row("A777,坏人,T,B,R,2020-01-01,active,,,13800000000"
+                                          .encode("gbk")), 4, "name", "not utf-8 text"),
+    "Latin-1 row": (_with_row(GOOD_ROW.replace("王五", "José").encode("latin-1")), 4, "name",
+                    "not utf-8 text"),
+    "junk line": (_with_row(bytes(range(0x80, 0xC0))), 4, "agent_id", "not utf-8 text"),
+    "extra fields": (_with_row((GOOD_ROW + ",x,y").encode()), 4, "field 11", "extra fields"),
+    "missing fields": (_with_row("A777,王五,T,B".encode()), 4, "region", "missing fields"),
+    "stray quote": (_with_row(GOOD_ROW.replace(",王五", ',"王五').encode()), 4, "team",
+                    "missing fields"),
+    "huge field": (_with_row(GOOD_ROW.replace("王五", "x" * 70_000).encode()), 4, "name",
+                   "longer than 65,536 bytes"),
+    "cut mid-character": (AGENTS.encode().rstrip(b"\n") + "张".encode()[:2], 15, "phone",
+                          "not utf-8 text"),
+    "cut mid-row": (AGENTS.encode()[:-30], 15, "status", "missing fields"),
+    "cut in the last field": (AGENTS.encode()[:-4], 15, "phone", "the file ends inside this row"),
+}
+
+
+@pytest.mark.parametrize("case", list(ONE_BAD_ROW))
+def test_one_defect_costs_one_row(tmp_path: Path, case: str) -> None:
+    data, row, column, reason = ONE_BAD_ROW[case]
+    src = tmp_path / "agents.csv"
+    src.write_bytes(data)
+    db, rejects = tmp_path / "a.db", tmp_path / "rejects.csv"
+    res = _ingest(str(src), "--store", str(db), "--rejects", str(rejects))
+    assert res.exit_code == 0, res.output
+    good_rows = AGENTS.count("\n") - 1 - (1 if row == 15 else 0)
+    assert _count(db, "Agent") == good_rows
+    got = _rejects(rejects)
+    assert len(got) == 1, got
+    assert (int(got[0]["row"]), got[0]["column"]) == (row, column)
+    assert reason in got[0]["reason"]
+
+
+def test_twenty_thousand_rows_survive_one_cut_character(tmp_path: Path) -> None:
+    lines = ["org_id,name,industry,city"] + [f"O{i:06d},机构{i},制造,北京" for i in range(20_001)]
+    data = ("\n".join(lines)).encode()[:-1]  # the last row ends in half of 京
+    (tmp_path / "organizations.csv").write_bytes(data)
+    db, rejects = tmp_path / "o.db", tmp_path / "rejects.csv"
+    res = _ingest(str(tmp_path / "organizations.csv"), "--store", str(db), "--rejects",
+                  str(rejects))
+    assert res.exit_code == 0, res.output
+    assert _count(db, "Organization") == 20_000
+    assert [int(r["row"]) for r in _rejects(rejects)] == [20_002]
+
+
+# -- encodings -------------------------------------------------------------------------------
+TRAD = [("O1", "臺北國際貿易有限公司"), ("O2", "香港聯合銀行"), ("O3", "高雄鋼鐵廠"),
+        ("O4", "新竹電子科技"), ("O5", "臺中農會"), ("O6", "澳門觀光飯店")]
+
+
+@pytest.mark.parametrize("encoding", ["big5", "gb18030", "gbk", "utf-16", "utf-8-sig"])
+def test_encodings_are_detected_and_stored_right(tmp_path: Path, encoding: str) -> None:
+    text = "org_id,name\n" + "".join(f"{i},{n}\n" for i, n in TRAD * 5)
+    (tmp_path / "organizations.csv").write_bytes(text.encode(encoding))
+    db = tmp_path / "e.db"
+    res = _ingest(str(tmp_path / "organizations.csv"), "--store", str(db))
+    assert res.exit_code == 0, res.output
+    with SQLiteStore(db, create=False) as store:
+        names = dict(store.nodes(Label.ORGANIZATION)[["org_id", "name"]]
+                     .itertuples(index=False))
+    assert names == dict(TRAD)
+
+
+def test_a_doubtful_encoding_is_refused_with_the_candidates(tmp_path: Path) -> None:
+    (tmp_path / "organizations.csv").write_bytes(b"org_id,name\nO1,\xa4\xa4\nO2,\xb0\xea\n")
+    res = _ingest(str(tmp_path / "organizations.csv"), "--store", str(tmp_path / "d.db"))
+    assert res.exit_code == 1
+    line = res.stderr.strip()
+    assert "cannot tell the encoding" in line and "big5" in line and "gb18030" in line
+
+
+# -- text cleaning ---------------------------------------------------------------------------
+def test_invisible_characters_make_no_look_alike_ids(tmp_path: Path) -> None:
+    text = ("client_id,name,phone,id_number,birth_date\n"
+            "C1,张三,13800138000,,1990-01-02\n"
+            "C\u200b2,\ufeff李四\u200d,１３８\u00a00013\u00a08001,,１９９０－０１－０３\n"
+            "C\x003,王五,+86 138-0013-8002,11010519491231002ｘ,1990/1/4\n")
+    (tmp_path / "clients.csv").write_text(text, encoding="utf-8")
+    db = tmp_path / "c.db"
+    res = _ingest(str(tmp_path / "clients.csv"), "--store", str(db))
+    assert res.exit_code == 0, res.output
+    with SQLiteStore(db, create=False) as store:
+        got = store.nodes(Label.CLIENT).set_index("client_id")
+    assert sorted(got.index) == ["C1", "C2", "C3"]
+    assert got.loc["C2", "name"] == "李四"
+    assert got.loc["C2", "phone"] == "13800138001"
+    assert got.loc["C2", "birth_date"] == "1990-01-03"
+    assert got.loc["C3", "id_number"] == "11010519491231002X"
+
+
+# -- plausibility ----------------------------------------------------------------------------
+def _check(table_name: str, text: str) -> list[tuple[int, str, str]]:
+    table = next(t for t in TABLES if t.name == table_name)
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / f"{table_name}.csv"
+        p.write_text(text, encoding="utf-8")
+        raw = read_file(p, table)
+    known = KnownIds(None, ask_store=False)
+    known.add(np.array(["A1", "A2"], dtype=object), Label.AGENT)
+    known.add(np.array(["C1"], dtype=object), Label.CLIENT)
+    v = validate(raw.columns, raw.rows, table, file="f", settings=IngestSettings(),
+                 known=known, aliases={}, today=dt.date(2026, 6, 1))
+    return [(int(r.row), r.column, r.reason) for r in v.rejects.itertuples()]
+
+
+def test_plausibility_rules() -> None:
+    assert _check("clients", "client_id,name,birth_date\nC1,a,2026-06-02\nC2,b,1899-12-31\n"
+                  "C3,c,2026-06-01\nC4,d,1900-01-01\n") == [
+        (2, "birth_date", "birth date after today"),
+        (3, "birth_date", "date before 1900 or after 2100")]
+    assert _check("agents", "agent_id,name,hire_date,status,departure_date,supervisor_id\n"
+                  "B1,a,2026-07-01,active,,\n"
+                  "B2,b,2020-01-01,departed,2019-12-31,\n"
+                  "B3,c,2020-01-01,active,,B3\n"
+                  "B4,d,2020-01-01,active,,B5\n"
+                  "B5,e,2020-01-01,active,,B6\n"
+                  "B6,f,2020-01-01,active,,B4\n"
+                  "B7,g,2020-01-01,active,,B4\n") == [
+        (2, "hire_date", "hire date after today"),
+        (3, "departure_date", "departure before hire"),
+        (4, "supervisor_id", "agent supervises themself"),
+        (5, "supervisor_id", "supervisor cycle: B4 -> B5 -> B6 -> B4"),
+        (6, "supervisor_id", "supervisor cycle: B4 -> B5 -> B6 -> B4"),
+        (7, "supervisor_id", "supervisor cycle: B4 -> B5 -> B6 -> B4"),
+        (8, "supervisor_id", "unknown Agent id")]
+    assert _check("interactions", "agent_id,client_id,type,date\nA1,C1,call,2026-06-02\n"
+                  "A1,C1,call,2026-06-01\n") == [(2, "date", "interaction date after today")]
+    assert _check("policies", "policy_id,holder_id,category,annual_premium,start_date,status\n"
+                  "P1,C1,accident,100,2027-06-03,in_force\n"
+                  "P2,C1,accident,100,2027-06-02,in_force\n") == [
+        (2, "start_date", "policy starts more than 366 days after today")]

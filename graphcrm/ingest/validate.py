@@ -26,10 +26,13 @@ import pyarrow.compute as pc
 
 from graphcrm.config import IngestSettings
 from graphcrm.model import (
+    AGENTS,
+    CLIENTS,
     ENDPOINTS,
     ENUM_SYNONYMS,
     INTERACTIONS,
     KINDS_BY_TYPE,
+    POLICIES,
     RELATIONSHIPS,
     UNDIRECTED,
     Column,
@@ -180,7 +183,8 @@ def _enum_parser(col: Column) -> Callable[[str], tuple[object, str | None]]:
     return parse
 
 
-def parse_date(text: str, excel: bool = False) -> str | None:
+def parse_date(text: str, excel: bool = False, years: tuple[int, int] = (_MIN_YEAR, _MAX_YEAR)
+               ) -> str | None:
     """``YYYY-MM-DD`` for a date written as YYYY-MM-DD, YYYY/MM/DD, YYYYMMDD (or an Excel serial
     number when ``excel``), else ``None``.
 
@@ -199,17 +203,21 @@ def parse_date(text: str, excel: bool = False) -> str | None:
                 day = dt.date(y, mo, d)
             except ValueError:
                 return None
-            return day.isoformat() if _MIN_YEAR <= y <= _MAX_YEAR else None
+            return day.isoformat() if years[0] <= y <= years[1] else None
     if excel and text.isdigit() and 1 <= int(text) <= 2958465:
         day = _EXCEL_EPOCH + dt.timedelta(days=int(text))
-        return day.isoformat() if _MIN_YEAR <= day.year <= _MAX_YEAR else None
+        return day.isoformat() if years[0] <= day.year <= years[1] else None
     return None
 
 
 def _date_parser(excel: bool) -> Callable[[str], tuple[object, str | None]]:
     def parse(text: str) -> tuple[object, str | None]:
         value = parse_date(text, excel)
-        return (value, None) if value else (None, "not a date (use YYYY-MM-DD)")
+        if value:
+            return value, None
+        if parse_date(text, excel, (1, 9999)):
+            return None, f"date before {_MIN_YEAR} or after {_MAX_YEAR}"
+        return None, "not a date (use YYYY-MM-DD)"
 
     return parse
 
@@ -456,7 +464,7 @@ def _typed(col: Column, values: np.ndarray) -> pd.Series | np.ndarray:
 
 def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *,
              file: str, settings: IngestSettings, known: KnownIds, aliases: dict[str, str],
-             excel: bool = False) -> Validated:
+             excel: bool = False, today: dt.date | None = None) -> Validated:
     """Check and normalise every row of one file.
 
     Parameters
@@ -477,6 +485,8 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
         Merged client id -> kept id; references to an alias are rewritten to the kept id.
     excel
         The file was XLSX (accept Excel serial day numbers as dates).
+    today
+        The day the plausibility limits count from (default: today).
 
     Returns
     -------
@@ -526,6 +536,7 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
 
     key = table.key[0]
     swapped = None
+    bad |= check_plausible(table, out, probs, bad, settings, today or dt.date.today())
     if table is RELATIONSHIPS:
         bad |= _check_relationships(out, probs, bad)
         swapped = undirected_reversed(out, bad)
@@ -599,6 +610,95 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
     rejects = probs.frame(file, rows)
     n_bad = int(bad.sum())
     return Validated(frame, rejects, n_bad)
+
+
+def check_plausible(table: Table, out: dict[str, object], probs: Problems, bad: np.ndarray,
+                    settings: IngestSettings, today: dt.date) -> np.ndarray:
+    """Values that are well formed but cannot be true, each a row reject with its reason.
+
+    Birth, hire and interaction dates after today (plus ``settings.max_future_days``); a
+    policy start more than ``settings.max_policy_start_days_ahead`` days ahead; a birth date
+    before ``settings.min_birth_year``; a departure before the hire; an agent who supervises
+    themself; agents whose supervisors lead round in a circle (each agent of the circle is
+    rejected, the circle named).
+    """
+    new_bad = np.zeros(len(bad), dtype=bool)
+    latest = (today + dt.timedelta(days=settings.max_future_days)).isoformat()
+
+    def reject(column: str, mask: np.ndarray, reason: str | np.ndarray) -> None:
+        mask = mask & ~bad & ~new_bad
+        if mask.any():
+            pos = np.flatnonzero(mask)
+            values = np.asarray(out[column], dtype=object)[pos]
+            probs.add(pos, column, values,
+                      reason[mask] if isinstance(reason, np.ndarray) else reason)
+            new_bad[pos] = True
+
+    def dates(column: str) -> np.ndarray:
+        v = np.asarray(out[column], dtype=object)
+        return np.where(pd.isna(v), "", v).astype(str)  # ISO text compares as dates
+
+    def after(column: str, limit: str) -> np.ndarray:
+        d = dates(column)
+        return (d != "") & (d > limit)
+
+    if table is CLIENTS:
+        reject("birth_date", after("birth_date", latest), "birth date after today")
+        d = dates("birth_date")
+        reject("birth_date", (d != "") & (d < f"{settings.min_birth_year:04d}-01-01"),
+               f"birth date before {settings.min_birth_year}")
+    elif table is AGENTS:
+        reject("hire_date", after("hire_date", latest), "hire date after today")
+        hire, left = dates("hire_date"), dates("departure_date")
+        reject("departure_date", (left != "") & (hire != "") & (left < hire),
+               "departure before hire")
+        ids = np.asarray(out["agent_id"], dtype=object)
+        boss = np.asarray(out["supervisor_id"], dtype=object)
+        reject("supervisor_id", pd.notna(boss) & (boss == ids), "agent supervises themself")
+        cycle_pos, cycle_reason = _supervisor_cycles(ids, boss, ~bad & ~new_bad)
+        if len(cycle_pos):
+            mask = np.zeros(len(bad), dtype=bool)
+            mask[cycle_pos] = True
+            reasons = np.full(len(bad), "", dtype=object)
+            reasons[cycle_pos] = cycle_reason
+            reject("supervisor_id", mask, reasons)
+    elif table is INTERACTIONS:
+        reject("date", after("date", latest), "interaction date after today")
+    elif table is POLICIES:
+        ahead = (today + dt.timedelta(days=settings.max_policy_start_days_ahead)).isoformat()
+        reject("start_date", after("start_date", ahead),
+               f"policy starts more than {settings.max_policy_start_days_ahead} days after "
+               "today")
+    return new_bad
+
+
+def _supervisor_cycles(ids: np.ndarray, boss: np.ndarray, good: np.ndarray
+                       ) -> tuple[list[int], list[str]]:
+    """Positions of the agents on a supervisor circle among the good rows, and the reason
+    naming the circle (``supervisor cycle: A1 -> A2 -> A1``)."""
+    pos_of: dict[str, int] = {}
+    for p in np.flatnonzero(good):
+        pos_of.setdefault(ids[p], int(p))
+    state: dict[str, int] = {}  # 1 = on the current walk, 2 = done
+    out_pos: list[int] = []
+    out_reason: list[str] = []
+    for start in pos_of:
+        walk: list[str] = []
+        a: str | None = start
+        while a is not None and a in pos_of and state.get(a) is None:
+            state[a] = 1
+            walk.append(a)
+            b = boss[pos_of[a]]
+            a = b if isinstance(b, str) else None
+        if a is not None and state.get(a) == 1:  # came back to this walk: a circle
+            circle = walk[walk.index(a):]
+            text = "supervisor cycle: " + " -> ".join([*circle, circle[0]])
+            for member in circle:
+                out_pos.append(pos_of[member])
+                out_reason.append(text)
+        for w in walk:
+            state[w] = 2
+    return out_pos, out_reason
 
 
 def _check_refs(table: Table, out: dict[str, object], probs: Problems, bad: np.ndarray,
