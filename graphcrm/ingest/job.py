@@ -654,7 +654,31 @@ def _give_back_memory() -> None:
         ctypes.CDLL(libc).malloc_trim(0)
 
 
-def _pipeline_child(out_fd: int) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Make this process end when ``parent`` does, even by ``kill -9``: Linux's
+    ``PR_SET_PDEATHSIG`` (through ctypes), and a thread watching the parent's pid wherever
+    that is not available (or the parent died before it was set)."""
+    import ctypes
+    import ctypes.util
+    import threading
+
+    libc_name = ctypes.util.find_library("c")
+    if sys.platform.startswith("linux") and libc_name:
+        pr_set_pdeathsig = 1
+        with suppress(OSError, AttributeError):
+            ctypes.CDLL(libc_name, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the signal was asked for
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="graphcrm-ingest-parent-watch", daemon=True).start()
+
+
+def _pipeline_child(out_fd: int, parent: int | None = None) -> None:
     """The checking process (``python -c``, started by :class:`_Pipeline`).
 
     Reads ``(inputs, settings)`` pickled on stdin, prepares every file in order and writes to
@@ -666,6 +690,8 @@ def _pipeline_child(out_fd: int) -> None:
     import threading
     from queue import SimpleQueue
 
+    if parent is not None:
+        _die_with_parent(parent)  # a killed ingest leaves no checker running
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     # The writer is the critical path: this process yields the CPU to it and keeps Arrow to
     # one thread, so two cores are not shared by four busy threads.
@@ -722,7 +748,8 @@ class _Pipeline:
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-c",
-                 f"from graphcrm.ingest.job import _pipeline_child; _pipeline_child({write_fd})"],
+                 "from graphcrm.ingest.job import _pipeline_child; "
+                 f"_pipeline_child({write_fd}, {os.getpid()})"],
                 stdin=subprocess.PIPE, pass_fds=(write_fd,), env=env)
         finally:
             os.close(write_fd)  # the child holds it: end of file when the child exits

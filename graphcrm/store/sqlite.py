@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import re
 import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +72,10 @@ _INDEXES = (
 )
 
 
+_INDEX_NAMES = tuple(re.search(r"EXISTS (\w+)", ddl).group(1)  # type: ignore[union-attr]
+                     for ddl in _INDEXES)
+
+
 def _table_ddl(table: Table) -> str:
     fks = _FOREIGN_KEYS.get(table.name, {})
     cols = []
@@ -96,6 +103,8 @@ _BASE_DDL = (
   kind TEXT NOT NULL, recorded_at TEXT NOT NULL, payload TEXT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS journal_kind ON journal (kind, seq)",
 )
+_BASE_NAMES = tuple(re.search(r"EXISTS (\w+)", ddl).group(1)  # type: ignore[union-attr]
+                    for ddl in _BASE_DDL)
 
 
 def _column_values(series: pd.Series) -> list[Any]:
@@ -125,6 +134,50 @@ def _read_only_error(exc: sqlite3.OperationalError) -> bool:
     return any(w in text for w in ("readonly", "read-only", "unable to open", "disk i/o"))
 
 
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc)
+    return "locked" in text or "busy" in text
+
+
+def _busy_message(path: Path, exc: sqlite3.OperationalError) -> str:
+    return (f"{path}: the store is busy: another process is writing to it ({exc}); "
+            "try again when it has finished")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def remove_stale_temp_files(path: Path) -> list[Path]:
+    """Remove the temporary files a killed process left beside the store file.
+
+    Files written beside the store go through ``<store file><suffix>.<pid>.tmp`` and are
+    renamed into place (the analysis-graph snapshot does this); a process killed in between
+    leaves its temporary file. Those whose process no longer runs are removed.
+    """
+    removed: list[Path] = []
+    try:
+        candidates = list(path.parent.glob(f"{glob_escape(path.name)}*.tmp"))
+    except OSError:
+        return removed
+    for tmp in candidates:
+        parts = tmp.name.rsplit(".", 2)
+        if len(parts) != 3 or not parts[1].isdigit() or _pid_alive(int(parts[1])):
+            continue
+        try:
+            tmp.unlink()
+            removed.append(tmp)
+        except OSError:
+            pass  # not ours to remove (read-only folder): harmless
+    return removed
+
+
 class SQLiteStore(GraphStore):
     """The embedded store in one SQLite file.
 
@@ -134,9 +187,14 @@ class SQLiteStore(GraphStore):
         The database file; created with its folder when ``create`` is true.
     create : bool
         Create the file and schema if missing; otherwise a missing file is a :class:`StoreError`.
+    busy_timeout : float
+        How long a write waits for another process's write to finish before it fails with
+        "the store is busy". Reading never waits: an open only takes a write lock when it
+        has to create the schema, and WAL readers do not block on a writer.
     """
 
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+    def __init__(self, path: str | Path, *, create: bool = True,
+                 busy_timeout: float = 30.0) -> None:
         self.path = Path(path)
         self.location = str(self.path)
         #: opened read-only (the file or its folder cannot be written: a read-only disk)
@@ -147,12 +205,14 @@ class SQLiteStore(GraphStore):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._conn = sqlite3.connect(
-                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+                self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._configure()
             self._ensure_schema()
         except sqlite3.OperationalError as exc:
+            if _busy(exc):
+                raise StoreError(_busy_message(self.path, exc)) from exc
             if create or not _read_only_error(exc):
                 raise StoreError(f"{self.path}: not a GraphCRM store ({exc})") from exc
             with suppress(sqlite3.Error):
@@ -160,6 +220,7 @@ class SQLiteStore(GraphStore):
             self._open_read_only()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a GraphCRM store ({exc})") from exc
+        remove_stale_temp_files(self.path)
         self._lock = threading.RLock()
         self._in_tx = False
         self._changes = 0
@@ -211,7 +272,19 @@ class SQLiteStore(GraphStore):
             return self._meta(key)
 
     # -- schema --------------------------------------------------------------------------
+    def _schema_ready(self) -> bool:
+        """The schema is all there (read without any lock: a reader never waits for a writer)."""
+        names = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master")}
+        need = set(_BASE_NAMES) | {t.name for t in TABLES} | set(_INDEX_NAMES)
+        return need <= names and self._meta("schema_version") is not None
+
     def _ensure_schema(self) -> None:
+        if self._schema_ready():  # every open but the first: no write lock, no waiting
+            version = self._meta("schema_version")
+            if version != str(SCHEMA_VERSION):
+                raise StoreError(f"{self.path}: schema version {version}, this GraphCRM reads "
+                                 f"{SCHEMA_VERSION}")
+            return
         cur = self._conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
@@ -250,7 +323,12 @@ class SQLiteStore(GraphStore):
         with self._lock:
             if self._in_tx:
                 raise StoreError("nested transactions are not supported")
-            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if _busy(exc):
+                    raise StoreError(_busy_message(self.path, exc)) from exc
+                raise
             self._in_tx, self._changes = True, 0
             try:
                 yield
