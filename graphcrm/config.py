@@ -52,6 +52,9 @@ class IngestSettings:
     #: checks the next file in a second process while this one writes (0 = always, a negative
     #: value = never; docs/benchmarks-ingest.md)
     pipeline_min_bytes: int = 64_000_000
+    #: CSV files from this size on are parsed by Arrow's multithreaded reader (smaller ones,
+    #: and any file Arrow refuses, row by row in Python: faster to start, same result)
+    arrow_min_bytes: int = 1_000_000
     #: a field longer than this (bytes of UTF-8) rejects its row: a runaway quote or a pasted
     #: document, never a real id, name or date
     max_field_bytes: int = 65_536

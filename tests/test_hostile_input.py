@@ -130,10 +130,10 @@ def _with_row(row: bytes) -> bytes:
 ONE_BAD_ROW = {
     # name: (file bytes, rejected row, column, reason fragment)
     "GBK row in a UTF-8 file": (_with_row("A777,坏人,T,B,R,2020-01-01,active,,,13800000000"
-                                          .encode("gbk")), 4, "name", "not utf-8 text"),
+                                          .encode("gbk")), 4, "name", "not UTF-8 text"),
     "Latin-1 row": (_with_row(GOOD_ROW.replace("王五", "José").encode("latin-1")), 4, "name",
-                    "not utf-8 text"),
-    "junk line": (_with_row(bytes(range(0x80, 0xC0))), 4, "agent_id", "not utf-8 text"),
+                    "not UTF-8 text"),
+    "junk line": (_with_row(bytes(range(0x80, 0xC0))), 4, "agent_id", "not UTF-8 text"),
     "extra fields": (_with_row((GOOD_ROW + ",x,y").encode()), 4, "field 11", "extra fields"),
     "missing fields": (_with_row("A777,王五,T,B".encode()), 4, "region", "missing fields"),
     "stray quote": (_with_row(GOOD_ROW.replace(",王五", ',"王五').encode()), 4, "team",
@@ -141,7 +141,7 @@ ONE_BAD_ROW = {
     "huge field": (_with_row(GOOD_ROW.replace("王五", "x" * 70_000).encode()), 4, "name",
                    "longer than 65,536 bytes"),
     "cut mid-character": (AGENTS.encode().rstrip(b"\n") + "张".encode()[:2], 15, "phone",
-                          "not utf-8 text"),
+                          "not UTF-8 text"),
     "cut mid-row": (AGENTS.encode()[:-30], 15, "status", "missing fields"),
     "cut in the last field": (AGENTS.encode()[:-4], 15, "phone", "the file ends inside this row"),
 }

@@ -30,6 +30,7 @@ import datetime as dt
 import io
 import re
 import sys
+import unicodedata
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -178,6 +179,12 @@ def expected_headers(table: Table) -> str:
 
 
 # -- encodings ---------------------------------------------------------------------------------
+def encoding_name(encoding: str) -> str:
+    """How an encoding is named to users: ``UTF-8``, ``GB18030``, ``Big5``, ``UTF-16``."""
+    return {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "utf-16": "UTF-16", "gb18030": "GB18030",
+            "big5": "Big5", "xlsx": "XLSX"}.get(encoding, encoding)
+
+
 def _decodes(data: bytes, encoding: str, complete: bool) -> bool:
     try:
         codecs.getincrementaldecoder(encoding)(errors="strict").decode(data, final=complete)
@@ -187,24 +194,26 @@ def _decodes(data: bytes, encoding: str, complete: bool) -> bool:
 
 
 def _mostly_utf8(head: bytes, complete: bool) -> bool:
-    """UTF-8 with a few rows that are not (one GBK or Latin-1 row pasted into a UTF-8 file):
-    more lines with non-ASCII text decode as UTF-8 than fail to."""
+    """UTF-8 with a few rows that are not (one GBK or Latin-1 row pasted into a UTF-8 file, a
+    cut-off last character): at least as many lines with non-ASCII text decode as UTF-8 as
+    fail to (text in another encoding is almost never valid UTF-8 by chance). The last line
+    counts as UTF-8 when only its end is cut off in the middle of a character."""
     lines = head.splitlines()
     if not complete and lines:
         lines = lines[:-1]  # the last line of the head may be cut mid-character
     good = bad = 0
-    for line in lines:
+    for k, line in enumerate(lines):
         if line.isascii():
             continue
-        try:
-            line.decode("utf-8")
+        if _decodes(line, "utf-8", complete=k < len(lines) - 1):
             good += 1
-        except UnicodeDecodeError:
+        else:
             bad += 1
-    return good > bad
+    return good > 0 and good >= bad
 
 
-def detect_encoding(path: Path, settings: IngestSettings | None = None) -> str:
+def detect_encoding(path: Path, settings: IngestSettings | None = None,
+                    data: bytes | None = None) -> str:
     """The encoding of a CSV file, from its first megabyte.
 
     ``utf-8-sig`` or ``utf-16`` when the file starts with a byte-order mark; ``utf-8`` when it
@@ -220,9 +229,12 @@ def detect_encoding(path: Path, settings: IngestSettings | None = None) -> str:
         message names the candidates, so the user can save the file as UTF-8.
     """
     settings = settings or IngestSettings()
-    with path.open("rb") as fh:
-        head = fh.read(_HEAD_BYTES)
-        complete = len(head) < _HEAD_BYTES
+    if data is not None:
+        head, complete = data[:_HEAD_BYTES], len(data) <= _HEAD_BYTES
+    else:
+        with path.open("rb") as fh:
+            head = fh.read(_HEAD_BYTES)
+            complete = len(head) < _HEAD_BYTES
     if head.startswith(_BOM):
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -231,9 +243,24 @@ def detect_encoding(path: Path, settings: IngestSettings | None = None) -> str:
         return "utf-8"
     from charset_normalizer import from_bytes
 
-    matches = sorted(from_bytes(head, cp_isolation=list(LEGACY_ENCODINGS)),
-                     key=lambda m: m.chaos)
+    # a few lines that are not text in an encoding (a pasted row, a cut-off last character)
+    # do not rule it out: they are rejected one by one; the rest decides
+    lines = [line for line in head.splitlines() if not line.isascii()]
+    if not complete and lines:
+        lines = lines[:-1]
+    tolerated = max(1, len(lines) // 100)
+    viable = [enc for enc in LEGACY_ENCODINGS
+              if sum(not _decodes(line, enc, True) for line in lines) <= tolerated]
+    common = [line for line in lines if all(_decodes(line, enc, True) for enc in viable)]
+    matches = sorted(from_bytes(b"\n".join(common), cp_isolation=viable, threshold=0.5),
+                     key=lambda m: m.chaos) if viable and common else []
     if not matches:
+        if len(viable) == 1:  # the only one that reads it (the detector found it too noisy)
+            return str(codecs.lookup(viable[0]).name)
+        if len(viable) > 1:
+            raise IngestError(f"{path.name}: cannot tell the encoding: "
+                              f"{' or '.join(viable)} read it about equally well (save it as "
+                              "UTF-8 CSV)")
         raise IngestError(f"{path.name}: cannot read: not UTF-8, UTF-16, GBK/GB18030 or Big5 "
                           "text (save it as UTF-8 CSV)")
     best = matches[0]
@@ -245,9 +272,12 @@ def detect_encoding(path: Path, settings: IngestSettings | None = None) -> str:
     return str(codecs.lookup(best.encoding).name)
 
 
-def _first_record(path: Path, encoding: str) -> list[str]:
-    with path.open("rb") as fh:
-        head = fh.read(_HEAD_BYTES)
+def _first_record(path: Path, encoding: str, data: bytes | None = None) -> list[str]:
+    if data is not None:
+        head = data[:_HEAD_BYTES]
+    else:
+        with path.open("rb") as fh:
+            head = fh.read(_HEAD_BYTES)
     text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head)
     try:
         for rec in csv.reader(io.StringIO(text, newline="")):
@@ -365,7 +395,7 @@ def _row_problem(rec: list[str], headers: list[str], ncols: int, max_bytes: int,
 
     for i, v in enumerate(rec):
         if _BAD_BYTES in v:
-            return name(i), _shown(v), f"bytes that are not {encoding} text"
+            return name(i), _shown(v), f"bytes that are not {encoding_name(encoding)} text"
     for i, v in enumerate(rec):
         if _too_long(v, max_bytes):
             return name(i), _shown(v), f"field longer than {max_bytes:,} bytes"
@@ -430,8 +460,9 @@ def _csv_records(text: str, ncols: int, max_bytes: int) -> Iterator[list[str]]:
     """Records of a CSV text, one defect costing one record.
 
     A quoted field may span lines; but when such a record does not fit the header (wrong
-    number of fields, a field over the size limit) the quote was a stray one that swallowed
-    the rows after it, so its lines are read again one by one, each its own record. A line
+    number of fields, a field over the size limit, or a line inside it that looks like a row
+    of its own) the quote was a stray one that swallowed the rows after it, so its lines are
+    read again one by one, each its own record. A line
     the :mod:`csv` module refuses becomes a one-field record holding the line (rejected by
     the caller as ragged).
     """
@@ -445,9 +476,10 @@ def _csv_records(text: str, ncols: int, max_bytes: int) -> Iterator[list[str]]:
         except csv.Error:
             rec = None
         taken, lines.taken = lines.taken, []
-        if rec is not None and (len(taken) < 2 or (len(rec) == ncols and not any(
-                _too_long(v, max_bytes) for v in rec))):
-            yield rec
+        if rec is not None and (len(taken) < 2 or (
+                len(rec) == ncols and not any(_too_long(v, max_bytes) for v in rec)
+                and not any(line.count(",") >= ncols - 1 for line in taken[1:]))):
+            yield rec  # one line, or a quoted field with line breaks that swallowed no row
             continue
         for line in taken:
             try:
@@ -507,6 +539,10 @@ def read_file(path: str | Path, table: Table, settings: IngestSettings | None = 
                           f"{expected_headers(table)}")
     bad: list[BadRow] = []
     blank = 0
+    lists: list[list[str]] | None = None  # row by row (XLSX, small or malformed CSV)
+    arrays: list[pa.Array] = []  # Arrow's reader
+    rows: list[int] = []
+    row_numbers = np.zeros(0, dtype=np.int64)
     if p.suffix.lower() == ".xlsx":
         encoding = "xlsx"
         records = _xlsx_rows(p)
@@ -517,40 +553,83 @@ def read_file(path: str | Path, table: Table, settings: IngestSettings | None = 
             lists, rows, bad, blank = _records_to_columns(records, headers, max_bytes=max_bytes)
         finally:
             records.close()
-        arrays = [pa.array(c, type=pa.string()) for c in lists]
-        row_numbers = np.asarray(rows, dtype=np.int64)
     else:
-        encoding = detect_encoding(p, settings)
-        headers = _first_record(p, encoding)
+        size = p.stat().st_size
+        data = p.read_bytes() if size < settings.arrow_min_bytes else None
+        encoding = detect_encoding(p, settings, data)
+        headers = _first_record(p, encoding, data)
         _check_header_row(p, table, headers)
         positions, unknown = _resolve_headers(p, table, headers)
         ncols = len(headers)
-        got = None
-        if encoding in ("utf-8", "utf-8-sig", "gb18030"):
+        if encoding in ("utf-8", "utf-8-sig", "gb18030") and data is None:
             try:
                 arrow = _arrow_csv(p, encoding, ncols)
+                if any(pc.any(pc.match_substring(a, "\n")).as_py()
+                       or pc.any(pc.match_substring(a, "\r")).as_py() for a in arrow):
+                    raise pa.ArrowInvalid("a quoted field spans lines: was its quote a stray "
+                                          "one? (read row by row)")
                 numbers = np.arange(2, 2 + (len(arrow[0]) if arrow else 0), dtype=np.int64)
-                got = _long_fields(arrow, numbers, headers, max_bytes)
+                arrays, row_numbers, bad = _long_fields(arrow, numbers, headers, max_bytes)
             except (pa.ArrowInvalid, UnicodeError):
-                got = None  # ragged rows, bytes that are not text, a blank line: row by row
-        if got is not None:
-            arrays, row_numbers, bad = got
+                lists = []  # ragged rows, bytes that are not text, a blank line: row by row
         else:
-            arrays, row_numbers, bad, blank = _python_csv(p, encoding, headers, max_bytes)
-        if (settings.reject_unterminated_last_row and len(row_numbers)
-                and not any(b[0] > row_numbers[-1] for b in bad) and _unterminated(p, encoding)):
-            last = len(row_numbers) - 1
-            shown = ",".join(str(a[last].as_py()) for a in arrays)
-            bad.append((int(row_numbers[last]), headers[-1].strip() or f"field {ncols}",
-                        _shown(shown), "the file ends inside this row (no line break after "
-                        "it): cut off while being copied?"))
-            arrays = [a.slice(0, last) for a in arrays]
-            row_numbers = row_numbers[:last]
-    columns = {name: clean_text(arrays[i], folded=table.column(name).kind in FOLDED_KINDS)
-               for i, name in positions.items()}
-    columns, row_numbers, more_blank = _drop_blank_rows(columns, row_numbers)
+            lists = []
+        if lists is not None:
+            lists, rows, bad, blank = _python_csv(p, encoding, headers, max_bytes, data)
+        n = len(rows) if lists is not None else len(row_numbers)
+        last_row = (rows[-1] if lists is not None else int(row_numbers[-1])) if n else 0
+        if (settings.reject_unterminated_last_row and n
+                and not any(b[0] > last_row for b in bad) and _unterminated(p, encoding, data)):
+            if lists is not None:
+                shown = ",".join(c[-1] for c in lists)
+                lists = [c[:-1] for c in lists]
+                rows = rows[:-1]
+            else:
+                shown = ",".join(str(a[n - 1].as_py()) for a in arrays)
+                arrays = [a.slice(0, n - 1) for a in arrays]
+                row_numbers = row_numbers[:-1]
+            bad.append((last_row, headers[-1].strip() or f"field {ncols}", _shown(shown),
+                        "the file ends inside this row (no line break after it): cut off "
+                        "while being copied?"))
+    more_blank = 0
+    if lists is not None:
+        columns, row_numbers, more_blank = _clean_lists(lists, rows, positions, table)
+    else:
+        columns = {name: clean_text(arrays[i], folded=table.column(name).kind in FOLDED_KINDS)
+                   for i, name in positions.items()}
+        columns, row_numbers, more_blank = _drop_blank_rows(columns, row_numbers)
     bad.sort(key=lambda b: b[0])
     return RawFile(p, table, encoding, columns, row_numbers, unknown, bad, blank + more_blank)
+
+
+_CONTROL_PY = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_value(value: str, folded: bool) -> str:
+    """One cell cleaned as :func:`clean_text` cleans a column (the row-by-row readers use it)."""
+    if not value.isascii():
+        if folded:
+            value = unicodedata.normalize("NFKC", value)
+        value = _INVISIBLE_PY.sub("", value)
+    elif _CONTROL_PY.search(value):
+        value = _INVISIBLE_PY.sub("", value)
+    return value.strip()
+
+
+def _clean_lists(lists: list[list[str]], rows: list[int], positions: dict[int, str],
+                 table: Table) -> tuple[dict[str, pa.Array], np.ndarray, int]:
+    """Row-by-row columns -> cleaned Arrow columns of the template, rows left blank dropped."""
+    cleaned: dict[str, list[str]] = {}
+    for i, name in positions.items():
+        folded = table.column(name).kind in FOLDED_KINDS
+        cleaned[name] = [clean_value(v, folded) for v in lists[i]]
+    keep = [k for k in range(len(rows)) if any(c[k] for c in cleaned.values())]
+    dropped = len(rows) - len(keep)
+    if dropped:
+        cleaned = {name: [c[k] for k in keep] for name, c in cleaned.items()}
+        rows = [rows[k] for k in keep]
+    return ({name: pa.array(c, type=pa.string()) for name, c in cleaned.items()},
+            np.asarray(rows, dtype=np.int64), dropped)
 
 
 def clean_text(arr: pa.Array, folded: bool) -> pa.Array:
@@ -593,12 +672,15 @@ def _long_fields(arrays: list[pa.Array], rows: np.ndarray, headers: list[str], m
     return [a.filter(keep) for a in arrays], rows[~over], bad
 
 
-def _unterminated(p: Path, encoding: str) -> bool:
+def _unterminated(p: Path, encoding: str, data: bytes | None = None) -> bool:
     """True when the file's last row has no line break after it."""
-    with p.open("rb") as fh:
-        big_endian = fh.read(2) == codecs.BOM_UTF16_BE
-        fh.seek(max(p.stat().st_size - 4, 0))
-        tail = fh.read()
+    if data is not None:
+        big_endian, tail = data[:2] == codecs.BOM_UTF16_BE, data[-4:]
+    else:
+        with p.open("rb") as fh:
+            big_endian = fh.read(2) == codecs.BOM_UTF16_BE
+            fh.seek(max(p.stat().st_size - 4, 0))
+            tail = fh.read()
     if encoding == "utf-16":
         ends = (b"\x00\n", b"\x00\r") if big_endian else (b"\n\x00", b"\r\x00")
         return not tail.endswith(ends)
@@ -611,10 +693,11 @@ def _check_header_row(p: Path, table: Table, headers: list[str]) -> None:
                           f"{expected_headers(table)}")
 
 
-def _python_csv(p: Path, encoding: str, headers: list[str], max_bytes: int
-                ) -> tuple[list[pa.Array], np.ndarray, list[BadRow], int]:
+def _python_csv(p: Path, encoding: str, headers: list[str], max_bytes: int,
+                data: bytes | None = None
+                ) -> tuple[list[list[str]], list[int], list[BadRow], int]:
     """Row by row: bytes that are not text in ``encoding`` mark their row, which is rejected."""
-    text = p.read_bytes().decode(encoding, errors="graphcrm-mark")
+    text = (p.read_bytes() if data is None else data).decode(encoding, errors="graphcrm-mark")
     if text.startswith("\ufeff"):
         text = text[1:]
     old_limit = csv.field_size_limit()
@@ -626,8 +709,7 @@ def _python_csv(p: Path, encoding: str, headers: list[str], max_bytes: int
             records, headers, max_bytes=max_bytes, ragged=True, encoding=encoding)
     finally:
         csv.field_size_limit(old_limit)
-    arrays = [pa.array(c, type=pa.string()) for c in lists]
-    return arrays, np.asarray(rows, dtype=np.int64), bad, blank
+    return lists, rows, bad, blank
 
 
 def _drop_blank_rows(columns: dict[str, pa.Array], rows: np.ndarray
