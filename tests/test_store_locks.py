@@ -17,6 +17,7 @@ from graphcrm.store.base import StoreError
 from graphcrm.store.sqlite import SQLiteStore
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+CLI = [sys.executable, "-c", "from graphcrm.cli import main; main()"]
 
 HOLD_WRITE_LOCK = """
 import sys, time
@@ -50,9 +51,8 @@ def test_reading_while_another_process_writes(loaded: Path) -> None:
     try:
         # the store's own busy timeout is 30 s: had the open taken a write lock, this would
         # end in "database is locked" (and the subprocess timeout stops a hang)
-        res = subprocess.run([sys.executable, "-m", "graphcrm.cli", "stats", "--json",
-                              "--store", str(loaded)], capture_output=True, text=True,
-                             timeout=25, env=os.environ.copy())
+        res = subprocess.run([*CLI, "stats", "--json", "--store", str(loaded)],
+                             capture_output=True, text=True, timeout=25, env=os.environ.copy())
         assert res.returncode == 0, res.stderr
         assert '"Agent":14' in res.stdout.replace(" ", "").replace("\n", "")
         with SQLiteStore(loaded, create=False, busy_timeout=0.1) as store:
@@ -93,8 +93,8 @@ def test_the_checker_process_exits_when_the_ingest_is_killed(tmp_path: Path) -> 
     cfg = tmp_path / "c.toml"
     cfg.write_text("[ingest]\npipeline_min_bytes = 0\nbatch_rows = 200\n", encoding="utf-8")
     env = dict(os.environ, GRAPHCRM_CONFIG=str(cfg))
-    proc = subprocess.Popen([sys.executable, "-m", "graphcrm.cli", "ingest", str(SAMPLE),
-                             "--store", str(tmp_path / "k.db"), "--no-warm"],
+    proc = subprocess.Popen([*CLI, "ingest", str(SAMPLE), "--store", str(tmp_path / "k.db"),
+                             "--no-warm"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     children: list[int] = []
     deadline = time.monotonic() + 60

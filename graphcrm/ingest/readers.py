@@ -249,8 +249,9 @@ def detect_encoding(path: Path, settings: IngestSettings | None = None,
     if not complete and lines:
         lines = lines[:-1]
     tolerated = max(1, len(lines) // 100)
-    viable = [enc for enc in LEGACY_ENCODINGS
-              if sum(not _decodes(line, enc, True) for line in lines) <= tolerated]
+    failing = {enc: sum(not _decodes(line, enc, True) for line in lines)
+               for enc in LEGACY_ENCODINGS}
+    viable = [enc for enc, n in failing.items() if n <= tolerated and n < len(lines)]
     common = [line for line in lines if all(_decodes(line, enc, True) for enc in viable)]
     matches = sorted(from_bytes(b"\n".join(common), cp_isolation=viable, threshold=0.5),
                      key=lambda m: m.chaos) if viable and common else []
