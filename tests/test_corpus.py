@@ -162,3 +162,47 @@ def test_corpus_sample_through_the_cli(tmp_path: Path, seed: int) -> None:
         assert all(r["file"] == src.name and r["reason"] for r in got)
     else:
         assert not rejects.exists()
+
+
+def test_broken_xlsx_corpus(tmp_path: Path) -> None:
+    """300 seeded damages of a real workbook: cut anywhere, bytes flipped, the sheet XML cut,
+    a part dropped. Each is read or refused with one line naming the file; nothing else."""
+    import random
+    import zipfile
+
+    from tests.corpus import AGENT_HEADERS, AGENT_ROWS
+    from tests.hostile import rewrite_zip, sheet_member, write_xlsx
+
+    good = write_xlsx(tmp_path / "good.xlsx", [AGENT_HEADERS, *AGENT_ROWS])
+    data = good.read_bytes()
+    with zipfile.ZipFile(good) as z:
+        members = z.namelist()
+    outcomes = {"read": 0, "refused": 0}
+    for seed in range(300):
+        rng = random.Random(seed)
+        bad = tmp_path / "agents.xlsx"
+        how = rng.choice(["cut", "flip", "sheet", "drop"])
+        if how == "cut":
+            bad.write_bytes(data[:rng.randrange(len(data))])
+        elif how == "flip":
+            b = bytearray(data)
+            for _ in range(rng.randint(1, 20)):
+                b[rng.randrange(len(b))] = rng.randrange(256)
+            bad.write_bytes(bytes(b))
+        elif how == "sheet":
+            member = sheet_member(good)
+            with zipfile.ZipFile(good) as z:
+                xml = z.read(member)
+            rewrite_zip(good, bad, {member: xml[:rng.randrange(len(xml))]})
+        else:
+            rewrite_zip(good, bad, {rng.choice(members): None})
+        try:
+            raw = read_file(bad, AGENTS, SETTINGS)
+        except IngestError as exc:
+            msg = str(exc)
+            assert msg.startswith("agents.xlsx: ") and "\n" not in msg, f"seed {seed}: {msg}"
+            outcomes["refused"] += 1
+        else:
+            assert raw.n + len(raw.bad_rows) <= len(AGENT_ROWS), f"seed {seed} ({how})"
+            outcomes["read"] += 1
+    assert outcomes["refused"] > 100
