@@ -646,12 +646,16 @@ def clean_text(arr: pa.Array, folded: bool) -> pa.Array:
     """
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    if not pc.all(pc.string_is_ascii(arr)).as_py():
+    # the checks are single fast passes (~1 ms per 50,000 cells); the rewrites run only on the
+    # columns that need them
+    if pc.all(pc.string_is_ascii(arr)).as_py():
+        if not pc.all(pc.ascii_is_printable(arr)).as_py():  # NUL and other control characters
+            arr = pc.replace_substring_regex(arr, INVISIBLE, "")
+    else:
         if folded:
             arr = pc.utf8_normalize(arr, "NFKC")
-        arr = pc.replace_substring_regex(arr, INVISIBLE, "")
-    elif pc.any(pc.match_substring_regex(arr, r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")).as_py():
-        arr = pc.replace_substring_regex(arr, INVISIBLE, "")
+        if not pc.all(pc.utf8_is_printable(arr)).as_py():  # zero-width, BOM, direction marks
+            arr = pc.replace_substring_regex(arr, INVISIBLE, "")
     return pc.utf8_trim_whitespace(arr)
 
 
