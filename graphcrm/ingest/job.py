@@ -730,6 +730,22 @@ def _pipeline_child(out_fd: int, parent: int | None = None) -> None:
         sender.join()
 
 
+#: the checking process's program: it asks to die with its parent (PR_SET_PDEATHSIG) before
+#: anything else, so a parent killed while the child still imports pandas and Arrow (seconds on
+#: a busy machine) does not leave it running; :func:`_die_with_parent` then adds the watch
+_CHILD_CODE = """\
+import ctypes, os, signal
+try:
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+except (AttributeError, OSError):
+    pass
+if os.getppid() != {parent}:
+    os._exit(1)
+from graphcrm.ingest.job import _pipeline_child
+_pipeline_child({fd}, {parent})
+"""
+
+
 class _Pipeline:
     """Files prepared by a child process while this one writes.
 
@@ -747,9 +763,7 @@ class _Pipeline:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-c",
-                 "from graphcrm.ingest.job import _pipeline_child; "
-                 f"_pipeline_child({write_fd}, {os.getpid()})"],
+                [sys.executable, "-c", _CHILD_CODE.format(parent=os.getpid(), fd=write_fd)],
                 stdin=subprocess.PIPE, pass_fds=(write_fd,), env=env)
         finally:
             os.close(write_fd)  # the child holds it: end of file when the child exits
