@@ -86,7 +86,7 @@ class RawFile:
     path, table
         The file and the template it fills.
     encoding
-        ``utf-8``, ``utf-8-sig``, ``gb18030`` or ``xlsx``.
+        ``utf-8``, ``utf-8-sig``, ``utf-16``, ``gb18030``, ``big5`` or ``xlsx``.
     columns
         Template column name -> Arrow string array (stripped, ``""`` for blank), for the
         template columns present in the file; all arrays have ``len(rows)`` entries.
@@ -379,8 +379,9 @@ BadRow = tuple[int, str, str, str]  # row, column, value, reason
 
 
 def _shown(value: str, limit: int = 200) -> str:
-    """A cell as shown in the rejects file: bad bytes as U+FFFD, cut to ``limit`` characters."""
-    value = value.replace(_BAD_BYTES, "\ufffd")
+    """A cell as shown in the rejects file: bad bytes and control characters as U+FFFD, cut to
+    ``limit`` characters."""
+    value = _CONTROL_PY.sub("\ufffd", value.replace(_BAD_BYTES, "\ufffd"))
     return value if len(value) <= limit else value[:limit] + "..."
 
 
