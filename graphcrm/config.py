@@ -265,14 +265,33 @@ class RewardSettings:
 
 @dataclass
 class OrphanSettings:
-    """Orphan-client assignment and the three-visit plan."""
+    """Orphan-client assignment and the three-visit plan (DOMAIN.md, docs/fieldwork.md)."""
 
-    cap_per_agent_per_month: int = 5
+    #: at most this many orphans per agent per calendar month (the material says 3-6),
+    #: counting those the agent already received that month
+    cap_per_agent_month: int = 5
+    #: agents hired less than this many days before the assignment date are "first-year"
     first_year_days: int = 365
+    #: the departed agent's supervisor's team has this many days from the departure to take
+    #: an orphan; after that an orphan the team has no room for goes to the region
+    team_deadline_days: int = 30
+    #: nearest regions, in order, for an orphan neither the team nor the region can take
+    nearest_regions: dict[str, list[str]] = field(default_factory=lambda: {
+        "华北": ["东北", "华东", "华中", "西北"], "东北": ["华北", "华东"],
+        "华东": ["华中", "华北", "华南"], "华南": ["华中", "华东", "西南"],
+        "华中": ["华东", "华南", "华北", "西南", "西北"], "西南": ["华南", "华中", "西北"],
+        "西北": ["华北", "西南", "华中"],
+    })
+    #: longest chain of ties (1-3) searched for an agent's existing connection to an orphan
+    connection_max_hops: int = 3
+    #: visit 1 is due this many days after the assignment date T
     first_visit_days: int = 15
+    #: visit 2 is due this many months after visit 1 (its date if done, else its due date)
     second_visit_months: int = 1
+    #: visit 3 is due this many months after visit 2
     third_visit_months: int = 1
-    min_attempts: tuple[int, int, int] = (4, 3, 1)
+    #: least invitation attempts per visit (visit 1, 2, 3)
+    min_attempts: tuple[int, int, int] = (4, 3, 3)
 
 
 @dataclass

@@ -272,6 +272,20 @@ STRINGS: dict[str, tuple[str, str]] = {
     "needs": ("需求", "needs"), "held": ("已有", "held"),
     "missing_need": ("缺少{need}", "no {need}"),
     "circle_of": ("{names}的圈子", "circle of {names}"),
+    # field work: orphan notices (SMS texts; placeholders filled by graphcrm.fieldwork)
+    "notice_client": (
+        "尊敬的{client}：您好！您的保单今后由业务员{agent}（电话 {agent_phone}）为您服务，"
+        "近期将与您联系，如有需要请随时致电。",
+        "Dear {client}, from now on your policies are looked after by your agent {agent} "
+        "(phone {agent_phone}), who will contact you soon. Call any time you need help.",
+    ),
+    "notice_agent": (
+        "{agent}您好：{month} 您新接收孤儿单客户 {count} 位：{clients}。"
+        "请在 {due} 前完成首次拜访。",
+        "Dear {agent}, in {month} you received {count} orphan clients: {clients}. "
+        "Please make the first visit by {due}.",
+    ),
+    "notice_separator": ("、", ", "),
 }
 
 

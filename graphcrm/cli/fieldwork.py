@@ -1,0 +1,180 @@
+"""``graphcrm orphans``, ``graphcrm visits`` and ``graphcrm calendar`` (field work, issue 13).
+
+Thin: parse options, open the store, call :mod:`graphcrm.fieldwork`, print or write.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+
+from graphcrm.cli.common import (
+    config_option,
+    echo_json,
+    fail,
+    json_option,
+    open_existing_store,
+    settings_from,
+    store_option,
+)
+from graphcrm.config import Settings
+from graphcrm.fieldwork import orphans as orph
+from graphcrm.i18n import t
+from graphcrm.model import TABLES_BY_NAME, Label
+from graphcrm.workspace import load_graph
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+            for r in df.to_dict(orient="records")]
+
+
+def _date(text: str | None, what: str = "--date") -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"{what} must be a date YYYY-MM-DD, got {text!r}")
+        raise
+
+
+def _load(store: str | None, settings: Settings) -> Any:
+    with open_existing_store(store, settings) as s:
+        return load_graph(s, settings)
+
+
+def _table(df: pd.DataFrame, columns: list[str], limit: int | None = None) -> None:
+    if df.empty:
+        click.echo("(none / 无)")
+        return
+    shown = df[columns] if limit is None else df[columns].head(limit)
+    click.echo(shown.to_string(index=False))
+    if limit is not None and len(df) > limit:
+        click.echo(f"... {len(df) - limit} more (use --json for all)")
+
+
+# -- orphans ----------------------------------------------------------------------------------
+@click.group("orphans", invoke_without_command=True)
+@click.option("--branch", default=None, metavar="B", help="Only orphans of this branch (营业部).")
+@click.option("--date", "as_of", default=None, metavar="YYYY-MM-DD",
+              help="Count days orphaned up to this date (default today).")
+@click.option("--limit", type=int, default=50, help="Rows shown in the table (not --json).")
+@store_option
+@config_option
+@json_option
+@click.pass_context
+def orphans_command(ctx: click.Context, branch: str | None, as_of: str | None, limit: int,
+                    store: str | None, config_path: str | None, as_json: bool) -> None:
+    """Orphan clients (孤儿单): in-force clients whose agent departed or who have none.
+
+    \b
+    --json keys: as_of, orphans: list of {client_id, name, region, departed_agent,
+    departed_agent_name, supervisor_id, team, branch, policies, premium, orphaned_since,
+    days_orphaned}, longest orphaned first.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = settings_from(config_path)
+    day = _date(as_of) or date.today()
+    ag = _load(store, settings)
+    df = orph.find_orphans(ag, day, branch)
+    if as_json:
+        echo_json({"as_of": day.isoformat(), "orphans": _records(df)})
+        return
+    click.echo(f"{len(df)} orphan clients / 孤儿单客户 (as of {day})")
+    _table(df, ["client_id", "name", "region", "departed_agent", "supervisor_id", "policies",
+                "premium", "orphaned_since", "days_orphaned"], limit)
+
+
+@orphans_command.command("assign")
+@click.option("--month", required=True, metavar="YYYY-MM", help="The month whose caps apply.")
+@click.option("--date", "on", default=None, metavar="YYYY-MM-DD",
+              help="Assignment date T (default today within the month, else its first day).")
+@click.option("--branch", default=None, metavar="B", help="Only orphans of this branch.")
+@click.option("--apply", "apply_", is_flag=True,
+              help="Write the proposal (the supervisor's or manager's decision).")
+@click.option("--approver", default=None, metavar="ID",
+              help="Who approved (required with --apply): kept on every new SERVES tie.")
+@click.option("--notices", "notices_path", default=None, metavar="FILE",
+              help="Notices CSV written with --apply (default orphans-notices-YYYY-MM.csv).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
+              help="Language of the notices (default the app's default language).")
+@click.option("--limit", type=int, default=50, help="Rows shown in the table (not --json).")
+@store_option
+@config_option
+@json_option
+def assign_command(month: str, on: str | None, branch: str | None, apply_: bool,
+                   approver: str | None, notices_path: str | None, lang: str | None,
+                   limit: int, store: str | None, config_path: str | None,
+                   as_json: bool) -> None:
+    """Propose a new agent for every orphan; write it only with --apply.
+
+    Team of the departed agent's supervisor first (first-year agents first), at most
+    orphans.cap_per_agent_month per agent per month counting what they already received, then
+    the client's region, then the nearest region; the warmest existing connection, then the
+    lighter book. Re-applying the same month writes nothing.
+
+    \b
+    --json keys: month, date, applied, written, notices (file or null), proposal: list of
+    {client_id, client_name, region, departed_agent, supervisor_id, agent_id, agent_name,
+    agent_region, rule, first_year, hops, warmth, book, received_this_month, connection,
+    reason}.
+    """
+    settings = settings_from(config_path)
+    try:
+        first, last = orph.month_bounds(month)
+    except ValueError as exc:
+        fail(str(exc))
+        return
+    day = _date(on)
+    if day is None:
+        today = date.today()
+        day = today if first <= today <= last else first
+    elif not first <= day <= last:
+        fail(f"--date {day} is not in --month {month}")
+    if apply_ and not approver:
+        fail("--apply needs --approver ID (who decided)")
+    lang = lang or settings.app.default_language
+    with open_existing_store(store, settings) as s:
+        ag = load_graph(s, settings)
+        proposal = orph.propose(ag, month, day, branch)
+        written = 0
+        out_file = None
+        if apply_:
+            ties = orph.assignment_ties(proposal, month, day, str(approver))
+            with s.transaction():
+                written = s.upsert(TABLES_BY_NAME["relationships"], ties)
+            assigned = orph.assignments(s.relationships(["SERVES"]), month)
+            clients = s.get_nodes(Label.CLIENT, assigned["client_id"])
+            agents = s.get_nodes(Label.AGENT, assigned["agent_id"])
+            notes = orph.notices(
+                assigned, clients, agents, month=month, language=lang,
+                client_template=t("notice_client", lang), agent_template=t("notice_agent", lang),
+                first_visit_days=settings.orphans.first_visit_days,
+                separator=t("notice_separator", lang))
+            out_file = Path(notices_path or f"orphans-notices-{month}.csv")
+            orph.neutralise_cells(notes).to_csv(out_file, index=False, encoding="utf-8-sig")
+    if as_json:
+        echo_json({"month": month, "date": day.isoformat(), "applied": apply_,
+                   "written": written, "notices": None if out_file is None else str(out_file),
+                   "proposal": _records(proposal)})
+        return
+    got = proposal["agent_id"].notna().sum() if len(proposal) else 0
+    click.echo(f"{month}: {len(proposal)} orphans, {got} proposed / 拟分配 {got} 位 "
+               f"(T = {day})")
+    _table(proposal, ["client_id", "agent_id", "rule", "reason"], limit)
+    if apply_:
+        click.echo(f"applied by {approver}: {written} new SERVES ties / 新建服务关系 {written} 条; "
+                   f"notices / 通知: {out_file}")
+    else:
+        click.echo("proposal only: add --apply --approver ID to write it / 仅为建议，"
+                   "加 --apply --approver 工号 才会写入")
+
+
+COMMANDS: list[click.Command] = [orphans_command]
