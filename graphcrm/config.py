@@ -153,6 +153,9 @@ class MetricSettings:
         "social_like": "perceived", "social_comment": "perceived", "share_post": "perceived",
         "event": "perceived", "private_talk": "emotional", "private_comment": "emotional",
         "event_family": "emotional", "enquiry": "behavioural", "purchase": "behavioural",
+        "routine_service": "perceived", "periodic_visit": "perceived",
+        "general_event": "perceived", "premium_event": "emotional", "life_service": "emotional",
+        "tailor_made": "emotional",
     })
 
 
@@ -295,6 +298,55 @@ class OrphanSettings:
 
 
 @dataclass
+class VisitSettings:
+    """Recording attempts and visits (``graphcrm visits log``) and what counts (fieldwork.md)."""
+
+    #: outcomes a record may carry; Chinese spellings in ``outcome_synonyms``
+    outcomes: tuple[str, ...] = ("done", "declined", "no_answer", "rescheduled")
+    outcome_synonyms: dict[str, str] = field(default_factory=lambda: {
+        "完成": "done", "已拜访": "done", "拒绝": "declined", "未接通": "no_answer",
+        "无回应": "no_answer", "改期": "rescheduled",
+    })
+    #: a record of one of these outcomes and of a `visit_types` type is a visit that happened
+    success_outcomes: tuple[str, ...] = ("done",)
+    #: interaction types that count as an invitation attempt for the three-visit plan
+    attempt_types: tuple[str, ...] = (
+        "visit", "call", "message", "routine_service", "periodic_visit", "general_event",
+        "premium_event", "life_service", "tailor_made",
+    )
+    #: interaction types that are a visit (when the outcome is a success)
+    visit_types: tuple[str, ...] = (
+        "visit", "routine_service", "periodic_visit", "general_event", "premium_event",
+        "life_service", "tailor_made",
+    )
+
+
+@dataclass
+class CalendarSettings:
+    """The weekly visit calendar (``graphcrm calendar``, fieldwork.md)."""
+
+    #: working days of the week planned (1 = Monday only ... 7 = every day)
+    workdays: int = 5
+    #: visit start times per working day
+    visit_times: tuple[str, ...] = ("09:30", "11:00", "14:00", "15:30")
+    visit_minutes: int = 60
+    #: the ability x trust quadrants numbered as the material does (I gets fixed times first)
+    quadrant_numbers: dict[str, int] = field(default_factory=lambda: {
+        "pamper": 1, "cultivate": 2, "develop": 3, "maintain": 4,
+    })
+    #: ABC classes planned per quadrant number
+    abc_per_quadrant: dict[str, list[str]] = field(default_factory=lambda: {
+        "1": ["A"], "2": ["A", "B"], "3": ["A"], "4": ["A", "B"],
+    })
+    #: quadrant III clients are visited this many days before a company event (nearest first)
+    days_before_event: tuple[int, ...] = (2, 3)
+    #: quadrant IV clients: the fixed weekly contact (call/message) day (1 = Monday) and time
+    contact_weekday: int = 5
+    contact_time: str = "17:00"
+    contact_minutes: int = 10
+
+
+@dataclass
 class AppSettings:
     #: most nodes the penetration network draws before it says it capped the view
     max_network_nodes: int = 300
@@ -316,6 +368,8 @@ class Settings:
     needs: NeedsSettings = field(default_factory=NeedsSettings)
     rewards: RewardSettings = field(default_factory=RewardSettings)
     orphans: OrphanSettings = field(default_factory=OrphanSettings)
+    visits: VisitSettings = field(default_factory=VisitSettings)
+    calendar: CalendarSettings = field(default_factory=CalendarSettings)
     app: AppSettings = field(default_factory=AppSettings)
 
 

@@ -177,4 +177,120 @@ def assign_command(month: str, on: str | None, branch: str | None, apply_: bool,
                    "加 --apply --approver 工号 才会写入")
 
 
-COMMANDS: list[click.Command] = [orphans_command]
+# -- visits ---------------------------------------------------------------------------------
+@click.group("visits")
+def visits_command() -> None:
+    """The three-visit plan of assigned orphans: record attempts and visits, see what is due."""
+
+
+@visits_command.command("log")
+@click.option("--agent", "agent_id", required=True, metavar="A", help="Agent id.")
+@click.option("--client", "client_id", required=True, metavar="C", help="Client id.")
+@click.option("--type", "type_", required=True, metavar="TYPE",
+              help="Interaction type: visit, call, message, routine_service, periodic_visit, "
+              "general_event, premium_event, life_service, tailor_made, ... (中文 accepted).")
+@click.option("--outcome", required=True, metavar="OUTCOME",
+              help="done, declined, no_answer or rescheduled (完成/拒绝/未接通/改期).")
+@click.option("--date", "day", default=None, metavar="YYYY-MM-DD", help="Default today.")
+@click.option("--rating", default=None, metavar="N", help="Client rating -10..10.")
+@click.option("--note", default=None, metavar="TEXT", help="What was discussed, what is next.")
+@store_option
+@config_option
+@json_option
+def log_command(agent_id: str, client_id: str, type_: str, outcome: str, day: str | None,
+                rating: str | None, note: str | None, store: str | None,
+                config_path: str | None, as_json: bool) -> None:
+    """Record an attempt or a visit as an interaction (记录拜访).
+
+    Checked like an ingested row: a bad value is a one-line error and nothing is written; the
+    same record twice is stored once. A new record makes the analysis snapshot stale, so the
+    next map or path rebuilds trust and the tie's recency with it.
+
+    \b
+    --json keys: written (0 or 1), interaction (the stored row), data_version.
+    """
+    from graphcrm.fieldwork import visits as vis
+
+    settings = settings_from(config_path)
+    with open_existing_store(store, settings) as s:
+        try:
+            row = vis.visit_record(s, settings, agent_id=agent_id, client_id=client_id,
+                                   type_=type_, outcome=outcome, day=day, rating=rating,
+                                   note=note)
+        except vis.VisitRecordError as exc:
+            fail(f"visits log: {exc}; nothing written")
+            return
+        written = vis.record_visit(s, row)
+        version = s.data_version()
+    rec = _records(row)[0]
+    if as_json:
+        echo_json({"written": written, "interaction": rec, "data_version": version})
+        return
+    what = ("recorded / 已记录" if written
+            else "already recorded, nothing changed / 已存在，未重复记录")
+    click.echo(f"{what}: {rec['agent_id']} -> {rec['client_id']} {rec['type']} {rec['date']} "
+               f"{rec['outcome']} ({rec['interaction_id']})")
+    if written:
+        click.echo("analysis snapshot is stale; the next map/paths/hubs rebuilds it / "
+                   "分析快照已过期，下次查询时重建")
+
+
+def _status(s: Any, settings: Settings, as_of: date, agent_id: str | None) -> pd.DataFrame:
+    from graphcrm.fieldwork import visits as vis
+
+    assigned = orph.assignments(s.relationships(["SERVES"]))
+    if agent_id is not None:
+        assigned = assigned.loc[assigned["agent_id"] == agent_id]
+    inter = s.interactions(assigned["client_id"].unique().tolist())
+    return vis.visit_status(assigned, inter, settings, as_of)
+
+
+@visits_command.command("due")
+@click.option("--agent", "agent_id", default=None, metavar="A", help="Only this agent.")
+@click.option("--week", default=None, metavar="YYYY-Www", help="Default this week.")
+@click.option("--date", "as_of", default=None, metavar="YYYY-MM-DD",
+              help="Status as of this date (default today).")
+@store_option
+@config_option
+@json_option
+def due_command(agent_id: str | None, week: str | None, as_of: str | None, store: str | None,
+                config_path: str | None, as_json: bool) -> None:
+    """Visits due, overdue and done in a week, with attempts made vs required; then the
+    manager's roll-up per agent and team (all assigned orphans as of the date).
+
+    \b
+    --json keys: week, as_of, visits: list of {agent_id, client_id, assigned, visit, purpose,
+    due, done, attempts, required, status, rating}, agents / teams: lists of {agent_id or team,
+    clients, visits, done, overdue, open, attempts, required, attempt_rate, rating}.
+    """
+    from graphcrm.fieldwork import visits as vis
+
+    settings = settings_from(config_path)
+    day = _date(as_of) or date.today()
+    week = week or vis.week_of(day)
+    try:
+        vis.iso_week(week)
+    except ValueError as exc:
+        fail(str(exc))
+        return
+    with open_existing_store(store, settings) as s:
+        status = _status(s, settings, day, agent_id)
+        agents = s.nodes(Label.AGENT, ["agent_id", "team"])
+    week_rows = vis.due_in_week(status, week)
+    roll = vis.rollup(status, agents)
+    if as_json:
+        echo_json({"week": week, "as_of": day.isoformat(), "visits": _records(week_rows),
+                   "agents": _records(roll["agents"]), "teams": _records(roll["teams"])})
+        return
+    click.echo(f"{week} (as of {day}): visits to act on / 本周待办拜访")
+    _table(week_rows, ["agent_id", "client_id", "visit", "due", "status", "done", "attempts",
+                       "required"])
+    click.echo("\nper agent / 按业务员")
+    _table(roll["agents"], ["agent_id", "clients", "done", "overdue", "open", "attempts",
+                            "required", "rating"])
+    click.echo("\nper team / 按团队")
+    _table(roll["teams"], ["team", "clients", "done", "overdue", "open", "attempts",
+                           "required", "rating"])
+
+
+COMMANDS: list[click.Command] = [orphans_command, visits_command]
