@@ -340,10 +340,11 @@ class CalendarSettings:
     })
     #: quadrant III clients are visited this many days before a company event (nearest first)
     days_before_event: tuple[int, ...] = (2, 3)
-    #: quadrant IV clients: the fixed weekly contact (call/message) day (1 = Monday) and time
-    contact_weekday: int = 5
+    #: quadrant IV clients: a fixed weekly contact (call/message) between these times on a
+    #: working day fixed per client (from its id), this many minutes each
     contact_time: str = "17:00"
-    contact_minutes: int = 10
+    contact_until: str = "19:00"
+    contact_minutes: int = 5
 
 
 @dataclass

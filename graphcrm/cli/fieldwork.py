@@ -293,4 +293,88 @@ def due_command(agent_id: str | None, week: str | None, as_of: str | None, store
                            "required", "rating"])
 
 
-COMMANDS: list[click.Command] = [orphans_command, visits_command]
+# -- calendar -------------------------------------------------------------------------------
+def gap_findings(ag: Any, client_ids: list[str], as_of: date) -> dict[str, str]:
+    """Coverage-gap finding per client (the reason to visit from graphcrm.metrics.needs)."""
+    from graphcrm.metrics.needs import coverage_gaps
+
+    if not client_ids:
+        return {}
+    gaps = coverage_gaps(ag.clients.reset_index(drop=True), ag.policies.reset_index(drop=True),
+                         ag.relationships, as_of, ag.settings, client_ids=client_ids)
+    from graphcrm.metrics.needs import FINDINGS
+
+    keep = gaps.loc[gaps["finding"] != 2]  # 2: cover fits and needs are unchanged
+    return {c: FINDINGS[int(f)][1] for c, f in zip(keep["client_id"], keep["finding"],
+                                                   strict=True)}
+
+
+@click.command("calendar")
+@click.option("--agent", "agent_id", required=True, metavar="A", help="Agent id.")
+@click.option("--week", default=None, metavar="YYYY-Www", help="Default this week.")
+@click.option("--events", "events_path", default=None, metavar="FILE",
+              help="Company events (CSV/XLSX: date, name, region / 日期, 名称, 区域).")
+@click.option("--ics", "ics_path", default=None, metavar="FILE",
+              help="Also write the week as an .ics calendar (phones import it).")
+@click.option("--date", "as_of", default=None, metavar="YYYY-MM-DD",
+              help="Orphan visits' status as of this date (default today).")
+@click.option("--gaps/--no-gaps", default=True,
+              help="Add each client's coverage-gap finding to the reason (default on).")
+@store_option
+@config_option
+@json_option
+def calendar_command(agent_id: str, week: str | None, events_path: str | None,
+                     ics_path: str | None, as_of: str | None, gaps: bool, store: str | None,
+                     config_path: str | None, as_json: bool) -> None:
+    """The agent's week of visits (拜访计划), planned by quadrant, events and due visits.
+
+    Quadrant I A clients at fixed times, last week's missed visits, the orphan visits due,
+    quadrant III A clients 2-3 days before an event of their region, quadrant II A/B clients one
+    region per day, quadrant IV A/B clients at the weekly contact time.
+
+    \b
+    --json keys: agent, week, slots: list of {day, start, end, kind, client_id, client_name,
+    region, quadrant, abc, reason, experience, highlight, planned}, ics (file or null).
+    """
+    from graphcrm.errors import UnknownIdError
+    from graphcrm.fieldwork import calendar as cal
+    from graphcrm.fieldwork import visits as vis
+
+    settings = settings_from(config_path)
+    day = _date(as_of) or date.today()
+    week = week or vis.week_of(day)
+    try:
+        vis.iso_week(week)
+        events = cal.read_events(events_path) if events_path else None
+    except (ValueError, OSError) as exc:
+        fail(str(exc))
+        return
+    with open_existing_store(store, settings) as s:
+        ag = load_graph(s, settings)
+        due = _status(s, settings, day, agent_id)
+    try:
+        findings = gap_findings(ag, ag.book(agent_id), day) if gaps else None
+        plan = cal.week_plan(ag, agent_id, week, events=events, due=due, findings=findings)
+    except UnknownIdError as exc:
+        fail(str(exc))
+        return
+    if ics_path:
+        Path(ics_path).write_bytes(cal.to_ics(plan, ag.name(agent_id), week))
+    if as_json:
+        echo_json({"agent": agent_id, "week": week, "slots": _records(plan),
+                   "ics": ics_path})
+        return
+    click.echo(f"{ag.name(agent_id)} ({agent_id}) {week}: "
+               f"{int(plan['planned'].sum()) if len(plan) else 0} planned / 已安排")
+    view = plan.assign(mark=plan["highlight"].map({True: "*", False: ""}))
+    planned = view["planned"].astype(bool) if len(view) else pd.Series(dtype=bool)
+    _table(view.loc[planned], ["mark", "day", "start", "kind", "client_id", "client_name",
+                               "quadrant", "reason", "experience"])
+    if (~planned).any():
+        click.echo(f"{int((~planned).sum())} more clients found no free time this week "
+                   "(--json lists them) / 本周时间已排满")
+    if ics_path:
+        click.echo(f"calendar file / 日历文件: {ics_path}")
+
+
+COMMANDS: list[click.Command] = [orphans_command, visits_command, calendar_command]
