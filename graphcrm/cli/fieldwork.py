@@ -377,4 +377,38 @@ def calendar_command(agent_id: str, week: str | None, events_path: str | None,
         click.echo(f"calendar file / 日历文件: {ics_path}")
 
 
-COMMANDS: list[click.Command] = [orphans_command, visits_command, calendar_command]
+# -- referral funnel --------------------------------------------------------------------------
+@click.command("funnel")
+@click.option("--team", default=None, help="Only this team's agents.")
+@store_option
+@config_option
+@json_option
+def funnel_command(team: str | None, store: str | None, config_path: str | None,
+                   as_json: bool) -> None:
+    """The referral funnel (转介绍漏斗) per agent and team: names received -> contacted ->
+    met -> converted (the material's 10:3:1).
+
+    \b
+    --json keys: agents: list of {agent_id, received, contacted, met, converted,
+    contact_rate, meet_rate, convert_rate}; teams: the same with team.
+    """
+    from graphcrm.metrics.stages import referral_funnel
+
+    ag = _load(store, settings_from(config_path))
+    f = referral_funnel(ag)
+    agents, teams = f["agents"], f["teams"]
+    if team is not None:
+        mine = set(ag.agents.index[ag.agents["team"] == team])
+        agents = agents.loc[agents["agent_id"].isin(mine)]
+        teams = teams.loc[teams["team"] == team]
+    if as_json:
+        echo_json({"agents": _records(agents), "teams": _records(teams)})
+        return
+    click.echo("per team / 按团队")
+    _table(teams, list(teams.columns))
+    click.echo("\nper agent / 按业务员")
+    _table(agents, list(agents.columns), 50)
+
+
+COMMANDS: list[click.Command] = [orphans_command, visits_command, calendar_command,
+                                 funnel_command]
