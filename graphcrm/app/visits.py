@@ -3,7 +3,9 @@ referral funnel per agent and team."""
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -18,9 +20,6 @@ from graphcrm.metrics.stages import referral_funnel
 def _events(ctx: Ctx, upload: object) -> pd.DataFrame | None:
     if upload is None:
         return None
-    import tempfile
-    from pathlib import Path
-
     suffix = Path(getattr(upload, "name", "events.csv")).suffix or ".csv"
     with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as fh:
         fh.write(upload.getvalue())  # type: ignore[attr-defined]

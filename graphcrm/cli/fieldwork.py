@@ -23,8 +23,12 @@ from graphcrm.cli.common import (
     store_option,
 )
 from graphcrm.config import Settings
+from graphcrm.errors import UnknownIdError
+from graphcrm.fieldwork import calendar as cal
 from graphcrm.fieldwork import orphans as orph
+from graphcrm.fieldwork import visits as vis
 from graphcrm.i18n import t
+from graphcrm.metrics.stages import referral_funnel
 from graphcrm.model import TABLES_BY_NAME, Label
 from graphcrm.workspace import load_graph
 
@@ -209,8 +213,6 @@ def log_command(agent_id: str, client_id: str, type_: str, outcome: str, day: st
     \b
     --json keys: written (0 or 1), interaction (the stored row), data_version.
     """
-    from graphcrm.fieldwork import visits as vis
-
     settings = settings_from(config_path)
     with open_existing_store(store, settings) as s:
         try:
@@ -236,8 +238,6 @@ def log_command(agent_id: str, client_id: str, type_: str, outcome: str, day: st
 
 
 def _status(s: Any, settings: Settings, as_of: date, agent_id: str | None) -> pd.DataFrame:
-    from graphcrm.fieldwork import visits as vis
-
     assigned = orph.assignments(s.relationships(["SERVES"]))
     if agent_id is not None:
         assigned = assigned.loc[assigned["agent_id"] == agent_id]
@@ -263,8 +263,6 @@ def due_command(agent_id: str | None, week: str | None, as_of: str | None, store
     due, done, attempts, required, status, rating}, agents / teams: lists of {agent_id or team,
     clients, visits, done, overdue, open, attempts, required, attempt_rate, rating}.
     """
-    from graphcrm.fieldwork import visits as vis
-
     settings = settings_from(config_path)
     day = _date(as_of) or date.today()
     week = week or vis.week_of(day)
@@ -294,21 +292,6 @@ def due_command(agent_id: str | None, week: str | None, as_of: str | None, store
 
 
 # -- calendar -------------------------------------------------------------------------------
-def gap_findings(ag: Any, client_ids: list[str], as_of: date) -> dict[str, str]:
-    """Coverage-gap finding per client (the reason to visit from graphcrm.metrics.needs)."""
-    from graphcrm.metrics.needs import coverage_gaps
-
-    if not client_ids:
-        return {}
-    gaps = coverage_gaps(ag.clients.reset_index(drop=True), ag.policies.reset_index(drop=True),
-                         ag.relationships, as_of, ag.settings, client_ids=client_ids)
-    from graphcrm.metrics.needs import FINDINGS
-
-    keep = gaps.loc[gaps["finding"] != 2]  # 2: cover fits and needs are unchanged
-    return {c: FINDINGS[int(f)][1] for c, f in zip(keep["client_id"], keep["finding"],
-                                                   strict=True)}
-
-
 @click.command("calendar")
 @click.option("--agent", "agent_id", required=True, metavar="A", help="Agent id.")
 @click.option("--week", default=None, metavar="YYYY-Www", help="Default this week.")
@@ -336,10 +319,6 @@ def calendar_command(agent_id: str, week: str | None, events_path: str | None,
     --json keys: agent, week, slots: list of {day, start, end, kind, client_id, client_name,
     region, quadrant, abc, reason, experience, highlight, planned}, ics (file or null).
     """
-    from graphcrm.errors import UnknownIdError
-    from graphcrm.fieldwork import calendar as cal
-    from graphcrm.fieldwork import visits as vis
-
     settings = settings_from(config_path)
     day = _date(as_of) or date.today()
     week = week or vis.week_of(day)
@@ -353,7 +332,7 @@ def calendar_command(agent_id: str, week: str | None, events_path: str | None,
         ag = load_graph(s, settings)
         due = _status(s, settings, day, agent_id)
     try:
-        findings = gap_findings(ag, ag.book(agent_id), day) if gaps else None
+        findings = cal.gap_findings(ag, ag.book(agent_id), day) if gaps else None
         plan = cal.week_plan(ag, agent_id, week, events=events, due=due, findings=findings)
     except UnknownIdError as exc:
         fail(str(exc))
@@ -392,8 +371,6 @@ def funnel_command(team: str | None, store: str | None, config_path: str | None,
     --json keys: agents: list of {agent_id, received, contacted, met, converted,
     contact_rate, meet_rate, convert_rate}; teams: the same with team.
     """
-    from graphcrm.metrics.stages import referral_funnel
-
     ag = _load(store, settings_from(config_path))
     f = referral_funnel(ag)
     agents, teams = f["agents"], f["teams"]

@@ -32,11 +32,13 @@ import hashlib
 from datetime import date, datetime, timedelta
 
 import pandas as pd
+from icalendar import Calendar, Event
 
 from graphcrm.config import Settings
 from graphcrm.errors import UnknownIdError
 from graphcrm.fieldwork.visits import iso_week
 from graphcrm.graph import AnalysisGraph
+from graphcrm.metrics.needs import FINDINGS, coverage_gaps
 from graphcrm.metrics.opmap import client_tiers
 from graphcrm.metrics.tiers import MARK_MEANING, experience_plan
 
@@ -57,6 +59,18 @@ def quadrant_experience(quadrant: str, settings: Settings) -> str:
     give = [e for e, m in plan.items() if m == "√"]
     chosen = key or give
     return ", ".join(chosen) + (f" ({MARK_MEANING['☆']})" if key else "")
+
+
+def gap_findings(ag: AnalysisGraph, client_ids: list[str], as_of: date) -> dict[str, str]:
+    """The coverage-gap finding of each client that has one (graphcrm.metrics.needs), as the
+    reason to visit added to a slot; clients whose cover fits unchanged needs are left out."""
+    if not client_ids:
+        return {}
+    gaps = coverage_gaps(ag.clients.reset_index(drop=True), ag.policies.reset_index(drop=True),
+                         ag.relationships, as_of, ag.settings, client_ids=client_ids)
+    keep = gaps.loc[gaps["finding"] != 2]  # 2: cover fits and needs are unchanged
+    return {c: FINDINGS[int(f)][1] for c, f in zip(keep["client_id"], keep["finding"],
+                                                   strict=True)}
 
 
 def read_events(path: str) -> pd.DataFrame:
@@ -318,8 +332,6 @@ def to_ics(plan: pd.DataFrame, agent_name: str, week: str) -> bytes:
     Each event's SUMMARY is ``<client name> (<client id>)``, DESCRIPTION the reason and the
     experience, UID stable per agent, week, client and start, times floating local time.
     """
-    from icalendar import Calendar, Event
-
     cal = Calendar()
     cal.add("prodid", "-//GraphCRM//visit plan//ZH")
     cal.add("version", "2.0")
