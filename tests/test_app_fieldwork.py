@@ -74,7 +74,7 @@ def test_visit_plan_page_shows_the_week_and_offers_the_ics(own_store: Path, env_
 
 def test_ics_of_the_page_parses(own_store: Path) -> None:
     from graphcrm.fieldwork import calendar as cal
-    from graphcrm.graph import load_graph
+    from graphcrm.workspace import load_graph
 
     s = SQLiteStore(own_store, create=False)
     try:

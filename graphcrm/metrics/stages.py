@@ -37,11 +37,19 @@ FUNNEL_COLUMNS = ["received", "contacted", "met", "converted", "contact_rate", "
 
 
 def _converted_referrals(ag: AnalysisGraph) -> pd.DataFrame:
+    """REFERRED ties ``src_id, dst_id`` with ``bought`` (converted, or the referee is a
+    client); cached on the analysis graph."""
+    hit = ag._cache.get("stages_referrals")
+    if hit is not None:
+        return hit
     rels = ag.relationships
     ref = rels.loc[rels["type"] == "REFERRED", ["src_id", "dst_id", "converted"]]
-    conv = ref["converted"].map(lambda v: str(v).lower() in ("1", "true", "1.0")).to_numpy()
+    conv = ref["converted"].astype("string").str.lower().isin(["1", "true", "1.0"]).to_numpy(
+        dtype=bool)
     client = ag.clients["status"].reindex(ref["dst_id"]).to_numpy() == "client"
-    return ref.assign(bought=conv | client)
+    out = ref[["src_id", "dst_id"]].assign(bought=conv | client).reset_index(drop=True)
+    ag._cache["stages_referrals"] = out
+    return out
 
 
 def operation_stages(ag: AnalysisGraph, ids: Iterable[str] | None = None) -> pd.DataFrame:
@@ -66,27 +74,33 @@ def operation_stages(ag: AnalysisGraph, ids: Iterable[str] | None = None) -> pd.
                           ["holder_id", "start_date"]].dropna()
     dates = pol.assign(d=pol["start_date"].astype(str).str.slice(0, 10)).drop_duplicates(
         ["holder_id", "d"]).sort_values(["holder_id", "d"], kind="stable")
-    by_holder = dates.groupby("holder_id")["d"].agg(list)
+    by_holder: dict[str, list[str]] = {}
+    for h, d in zip(dates["holder_id"].tolist(), dates["d"].tolist(), strict=True):
+        by_holder.setdefault(h, []).append(d)
     ref = _converted_referrals(ag)
-    ref = ref.loc[ref["src_id"].isin(people) & ref["bought"]]
-    chain = ref.groupby("src_id")["dst_id"].agg(lambda s: sorted(s))
+    ref = ref.loc[ref["src_id"].isin(people) & ref["bought"]].sort_values("dst_id")
+    chain: dict[str, list[str]] = {}
+    for src, dst in zip(ref["src_id"].tolist(), ref["dst_id"].tolist(), strict=True):
+        chain.setdefault(src, []).append(dst)
     inter = ag.interactions
     mine = inter.loc[inter["client_id"].isin(people), ["client_id", "type", "date"]]
-    contacts = mine.groupby("client_id").size()
+    contacts = mine.groupby("client_id").size().to_dict()
     exp_types = set(ag.settings.visits.attempt_types) | set(ag.settings.tiers.experiences)
-    first_buy = by_holder.map(lambda d: d[0])
+    first_buy = pd.Series({h: d[0] for h, d in by_holder.items()}, dtype=object)
     since = mine.loc[mine["type"].isin(exp_types)]
     since = since.loc[since["date"].astype(str).str.slice(0, 10).to_numpy()
                       >= first_buy.reindex(since["client_id"]).fillna("9999").to_numpy()]
-    experiences = since.groupby("client_id").size()
+    experiences = since.groupby("client_id").size().to_dict()
+    names = ag.nodes["name"]
     stages, evidence = [], []
     for p, st in zip(people, status.to_numpy(), strict=True):
         buys = by_holder.get(p, [])
-        if p in chain.index:
+        if p in chain:
             refs = chain[p]
-            names = ", ".join(ag.name(r) for r in refs[:3]) + (" ..." if len(refs) > 3 else "")
+            who = ", ".join(str(names.get(r, r)) for r in refs[:3]) + (
+                " ..." if len(refs) > 3 else "")
             stages.append("chain")
-            evidence.append(f"referred {len(refs)} who bought: {names}")
+            evidence.append(f"referred {len(refs)} who bought: {who}")
         elif len(buys) >= 2:
             stages.append("harvest")
             evidence.append("bought again: policies started " + ", ".join(buys[:4])
