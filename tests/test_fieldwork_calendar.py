@@ -167,3 +167,22 @@ def test_calendar_cli_writes_ics_and_json(store: SQLiteStore, tmp_path: Path) ->
     r = CliRunner().invoke(main, ["calendar", "--agent", "nobody", "--week", "2026-W49",
                                   "--store", str(store.path)])
     assert r.exit_code == 1 and "nobody" in r.output
+
+
+def test_gap_reasons_of_a_book_match_the_whole_store_computation(tmp_path: Path) -> None:
+    from graphcrm.metrics.needs import FINDINGS, coverage_gaps
+    from tests.test_app import build_sample_store
+
+    s = SQLiteStore(build_sample_store(tmp_path / "sample.db"), create=False)
+    try:
+        ag = build_graph(s, Settings())
+    finally:
+        s.close()
+    agent = ag.serving.value_counts().index[0]
+    book = ag.book(agent)
+    day = datetime(2026, 12, 1).date()
+    full = coverage_gaps(ag.clients.reset_index(drop=True), ag.policies.reset_index(drop=True),
+                         ag.relationships, day, ag.settings, client_ids=book)
+    expected = {c: FINDINGS[int(f)][1] for c, f in zip(full["client_id"], full["finding"],
+                                                       strict=True) if f != 2}
+    assert cal.gap_findings(ag, book, day) == expected and len(expected) > 10
