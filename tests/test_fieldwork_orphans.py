@@ -192,3 +192,46 @@ def test_cli_proposes_applies_once_and_writes_safe_notices(branch: SQLiteStore,
     assert r.exit_code == 1 and "YYYY-MM" in r.output
     r = CliRunner().invoke(main, ["orphans", "assign", "--month", "2026-12", "--apply", *base])
     assert r.exit_code == 1 and "--approver" in r.output
+
+
+def test_warmest_connections_match_a_plain_networkx_search(tmp_path: Path) -> None:
+    """On the sample: every (orphan, agent) distance equals the best of all simple paths of at
+    most three ties that pass through clients and organizations only (NetworkX, brute force)."""
+    from tests.test_app import build_sample_store
+
+    s = SQLiteStore(build_sample_store(tmp_path / "s.db"), create=False)
+    try:
+        ag = build_graph(s, Settings())
+    finally:
+        s.close()
+    g = ag.G
+    agents = set(ag.agents.index)
+    active = sorted(ag.agents.index[ag.agents["status"] == "active"])
+    orphans = orph.find_orphans(ag, date(2026, 12, 1))["client_id"].tolist()[:25]
+    got = orph.agent_connections(ag, orphans, active, 3)
+    got = {(c, a): d for c, a, d in zip(got["client_id"], got["agent_id"], got["distance"],
+                                        strict=True)}
+    expected: dict[tuple[str, str], float] = {}
+    for c in orphans:
+        # all simple paths of <= 2 ties through non-agents, then one tie to an active agent
+        best = {c: 0.0}
+        frontier = {(c,): 0.0}
+        for _ in range(2):
+            nxt = {}
+            for path, d in frontier.items():
+                for y in g.neighbors(path[-1]):
+                    if y in agents or y in path:
+                        continue
+                    nd = d + g[path[-1]][y]["distance"]
+                    nxt[(*path, y)] = nd
+                    best[y] = min(best.get(y, float("inf")), nd)
+            frontier = nxt
+        for x, d in best.items():
+            for a in g.neighbors(x):
+                if a in agents and a in active:
+                    key = (c, a)
+                    expected[key] = min(expected.get(key, float("inf")),
+                                        d + g[x][a]["distance"])
+    assert set(got) == set(expected) and len(expected) > 20
+    for key, d in expected.items():
+        assert got[key] == pytest.approx(d), key

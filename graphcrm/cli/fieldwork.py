@@ -332,8 +332,10 @@ def calendar_command(agent_id: str, week: str | None, events_path: str | None,
         ag = load_graph(s, settings)
         due = _status(s, settings, day, agent_id)
     try:
-        findings = cal.gap_findings(ag, ag.book(agent_id), day) if gaps else None
-        plan = cal.week_plan(ag, agent_id, week, events=events, due=due, findings=findings)
+        plan = cal.week_plan(ag, agent_id, week, events=events, due=due)
+        if gaps:  # the planned clients' coverage-gap findings as a further reason
+            planned = plan.loc[plan["planned"].astype(bool), "client_id"].tolist()
+            plan = cal.add_findings(plan, cal.gap_findings(ag, planned, day))
     except UnknownIdError as exc:
         fail(str(exc))
         return

@@ -31,11 +31,14 @@ from __future__ import annotations
 import hashlib
 from datetime import date, datetime, timedelta
 
+import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from icalendar import Calendar, Event
 
 from graphcrm.config import Settings
 from graphcrm.errors import UnknownIdError
+from graphcrm.fieldwork.orphans import non_agent_ties
 from graphcrm.fieldwork.visits import iso_week
 from graphcrm.graph import AnalysisGraph
 from graphcrm.metrics.needs import FINDINGS, coverage_gaps
@@ -61,26 +64,57 @@ def quadrant_experience(quadrant: str, settings: Settings) -> str:
     return ", ".join(chosen) + (f" ({MARK_MEANING['☆']})" if key else "")
 
 
+def _family_index(ag: AnalysisGraph) -> dict[str, object]:
+    """Cached lookups for :func:`_family_frames`: RELATIVE_OF ties as a symmetric CSR matrix over
+    the client positions, and each person's policy rows (as holder or insured)."""
+    hit = ag._cache.get("fieldwork_family")
+    if hit is not None:
+        return hit
+    people = pd.Index(ag.clients.index)
+    r = ag.relationships
+    fam = r.loc[(r["type"] == "RELATIVE_OF").to_numpy()].reset_index(drop=True)
+    a = people.get_indexer(fam["src_id"])
+    b = people.get_indexer(fam["dst_id"])
+    ok = (a >= 0) & (b >= 0)
+    n = len(people)
+    adj = sp.csr_matrix((np.ones(2 * int(ok.sum())), (np.r_[a[ok], b[ok]], np.r_[b[ok], a[ok]])),
+                        shape=(n, n))
+    pol = ag.policies
+    who = np.r_[people.get_indexer(pol["holder_id"]), people.get_indexer(pol["insured_id"])]
+    rows = np.r_[np.arange(len(pol)), np.arange(len(pol))]
+    keep = who >= 0
+    by_person = sp.csr_matrix((np.ones(int(keep.sum())), (who[keep], rows[keep])),
+                              shape=(n, len(pol)))
+    hit = {"people": people, "fam": fam, "adj": adj, "by_person": by_person}
+    ag._cache["fieldwork_family"] = hit
+    return hit
+
+
 def _family_frames(ag: AnalysisGraph, client_ids: list[str]
                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Clients, policies and RELATIVE_OF ties of ``client_ids`` and their relatives up to two
     ties away: all that the life stage and the family's cover of those clients depend on, so
-    the gaps of a book are computed on a few thousand rows instead of the whole store."""
-    fam = ag._cache.get("fieldwork_relatives")
-    if fam is None:
-        r = ag.relationships
-        fam = r.loc[r["type"] == "RELATIVE_OF"].reset_index(drop=True)
-        ag._cache["fieldwork_relatives"] = fam
-    near = pd.Index(client_ids)
+    the gaps of a book are computed on a few hundred rows instead of the whole store."""
+    idx = _family_index(ag)
+    people: pd.Index = idx["people"]  # type: ignore[assignment]
+    adj: sp.csr_matrix = idx["adj"]  # type: ignore[assignment]
+    pos = people.get_indexer(pd.Index(client_ids))
+    pos = np.unique(pos[pos >= 0])
+    near = pos
     for _ in range(2):
-        touch = fam["src_id"].isin(near) | fam["dst_id"].isin(near)
-        near = near.union(pd.Index(fam.loc[touch, "src_id"])).union(
-            pd.Index(fam.loc[touch, "dst_id"]))
-    clients = ag.clients.loc[ag.clients.index.isin(near)].reset_index(drop=True)
-    pol = ag.policies
-    policies = pol.loc[pol["holder_id"].isin(near) | pol["insured_id"].isin(near)]
-    rels = fam.loc[fam["src_id"].isin(near) & fam["dst_id"].isin(near)]
-    return clients, policies.reset_index(drop=True), rels
+        lens = adj.indptr[near + 1] - adj.indptr[near]
+        starts = adj.indptr[near]
+        offs = np.repeat(np.cumsum(lens) - lens, lens)
+        nb = adj.indices[np.repeat(starts, lens) + (np.arange(int(lens.sum())) - offs)]
+        near = np.union1d(near, nb)
+    by_person: sp.csr_matrix = idx["by_person"]  # type: ignore[assignment]
+    pol_rows = np.unique(by_person[near].indices)
+    ids = people[near]
+    clients = ag.clients.iloc[near].reset_index(drop=True)
+    policies = ag.policies.iloc[pol_rows].reset_index(drop=True)
+    fam: pd.DataFrame = idx["fam"]  # type: ignore[assignment]
+    rels = fam.loc[fam["src_id"].isin(ids) & fam["dst_id"].isin(ids)] if len(fam) else fam
+    return clients, policies, rels
 
 
 def gap_findings(ag: AnalysisGraph, client_ids: list[str], as_of: date) -> dict[str, str]:
@@ -94,6 +128,21 @@ def gap_findings(ag: AnalysisGraph, client_ids: list[str], as_of: date) -> dict[
     keep = gaps.loc[gaps["finding"] != 2]  # 2: cover fits and needs are unchanged
     return {c: FINDINGS[int(f)][1] for c, f in zip(keep["client_id"], keep["finding"],
                                                    strict=True)}
+
+
+def add_findings(plan: pd.DataFrame, findings: dict[str, str]) -> pd.DataFrame:
+    """``plan`` with each client's coverage-gap finding appended to the slot's reason."""
+    out = plan.copy()
+    out["reason"] = [r if c not in findings else f"{r}; coverage gap: {findings[c]}"
+                     for c, r in zip(out["client_id"], out["reason"], strict=True)]
+    return out
+
+
+def warm(ag: AnalysisGraph) -> None:
+    """Build the lookups the calendar and the orphan proposal use, so the first call after an
+    ingest (and the snapshot) has them."""
+    _family_index(ag)
+    non_agent_ties(ag)
 
 
 def read_events(path: str) -> pd.DataFrame:
@@ -160,7 +209,7 @@ def _end(start: str, minutes: int) -> str:
 
 def week_plan(ag: AnalysisGraph, agent_id: str, week: str, *,
               events: pd.DataFrame | None = None, due: pd.DataFrame | None = None,
-              findings: dict[str, str] | None = None, carry_over: bool = True
+              carry_over: bool = True
               ) -> pd.DataFrame:
     """Plan one agent's week.
 
@@ -176,8 +225,6 @@ def week_plan(ag: AnalysisGraph, agent_id: str, week: str, *,
         The agent's open orphan visits (:func:`graphcrm.fieldwork.visits.visit_status` rows
         with status ``due`` / ``overdue`` / ``planned``), any week; those due by the week's
         end are planned.
-    findings : dict, optional
-        client id -> coverage-gap finding, added to the reason of that client's slot.
     carry_over : bool
         Plan last week too and put its missed visits first.
 
@@ -201,7 +248,6 @@ def week_plan(ag: AnalysisGraph, agent_id: str, week: str, *,
     monday, sunday = iso_week(week)
     days = [monday + timedelta(days=i) for i in range(max(1, min(7, c.workdays)))]
     grid = _Grid(days, tuple(c.visit_times))
-    findings = findings or {}
     book = pd.Index(ag.book(agent_id))
     book = book[book.isin(ag.clients.index)]
     tiers = client_tiers(ag).reindex(book)
@@ -223,7 +269,6 @@ def week_plan(ag: AnalysisGraph, agent_id: str, week: str, *,
             day = days[where[0]]
             start = c.visit_times[where[1]]
             end = _end(start, c.visit_minutes)
-        gap = findings.get(cid)
         rows.append({
             "day": None if day is None else day.isoformat(), "start": start, "end": end,
             "kind": kind, "client_id": cid,
@@ -231,7 +276,7 @@ def week_plan(ag: AnalysisGraph, agent_id: str, week: str, *,
             "region": regions.get(cid, ag.clients["region"].get(cid)),
             "quadrant": ROMAN.get(q) if q else None,
             "abc": abc.get(cid, None),
-            "reason": reason + (f"; coverage gap: {gap}" if gap else ""),
+            "reason": reason,
             "experience": experience, "highlight": q == 1,
             "planned": day is not None,
         })

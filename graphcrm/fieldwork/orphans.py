@@ -38,6 +38,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from graphcrm.config import Settings
 from graphcrm.fieldwork import ASSIGNMENT_SOURCE
@@ -112,9 +113,10 @@ def assignments(relationships: pd.DataFrame, month: str | None = None) -> pd.Dat
         assigned date, agent, client.
     """
     rels = relationships
-    mask = (rels["type"] == "SERVES").to_numpy() & rels["source"].astype("string").str.startswith(
-        ASSIGNMENT_SOURCE + ":").fillna(False).to_numpy(dtype=bool)
-    serves = rels.loc[mask]
+    serves = rels.loc[(rels["type"] == "SERVES").to_numpy()]
+    prefix = ASSIGNMENT_SOURCE + ":"
+    mask = [isinstance(v, str) and v.startswith(prefix) for v in serves["source"].tolist()]
+    serves = serves.loc[np.asarray(mask, dtype=bool)]
     rows = []
     for src, dst, start, source in zip(serves["src_id"], serves["dst_id"], serves["start_date"],
                                        serves["source"], strict=True):
@@ -189,6 +191,34 @@ def find_orphans(ag: AnalysisGraph, as_of: date, branch: str | None = None) -> p
 
 
 # -- warmest connection --------------------------------------------------------------------
+def _ranges(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(start, start + len)`` for many ranges, vectorised."""
+    total = int(lens.sum())
+    offs = np.repeat(np.cumsum(lens) - lens, lens)
+    return np.repeat(starts, lens) + (np.arange(total) - offs)
+
+
+def _keep_columns(m: sp.csr_matrix, keep: np.ndarray) -> sp.csr_matrix:
+    """``m`` with only the entries whose column is marked in ``keep`` (zeros kept: a tie of
+    strength 1 has distance 0)."""
+    mask = keep[m.indices]
+    rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))[mask]
+    indptr = np.zeros(m.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=m.shape[0]), out=indptr[1:])
+    return sp.csr_matrix((m.data[mask], m.indices[mask], indptr), shape=m.shape)
+
+
+def non_agent_ties(ag: AnalysisGraph) -> sp.csr_matrix:
+    """The distance matrix without the ties to agents (cached on the graph)."""
+    hit = ag._cache.get("fieldwork_non_agent_ties")
+    if hit is None:
+        c = ag.csr
+        is_agent = ag.nodes["label"].reindex(c.ids).to_numpy() == "Agent"
+        hit = _keep_columns(c.distance, ~is_agent)
+        ag._cache["fieldwork_non_agent_ties"] = hit
+    return hit
+
+
 def agent_connections(ag: AnalysisGraph, client_ids: list[str], agent_ids: list[str],
                       max_hops: int = 3) -> pd.DataFrame:
     """The warmest connection of each of ``agent_ids`` to each of ``client_ids``.
@@ -196,7 +226,9 @@ def agent_connections(ag: AnalysisGraph, client_ids: list[str], agent_ids: list[
     Hop-bounded shortest connection distance (``-ln strength`` summed over the ties) over the
     analysis graph, where only clients and organizations may lie between the client and the
     agent: ``client - spouse - spouse's colleague - agent`` is three ties. Computed for all
-    clients at once by joining tie tables (a frontier per hop), not one search per client.
+    clients at once on the CSR view: a frontier of (client, node, distance, path) rows is
+    expanded one hop at a time through the ties between non-agents, keeping the best way to
+    each node per client, and each hop's frontier is joined with the ties to the agents.
 
     Parameters
     ----------
@@ -205,7 +237,7 @@ def agent_connections(ag: AnalysisGraph, client_ids: list[str], agent_ids: list[
     agent_ids : list of str
         The agents that may be reached (e.g. the active ones).
     max_hops : int
-        1 to 3 (larger values are allowed and cost a join per hop).
+        Longest chain of ties (1 or more; each hop costs one expansion).
 
     Returns
     -------
@@ -214,75 +246,97 @@ def agent_connections(ag: AnalysisGraph, client_ids: list[str], agent_ids: list[
         client and the agent, client side first, as a tuple), one row per reached pair.
     """
     cols = ["client_id", "agent_id", "distance", "hops", "path"]
-    e = ag.edges
-    if not len(e) or not client_ids or not agent_ids:
+    c = ag.csr
+    start = c.index.get_indexer(pd.Index(client_ids).unique())
+    start = start[start >= 0]
+    pool = c.index.get_indexer(pd.Index(agent_ids).unique())
+    pool = pool[pool >= 0]
+    if not len(start) or not len(pool) or not c.distance.nnz:
         return pd.DataFrame(columns=cols)
-    label = ag.nodes["label"]
-    u = e["u"].to_numpy(dtype=object)
-    v = e["v"].to_numpy(dtype=object)
-    d = e["distance"].to_numpy(dtype=float)
-    a_set = pd.Index(agent_ids)
-    both = pd.DataFrame({"a": np.concatenate([u, v]), "b": np.concatenate([v, u]),
-                         "d": np.concatenate([d, d])})
-    is_agent_a = (label.reindex(both["a"]).to_numpy() == "Agent")
-    is_agent_b = (label.reindex(both["b"]).to_numpy() == "Agent")
-    # agent ties keyed by the non-agent end; client-client (or org) ties between non-agents
-    ae = both.loc[is_agent_a & ~is_agent_b & both["a"].isin(a_set)]
-    ae = ae.rename(columns={"a": "agent_id", "b": "x", "d": "d_agent"})
-    ce = both.loc[~is_agent_a & ~is_agent_b]
-    frontier = pd.DataFrame({"client_id": pd.Index(client_ids).unique(),
-                             "x": pd.Index(client_ids).unique(), "d": 0.0})
-    found = []
-    path_cols: list[str] = []
+    ties = non_agent_ties(ag)
+    in_pool = np.zeros(c.distance.shape[0], dtype=bool)
+    in_pool[pool] = True
+    to_agents = _keep_columns(c.distance, in_pool)  # node -> agent of the pool
+    o = start.astype(np.int64)
+    x = start.astype(np.int64)
+    d = np.zeros(len(start))
+    paths: list[np.ndarray] = []
+    found: list[tuple[np.ndarray, ...]] = []
     for hop in range(1, max(1, max_hops) + 1):
-        hit = frontier.merge(ae, on="x", how="inner")
-        if len(hit):
-            hit = hit.assign(distance=hit["d"] + hit["d_agent"], hops=hop)
-            found.append(hit[["client_id", "agent_id", "distance", "hops", *path_cols]])
+        # ties to the agents from the current frontier
+        ip = to_agents.indptr
+        lens = ip[x + 1] - ip[x]
+        if lens.sum():
+            rep = np.repeat(np.arange(len(x)), lens)
+            pos = _ranges(ip[x], lens)
+            found.append((o[rep], to_agents.indices[pos].astype(np.int64),
+                          d[rep] + to_agents.data[pos],
+                          np.full(len(rep), hop), *[p[rep] for p in paths]))
         if hop == max_hops:
             break
-        nxt = frontier.merge(ce.rename(columns={"a": "x", "b": "y", "d": "d_tie"}), on="x")
-        nxt = nxt.loc[nxt["y"] != nxt["client_id"]]
-        for c in path_cols:  # simple paths only
-            nxt = nxt.loc[nxt["y"] != nxt[c]]
-        nxt = nxt.assign(d=nxt["d"] + nxt["d_tie"])
-        # keep the best way to reach each intermediate node per client
-        nxt = nxt.sort_values("d", kind="stable").drop_duplicates(["client_id", "y"])
-        step = f"p{hop}"
-        nxt = nxt.drop(columns="x").rename(columns={"y": "x"})
-        nxt[step] = nxt["x"]
-        path_cols.append(step)
-        frontier = nxt[["client_id", "x", "d", *path_cols]]
-        if not len(frontier):
+        ip = ties.indptr
+        lens = ip[x + 1] - ip[x]
+        if not lens.sum():
+            break
+        rep = np.repeat(np.arange(len(x)), lens)
+        pos = _ranges(ip[x], lens)
+        y = ties.indices[pos].astype(np.int64)
+        nd = d[rep] + ties.data[pos]
+        no = o[rep]
+        ok = y != no
+        for p in paths:  # simple paths only
+            ok &= y != p[rep]
+        y, nd, no, rep = y[ok], nd[ok], no[ok], rep[ok]
+        order = np.lexsort((nd, y, no))  # best way to each node per client
+        y, nd, no, rep = y[order], nd[order], no[order], rep[order]
+        first = np.r_[True, (no[1:] != no[:-1]) | (y[1:] != y[:-1])]
+        y, nd, no, rep = y[first], nd[first], no[first], rep[first]
+        paths = [p[rep] for p in paths] + [y]
+        o, x, d = no, y, nd
+        if not len(x):
             break
     if not found:
         return pd.DataFrame(columns=cols)
-    allhits = pd.concat(found, ignore_index=True)
-    allhits = allhits.sort_values(["distance", "hops"], kind="stable").drop_duplicates(
-        ["client_id", "agent_id"])
-    pc = [c for c in path_cols if c in allhits]
-    if pc:
-        arr = allhits[pc].to_numpy(dtype=object)
-        paths = [tuple(p for p in row if isinstance(p, str)) for row in arr]
-    else:
-        paths = [()] * len(allhits)
-    return pd.DataFrame({"client_id": allhits["client_id"].to_numpy(),
-                         "agent_id": allhits["agent_id"].to_numpy(),
-                         "distance": allhits["distance"].to_numpy(dtype=float),
-                         "hops": allhits["hops"].to_numpy(dtype=int), "path": paths},
-                        columns=cols).reset_index(drop=True)
+    width = max(len(f) for f in found)
+    fo = np.concatenate([f[0] for f in found])
+    fa = np.concatenate([f[1] for f in found])
+    fd = np.concatenate([f[2] for f in found])
+    fh = np.concatenate([f[3] for f in found])
+    fp = [np.concatenate([f[k] if k < len(f) else np.full(len(f[0]), -1) for f in found])
+          for k in range(4, width)]
+    order = np.lexsort((fh, fd, fa, fo))
+    fo, fa, fd, fh = fo[order], fa[order], fd[order], fh[order]
+    fp = [p[order] for p in fp]
+    first = np.r_[True, (fo[1:] != fo[:-1]) | (fa[1:] != fa[:-1])]
+    fo, fa, fd, fh = fo[first], fa[first], fd[first], fh[first]
+    fp = [p[first] for p in fp]
+    ids = c.ids
+    path_col = [tuple(ids[q] for q in row if q >= 0) for row in zip(*fp, strict=True)] \
+        if fp else [()] * len(fo)
+    return pd.DataFrame({"client_id": ids[fo], "agent_id": ids[fa], "distance": fd,
+                         "hops": fh.astype(int), "path": path_col}, columns=cols)
 
 
 def _tie_word(ag: AnalysisGraph, a: str, b: str) -> str:
-    """The type (and kind) of the strongest tie between two nodes, e.g. ``RELATIVE_OF:spouse``."""
-    lut = ag._cache.get("fieldwork_tie_lut")
-    if lut is None:
-        e = ag.edges
-        kind = e["kind"].where(e["kind"].notna(), None)
-        words = [t if k is None else f"{t}:{k}" for t, k in zip(e["type"], kind, strict=True)]
-        lut = dict(zip(zip(e["u"], e["v"], strict=True), words, strict=True))
-        ag._cache["fieldwork_tie_lut"] = lut
-    return lut.get((a, b) if a < b else (b, a), "?")
+    """The type (and kind) of the tie between two nodes, e.g. ``RELATIVE_OF:spouse``."""
+    c = ag.csr
+    words = ag._cache.get("fieldwork_tie_words")
+    if words is None:
+        kinds = ag.edges["kind"].to_numpy(dtype=object)
+        types = ag.edges["type"].to_numpy(dtype=object)
+        words = (types, kinds)
+        ag._cache["fieldwork_tie_words"] = words
+    try:
+        pa, pb = c.index.get_loc(a), c.index.get_loc(b)
+    except KeyError:
+        return "?"
+    lo, hi = c.distance.indptr[pa], c.distance.indptr[pa + 1]
+    where = np.flatnonzero(c.distance.indices[lo:hi] == pb)
+    if not len(where):
+        return "?"
+    e = int(c.edge_pos[lo + where[0]])
+    kind = words[1][e]
+    return str(words[0][e]) if kind is None or pd.isna(kind) else f"{words[0][e]}:{kind}"
 
 
 def describe_connection(ag: AnalysisGraph, client_id: str, agent_id: str,
