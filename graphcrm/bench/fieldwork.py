@@ -47,6 +47,29 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _top_up_departures(agents: pd.DataFrame, share: float, month: str, seed: int
+                       ) -> pd.DataFrame:
+    """The generator lets only experienced non-leaders leave, so fewer than ``share`` of the
+    agents have departed; mark more (agents nobody reports to, at random, seeded) as departed
+    within the year before ``month`` until the share is reached."""
+    agents = agents.copy()
+    want = round(share * len(agents))
+    have = int((agents["status"] == "departed").sum())
+    if have >= want:
+        return agents
+    bosses = set(agents["supervisor_id"].dropna())
+    cand = np.flatnonzero(((agents["status"] == "active") & ~agents["agent_id"].isin(bosses))
+                          .to_numpy())
+    rng = np.random.default_rng(seed + 1)
+    pick = rng.choice(cand, size=min(len(cand), want - have), replace=False)
+    first, _ = orph.month_bounds(month)
+    days = rng.integers(31, 365, size=len(pick))
+    agents.iloc[pick, agents.columns.get_loc("status")] = "departed"
+    agents.iloc[pick, agents.columns.get_loc("departure_date")] = [
+        (pd.Timestamp(first) - pd.Timedelta(days=int(d))).date().isoformat() for d in days]
+    return agents
+
+
 def run_fieldwork_bench(clients: int, seed: int = 7, departed_share: float = 0.05,
                         month: str = "2026-12", week: str = "2026-W49",
                         baseline_sample: int = 200, echo: Any = None) -> dict[str, Any]:
@@ -58,6 +81,7 @@ def run_fieldwork_bench(clients: int, seed: int = 7, departed_share: float = 0.0
     spec = dataclasses.replace(SPEC, departed_agent_share=departed_share)
     frames = build_tables(clients, seed=seed, spec=spec)
     frames = {k: v.astype(object).where(v.notna(), None) for k, v in frames.items()}
+    frames["agents"] = _top_up_departures(frames["agents"], departed_share, month, seed)
     out["generate_s"] = round(time.perf_counter() - t, 2)
     say(f"generated {clients:,} clients in {out['generate_s']} s")
     t = time.perf_counter()

@@ -209,7 +209,7 @@ def _end(start: str, minutes: int) -> str:
 
 def week_plan(ag: AnalysisGraph, agent_id: str, week: str, *,
               events: pd.DataFrame | None = None, due: pd.DataFrame | None = None,
-              carry_over: bool = True
+              carry_over: bool = True, _book: tuple[pd.Index, pd.DataFrame] | None = None
               ) -> pd.DataFrame:
     """Plan one agent's week.
 
@@ -248,9 +248,11 @@ def week_plan(ag: AnalysisGraph, agent_id: str, week: str, *,
     monday, sunday = iso_week(week)
     days = [monday + timedelta(days=i) for i in range(max(1, min(7, c.workdays)))]
     grid = _Grid(days, tuple(c.visit_times))
-    book = pd.Index(ag.book(agent_id))
-    book = book[book.isin(ag.clients.index)]
-    tiers = client_tiers(ag).reindex(book)
+    if _book is None:  # the agent's clients with quadrant and ABC (shared with last week's plan)
+        book = pd.Index(ag.book(agent_id))
+        book = book[book.isin(ag.clients.index)]
+        _book = (book, client_tiers(ag).reindex(book))
+    book, tiers = _book
     qnum = tiers["quadrant"].map(c.quadrant_numbers)
     abc = tiers["abc"]
     regions = ag.clients["region"].reindex(book)
@@ -302,14 +304,14 @@ def week_plan(ag: AnalysisGraph, agent_id: str, week: str, *,
     # 2. missed visits of last week
     if carry_over:
         prev = week_plan(ag, agent_id, _shift(week, -1), events=events, due=due,
-                         carry_over=False)
+                         carry_over=False, _book=_book)
         prev = prev.loc[(prev["kind"] == "visit") & prev["planned"].astype(bool)]
         pm, ps = iso_week(_shift(week, -1))
         inter = ag.interactions
-        mine = inter.loc[(inter["agent_id"] == agent_id)
-                         & inter["date"].astype(str).str.slice(0, 10).between(
-                             pm.isoformat(), ps.isoformat())]
-        met = set(mine["client_id"])
+        mine = inter.loc[(inter["agent_id"] == agent_id).to_numpy(), ["client_id", "date"]]
+        when = mine["date"].astype(str).str.slice(0, 10)
+        met = set(mine.loc[when.between(pm.isoformat(), ps.isoformat()).to_numpy(),
+                           "client_id"])
         for r in prev.itertuples(index=False):
             if r.client_id in met or r.client_id in done:
                 continue
