@@ -18,6 +18,7 @@ as the commands find it in the snapshot beside the store.
 from __future__ import annotations
 
 import dataclasses
+import os
 import resource
 import time
 from datetime import date
@@ -100,9 +101,10 @@ def run_fieldwork_bench(clients: int, seed: int = 7, departed_share: float = 0.0
     t = time.perf_counter()
     listing = orph.find_orphans(ag, first)
     out["orphans_list_s"] = round(time.perf_counter() - t, 2)
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     proposal = orph.propose(ag, month, first)
     ours = time.perf_counter() - t
+    out["orphans_assign_cpu_s"] = round(time.process_time() - cpu, 2)
     out["orphans"] = len(listing)
     out["orphans_assign_s"] = round(ours, 2)
     out["orphans_lines"] = len(proposal)
@@ -134,20 +136,22 @@ def run_fieldwork_bench(clients: int, seed: int = 7, departed_share: float = 0.0
     assigned = proposal.loc[proposal["agent_id"] == agent, ["client_id", "agent_id"]].assign(
         assigned=first.isoformat())
     monday, _ = vis.iso_week(week)
-    runs, runs_nogap = [], []
+    runs, runs_nogap, cpus = [], [], []
     plan = pd.DataFrame()
     for _ in range(3):
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         due = vis.visit_status(assigned, ag.interactions, ag.settings, monday)
         plan = cal.week_plan(ag, agent, week, due=due)
         planned = plan.loc[plan["planned"].astype(bool), "client_id"].tolist()
         plan = cal.add_findings(plan, cal.gap_findings(ag, planned, monday))
         runs.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - cpu)
         t = time.perf_counter()
         cal.week_plan(ag, agent, week, due=due)
         runs_nogap.append(time.perf_counter() - t)
     out["calendar_s"] = round(min(runs), 3)
     out["calendar_first_s"] = round(runs[0], 3)
+    out["calendar_cpu_s"] = round(min(cpus), 3)
     out["calendar_without_gaps_s"] = round(min(runs_nogap), 3)
     out["calendar_planned"] = int(plan["planned"].sum()) if len(plan) else 0
     out["calendar_target_met"] = min(runs) < 1.0
@@ -159,6 +163,8 @@ def run_fieldwork_bench(clients: int, seed: int = 7, departed_share: float = 0.0
     out["baseline_operation_map_s"] = round(min(base), 3)
     out["ratio_calendar_vs_operation_map"] = round(min(runs) / min(base), 3) if min(base) else None
     out["peak_rss_mb"] = round(_peak_mb(), 1)
+    out["load_average_1m"] = round(os.getloadavg()[0], 1)
+    out["cpu_count"] = os.cpu_count()
     out["as_of"] = date.today().isoformat()
     say(f"calendar for {agent} ({out['calendar_book']} clients): {out['calendar_s']} s")
     return out

@@ -85,7 +85,8 @@ def _family_index(ag: AnalysisGraph) -> dict[str, object]:
     keep = who >= 0
     by_person = sp.csr_matrix((np.ones(int(keep.sum())), (who[keep], rows[keep])),
                               shape=(n, len(pol)))
-    hit = {"people": people, "fam": fam, "adj": adj, "by_person": by_person}
+    hit = {"people": people, "fam": fam, "adj": adj, "by_person": by_person, "src": a,
+           "dst": b}
     ag._cache["fieldwork_family"] = hit
     return hit
 
@@ -109,11 +110,14 @@ def _family_frames(ag: AnalysisGraph, client_ids: list[str]
         near = np.union1d(near, nb)
     by_person: sp.csr_matrix = idx["by_person"]  # type: ignore[assignment]
     pol_rows = np.unique(by_person[near].indices)
-    ids = people[near]
     clients = ag.clients.iloc[near].reset_index(drop=True)
     policies = ag.policies.iloc[pol_rows].reset_index(drop=True)
     fam: pd.DataFrame = idx["fam"]  # type: ignore[assignment]
-    rels = fam.loc[fam["src_id"].isin(ids) & fam["dst_id"].isin(ids)] if len(fam) else fam
+    inside = np.zeros(len(people) + 1, dtype=bool)  # the last entry: an id not a client
+    inside[near] = True
+    src: np.ndarray = idx["src"]  # type: ignore[assignment]
+    dst: np.ndarray = idx["dst"]  # type: ignore[assignment]
+    rels = fam.loc[inside[src] & inside[dst]]
     return clients, policies, rels
 
 

@@ -153,18 +153,22 @@ def find_orphans(ag: AnalysisGraph, as_of: date, branch: str | None = None) -> p
     """
     clients = ag.clients
     pol = ag.policies
-    inf = pol.loc[pol["status"] == "in_force"]
+    inf = pol.loc[(pol["status"] == "in_force").to_numpy(), ["holder_id", "annual_premium"]]
     # holders only: a child insured on a parent's policy is looked after through the parent
-    ids = clients.index[clients.index.isin(inf["holder_id"].dropna().unique())]
-    serving = ag.serving.reindex(ids)
-    status = ag.agents["status"].reindex(serving.to_numpy()).to_numpy()
-    orphan = pd.isna(serving.to_numpy()) | (status != "active")
+    ids = pd.Index(inf["holder_id"].dropna().unique())
+    ids = ids[clients.index.get_indexer(ids) >= 0]
+    serving = ag.serving.reindex(ids).to_numpy()
+    active = ag.agents.index[(ag.agents["status"] == "active").to_numpy()]
+    has = pd.notna(serving)
+    orphan = ~has
+    orphan[has] = active.get_indexer(serving[has].astype(object)) < 0
     ids = ids[orphan]
-    dep = serving.reindex(ids)
+    dep = pd.Series(serving[orphan], index=ids, dtype=object)
     dep = dep.where(dep.notna(), None)
     agents = ag.agents.reindex(dep.to_numpy())
-    counts = inf.groupby("holder_id").size()
-    prem = pd.to_numeric(inf["annual_premium"], errors="coerce").groupby(inf["holder_id"]).sum()
+    mine = inf.loc[inf["holder_id"].isin(ids).to_numpy()]
+    counts = mine.groupby("holder_id").size()
+    prem = pd.to_numeric(mine["annual_premium"], errors="coerce").groupby(mine["holder_id"]).sum()
     since = pd.to_datetime(agents["departure_date"], errors="coerce")
     days = (pd.Timestamp(as_of) - since).dt.days
     out = pd.DataFrame({

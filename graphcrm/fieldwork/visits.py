@@ -123,9 +123,10 @@ def visit_status(assigned: pd.DataFrame, interactions: pd.DataFrame, settings: S
     if not len(assigned):
         return pd.DataFrame(columns=STATUS_COLUMNS)
     inter = interactions
+    inter = inter.loc[inter["client_id"].isin(assigned["client_id"].unique()).to_numpy()]
     keys = pd.MultiIndex.from_arrays([assigned["agent_id"], assigned["client_id"]])
     mine = inter.loc[pd.MultiIndex.from_arrays([inter["agent_id"], inter["client_id"]])
-                     .isin(keys) & inter["type"].isin(v.attempt_types)]
+                     .isin(keys) & inter["type"].isin(v.attempt_types).to_numpy()]
     mine = mine.assign(day=mine["date"].astype(str).str.slice(0, 10))
     mine = mine.loc[mine["day"] <= as_of.isoformat()]
     sort_cols = ["day", "interaction_id"] if "interaction_id" in mine else ["day"]
