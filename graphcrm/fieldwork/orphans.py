@@ -526,7 +526,11 @@ def propose(ag: AnalysisGraph, month: str, assign_date: date | None = None,
         if a.region in by_region:
             heapq.heappush(by_region[a.region], (int(not a.first_year), a.book, chosen))
     out = pd.DataFrame(rows, columns=cols)
-    return out.astype(object).where(out.notna(), None)
+    out = out.astype(object).where(out.notna(), None)
+    for col in ("hops", "book", "received_this_month"):  # counts, not floats
+        out[col] = pd.Series([None if v is None else int(v) for v in out[col]], dtype=object,
+                             index=out.index)
+    return out
 
 
 def assignment_ties(proposal: pd.DataFrame, month: str, assign_date: date,
