@@ -12,7 +12,7 @@ Agents (hire date, region, supervisor, book before any assignment):
 * ``N1`` T3, 华中, hired 2015.
 
 Ties: O5 =spouse= X =colleague= Y, and R2 serves Y: R2 knows O5 through three ties (warmth
-0.95 * 0.45 * 0.50). NA1 holds an in-force policy and never had an agent (no region).
+0.95 * 0.45 * 0.50; the three ties are dated at the data's reference date, so none decays). NA1 holds an in-force policy and never had an agent (no region).
 """
 
 from __future__ import annotations
@@ -66,7 +66,10 @@ def build_branch(store: SQLiteStore) -> None:
             {"src_id": "A2", "dst_id": "K1", "type": "SERVES", "start_date": "2026-12-01",
              "source": "orphans:2026-12;approved:S1;from:D9;rule:team"},
             *[{"src_id": "R2", "dst_id": c, "type": "SERVES", "start_date": "2021-01-01"}
-              for c in ("K2", "K3", "Y")],
-            {"src_id": "O5", "dst_id": "X", "type": "RELATIVE_OF", "kind": "spouse"},
-            {"src_id": "X", "dst_id": "Y", "type": "COLLEAGUE_OF"},
+              for c in ("K2", "K3")],
+            # dated at the data's reference date (its latest date), so no decay applies
+            {"src_id": "R2", "dst_id": "Y", "type": "SERVES", "start_date": "2026-12-01"},
+            {"src_id": "O5", "dst_id": "X", "type": "RELATIVE_OF", "kind": "spouse",
+             "start_date": "2026-12-01"},
+            {"src_id": "X", "dst_id": "Y", "type": "COLLEAGUE_OF", "start_date": "2026-12-01"},
         ])
