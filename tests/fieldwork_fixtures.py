@@ -12,7 +12,8 @@ Agents (hire date, region, supervisor, book before any assignment):
 * ``N1`` T3, 华中, hired 2015.
 
 Ties: O5 =spouse= X =colleague= Y, and R2 serves Y: R2 knows O5 through three ties (warmth
-0.95 * 0.45 * 0.50; the three ties are dated at the data's reference date, so none decays). NA1 holds an in-force policy and never had an agent (no region).
+0.95 * 0.45 * 0.50; the three ties are dated at the data's reference date, so none decays).
+NA1 holds an in-force policy and never had an agent (no region).
 """
 
 from __future__ import annotations
