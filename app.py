@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from graphcrm.app import common, data, gaps, hubs, opmap, paths, penetration, rewards
+from graphcrm.app import (
+    common,
+    data,
+    gaps,
+    hubs,
+    opmap,
+    orphans,
+    paths,
+    penetration,
+    rewards,
+    visits,
+)
 from graphcrm.config import load_settings
 from graphcrm.i18n import LANGUAGES, t
 
@@ -15,6 +26,8 @@ PAGES = {
     "page_hubs": hubs.render,
     "page_rewards": rewards.render,
     "page_gaps": gaps.render,
+    "page_orphans": orphans.render,
+    "page_visits": visits.render,
     "page_data": data.render,
 }
 

@@ -171,6 +171,9 @@ class MetricSettings:
         "social_like": "perceived", "social_comment": "perceived", "share_post": "perceived",
         "event": "perceived", "private_talk": "emotional", "private_comment": "emotional",
         "event_family": "emotional", "enquiry": "behavioural", "purchase": "behavioural",
+        "routine_service": "perceived", "periodic_visit": "perceived",
+        "general_event": "perceived", "premium_event": "emotional", "life_service": "emotional",
+        "tailor_made": "emotional",
     })
 
 
@@ -283,14 +286,83 @@ class RewardSettings:
 
 @dataclass
 class OrphanSettings:
-    """Orphan-client assignment and the three-visit plan."""
+    """Orphan-client assignment and the three-visit plan (DOMAIN.md, docs/fieldwork.md)."""
 
-    cap_per_agent_per_month: int = 5
+    #: at most this many orphans per agent per calendar month (the material says 3-6),
+    #: counting those the agent already received that month
+    cap_per_agent_month: int = 5
+    #: agents hired less than this many days before the assignment date are "first-year"
     first_year_days: int = 365
+    #: the departed agent's supervisor's team has this many days from the departure to take
+    #: an orphan; after that an orphan the team has no room for goes to the region
+    team_deadline_days: int = 30
+    #: nearest regions, in order, for an orphan neither the team nor the region can take
+    nearest_regions: dict[str, list[str]] = field(default_factory=lambda: {
+        "华北": ["东北", "华东", "华中", "西北"], "东北": ["华北", "华东"],
+        "华东": ["华中", "华北", "华南"], "华南": ["华中", "华东", "西南"],
+        "华中": ["华东", "华南", "华北", "西南", "西北"], "西南": ["华南", "华中", "西北"],
+        "西北": ["华北", "西南", "华中"],
+    })
+    #: longest chain of ties (1-3) searched for an agent's existing connection to an orphan
+    connection_max_hops: int = 3
+    #: visit 1 is due this many days after the assignment date T
     first_visit_days: int = 15
+    #: visit 2 is due this many months after visit 1 (its date if done, else its due date)
     second_visit_months: int = 1
+    #: visit 3 is due this many months after visit 2
     third_visit_months: int = 1
-    min_attempts: tuple[int, int, int] = (4, 3, 1)
+    #: least invitation attempts per visit (visit 1, 2, 3)
+    min_attempts: tuple[int, int, int] = (4, 3, 3)
+
+
+@dataclass
+class VisitSettings:
+    """Recording attempts and visits (``graphcrm visits log``) and what counts (fieldwork.md)."""
+
+    #: outcomes a record may carry; Chinese spellings in ``outcome_synonyms``
+    outcomes: tuple[str, ...] = ("done", "declined", "no_answer", "rescheduled")
+    outcome_synonyms: dict[str, str] = field(default_factory=lambda: {
+        "完成": "done", "已拜访": "done", "拒绝": "declined", "未接通": "no_answer",
+        "无回应": "no_answer", "改期": "rescheduled",
+    })
+    #: a record of one of these outcomes and of a `visit_types` type is a visit that happened
+    success_outcomes: tuple[str, ...] = ("done",)
+    #: interaction types that count as an invitation attempt for the three-visit plan
+    attempt_types: tuple[str, ...] = (
+        "visit", "call", "message", "routine_service", "periodic_visit", "general_event",
+        "premium_event", "life_service", "tailor_made",
+    )
+    #: interaction types that are a visit (when the outcome is a success)
+    visit_types: tuple[str, ...] = (
+        "visit", "routine_service", "periodic_visit", "general_event", "premium_event",
+        "life_service", "tailor_made",
+    )
+
+
+@dataclass
+class CalendarSettings:
+    """The weekly visit calendar (``graphcrm calendar``, fieldwork.md)."""
+
+    #: working days of the week planned (1 = Monday only ... 7 = every day)
+    workdays: int = 5
+    #: visit start times per working day
+    visit_times: tuple[str, ...] = ("09:30", "11:00", "14:00", "15:30")
+    visit_minutes: int = 60
+    #: the ability x trust quadrants numbered as the material does (I gets fixed times first)
+    quadrant_numbers: dict[str, int] = field(default_factory=lambda: {
+        "pamper": 1, "cultivate": 2, "develop": 3, "maintain": 4,
+    })
+    #: ABC classes planned per quadrant number
+    abc_per_quadrant: dict[str, list[str]] = field(default_factory=lambda: {
+        "1": ["A"], "2": ["A", "B"], "3": ["A"], "4": ["A", "B"],
+    })
+    #: quadrant III clients are visited this many days before a company event (nearest first)
+    days_before_event: tuple[int, ...] = (2, 3)
+    #: quadrant IV clients: a fixed weekly contact (call/message) between these times on a
+    #: working day fixed per client (from its id), this many minutes each
+    contact_time: str = "17:00"
+    contact_until: str = "19:00"
+    contact_minutes: int = 5
 
 
 @dataclass
@@ -315,6 +387,8 @@ class Settings:
     needs: NeedsSettings = field(default_factory=NeedsSettings)
     rewards: RewardSettings = field(default_factory=RewardSettings)
     orphans: OrphanSettings = field(default_factory=OrphanSettings)
+    visits: VisitSettings = field(default_factory=VisitSettings)
+    calendar: CalendarSettings = field(default_factory=CalendarSettings)
     app: AppSettings = field(default_factory=AppSettings)
 
 

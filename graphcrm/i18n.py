@@ -26,6 +26,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "page_hubs": ("影响力中心", "Influence hubs"),
     "page_rewards": ("客户价值奖励", "Chain-referral rewards"),
     "page_gaps": ("保障缺口", "Coverage gaps"),
+    "page_orphans": ("孤儿单", "Orphans"),
+    "page_visits": ("拜访计划", "Visit plan"),
     "page_data": ("数据", "Data"),
     "store": ("数据库", "Store"),
     "data_version": ("数据版本", "Data version"),
@@ -272,6 +274,61 @@ STRINGS: dict[str, tuple[str, str]] = {
     "needs": ("需求", "needs"), "held": ("已有", "held"),
     "missing_need": ("缺少{need}", "no {need}"),
     "circle_of": ("{names}的圈子", "circle of {names}"),
+    # field work: orphan notices (SMS texts; placeholders filled by graphcrm.fieldwork)
+    "notice_client": (
+        "尊敬的{client}：您好！您的保单今后由业务员{agent}（电话 {agent_phone}）为您服务，"
+        "近期将与您联系，如有需要请随时致电。",
+        "Dear {client}, from now on your policies are looked after by your agent {agent} "
+        "(phone {agent_phone}), who will contact you soon. Call any time you need help.",
+    ),
+    "notice_agent": (
+        "{agent}您好：{month} 您新接收孤儿单客户 {count} 位：{clients}。"
+        "请在 {due} 前完成首次拜访。",
+        "Dear {agent}, in {month} you received {count} orphan clients: {clients}. "
+        "Please make the first visit by {due}.",
+    ),
+    "notice_separator": ("、", ", "),
+    # field work: orphans page
+    "month": ("月份（YYYY-MM）", "Month (YYYY-MM)"),
+    "bad_month": ("月份格式应为 YYYY-MM：{value}", "The month must be YYYY-MM: {value}"),
+    "assign_date": ("分配日期", "Assignment date"),
+    "orphans_list": ("孤儿单客户", "Orphan clients"),
+    "orphans_count": ("共 {n} 位孤儿单客户（业务员已离职或无服务人员）",
+                      "{n} orphan clients (their agent left, or they have none)"),
+    "proposal": ("分配建议（附理由）", "Proposal with reasons"),
+    "proposal_count": ("拟分配 {n} 位，暂不能分配 {m} 位",
+                       "{n} proposed, {m} cannot be placed this month"),
+    "approver": ("审批人工号（主管/经理）", "Approver id (supervisor or manager)"),
+    "approve": ("批准并写入分配", "Approve and write the assignment"),
+    "approver_needed": ("请先填写审批人工号。", "Enter the approver's id first."),
+    "approved": ("已写入 {n} 条新的服务关系；原服务记录保留为历史。",
+                 "{n} new SERVES ties written; the old ties stay as history."),
+    "download_notices": ("下载通知短信（CSV）", "Download the notices (CSV)"),
+    "followup": ("跟进：三次拜访", "Follow-up: the three visits"),
+    "rollup_agents": ("按业务员汇总", "Per agent"),
+    "rollup_teams": ("按团队汇总", "Per team"),
+    # field work: visit plan page
+    "week": ("周（YYYY-Www）", "Week (YYYY-Www)"),
+    "bad_week": ("周的格式应为 YYYY-Www：{value}", "The week must be YYYY-Www: {value}"),
+    "events_upload": ("公司活动文件（可选，列：日期、名称、区域）",
+                      "Company events file (optional; columns date, name, region)"),
+    "planned_count": ("本周已安排 {n} 项；{m} 位客户本周排不下。",
+                      "{n} planned this week; {m} clients found no free time."),
+    "highlight_note": ("★ 为第一象限 A 类客户（固定时间，每日重点）。",
+                       "★ marks quadrant I A clients (fixed times, highlighted daily)."),
+    "download_ics": ("下载日历（.ics）", "Download the calendar (.ics)"),
+    "funnel": ("转介绍漏斗（名单→联系→见面→成交）",
+               "Referral funnel (names → contacted → met → converted)"),
+    "col_stage": ("经营阶段", "Stage"), "col_stage_evidence": ("阶段依据", "Stage evidence"),
+    # field work: recording a visit (client detail)
+    "log_visit": ("记录邀约/拜访", "Record an attempt or a visit"),
+    "visit_type": ("类型", "Type"), "outcome": ("结果", "Outcome"),
+    "visit_date": ("日期", "Date"), "rating": ("客户评分（-10..10，可空）",
+                                              "Client rating (-10..10, optional)"),
+    "note": ("备注", "Note"), "save": ("保存", "Save"),
+    "saved": ("已记录。", "Recorded."),
+    "already_saved": ("该记录已存在，未重复保存。", "Already recorded; nothing changed."),
+    "not_written": ("{error}（未写入）", "{error} (nothing written)"),
 }
 
 

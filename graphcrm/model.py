@@ -11,6 +11,7 @@ relationship endpoint names exactly one node.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -72,6 +73,13 @@ class InteractionType(StrEnum):
     ENQUIRY = "enquiry"  # asked about products / asked to buy -> behavioural
     PURCHASE = "purchase"  # bought -> behavioural
     COMPLAINT = "complaint"  # a distrust signal
+    # the experiences of the quadrant plan (DOMAIN.md 'Tiering'), recorded after they happen
+    ROUTINE_SERVICE = "routine_service"  # -> perceived
+    PERIODIC_VISIT = "periodic_visit"  # -> perceived
+    GENERAL_EVENT = "general_event"  # -> perceived
+    PREMIUM_EVENT = "premium_event"  # -> emotional
+    LIFE_SERVICE = "life_service"  # -> emotional
+    TAILOR_MADE = "tailor_made"  # -> emotional
 
 
 class TrustLevel(StrEnum):
@@ -143,6 +151,8 @@ ENUM_SYNONYMS: dict[str, str] = {
     "评论": "social_comment", "转发": "share_post", "私事交流": "private_talk",
     "私密互动": "private_comment", "活动": "event",
     "携家属活动": "event_family", "咨询": "enquiry", "购买": "purchase", "投诉": "complaint",
+    "例行服务": "routine_service", "定期拜访": "periodic_visit", "一般活动": "general_event",
+    "高端活动": "premium_event", "生活服务": "life_service", "量身定制": "tailor_made",
     # policies
     "重疾": "critical_illness", "医疗": "medical", "意外": "accident", "寿险": "life",
     "年金养老": "annuity", "年金": "annuity", "养老": "annuity", "教育金": "education",
@@ -327,6 +337,7 @@ INTERACTIONS = Table(
         Column("outcome", "结果"),
         Column("rating", "评价", "int", low=-10, high=10,
                help="-10 (distrust) to 10; a negative rating is a distrust signal"),
+        Column("note", "备注", help="free text: what was discussed, what comes next"),
     ),
 )
 
@@ -362,3 +373,14 @@ ENDPOINTS: dict[str, tuple[tuple[Label, ...], tuple[Label, ...]]] = {
     RelType.REFERRED: ((Label.CLIENT,), (Label.CLIENT,)),
     RelType.BUSINESS_TIE: ((Label.CLIENT, Label.ORGANIZATION), (Label.CLIENT, Label.ORGANIZATION)),
 }
+
+
+def derived_interaction_id(agent_id: str, client_id: str, type_: str, date: str,
+                           outcome: str | None, nth: int = 1) -> str:
+    """The stable id of an interaction recorded without one: the same agent, client, type,
+    date and outcome give the same id, so the same record loaded or logged twice is stored
+    once (``nth`` > 1 numbers identical events within one file)."""
+    text = "|".join((agent_id, client_id, type_, date, outcome or ""))
+    if nth > 1:
+        text += f"#{nth}"
+    return "I-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]

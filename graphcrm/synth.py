@@ -714,6 +714,7 @@ def build_tables(clients: int, seed: int = 7, progress: Progress | None = None,
         "agent_id": agent_ids[i_agent], "client_id": client_ids[i_client],
         "type": types, "date": _dates(i_date), "outcome": outcome,
         "rating": pd.array(np.where(rating != 0, rating, 0), dtype="Int64"),
+        "note": None,
     })
     interactions.loc[rating == 0, "rating"] = pd.NA
     tick(8)

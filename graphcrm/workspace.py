@@ -16,6 +16,7 @@ from pathlib import Path
 
 from graphcrm import __version__
 from graphcrm.config import Settings
+from graphcrm.fieldwork import calendar as fieldwork_calendar
 from graphcrm.graph import AnalysisGraph, build_graph
 from graphcrm.metrics.bridges import betweenness
 from graphcrm.metrics.influence import influence_table
@@ -24,7 +25,7 @@ from graphcrm.store.base import GraphStore
 from graphcrm.store.connect import open_store
 
 __all__ = ["SNAPSHOT_SUFFIX", "load_graph", "open_store", "read_snapshot", "save_snapshot",
-           "snapshot_path", "warm_graph"]
+           "snapshot_path", "warm_graph", "warm_graph_tables"]
 
 
 #: suffix of the analysis-graph snapshot file written beside an embedded store's file
@@ -158,11 +159,19 @@ def warm_graph(store: GraphStore, settings: Settings | None = None) -> AnalysisG
     """
     settings = settings or Settings()
     ag = load_graph(store, settings, snapshot=False)
+    warm_graph_tables(ag)
+    save_snapshot(store, ag)
+    return ag
+
+
+def warm_graph_tables(ag: AnalysisGraph) -> None:
+    """Compute on ``ag`` what the first pages and commands read: the influence table with
+    circles, trust, quadrants and tiers, bridges, and the field-work lookups (calendar,
+    orphans)."""
     influence_table(ag)
     client_tiers(ag)
     betweenness(ag)  # bridges: sized by [metrics] betweenness_work_budget (seconds at 10^5)
-    save_snapshot(store, ag)
-    return ag
+    fieldwork_calendar.warm(ag)
 
 
 # -- the app server (graphcrm demo, graphcrm bench app --browser) ----------------------------

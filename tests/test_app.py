@@ -20,7 +20,7 @@ from tests.conftest import ROOT, SAMPLE_DIR
 
 APP = str(ROOT / "app.py")
 PAGES = ["page_opmap", "page_paths", "page_penetration", "page_hubs", "page_rewards",
-         "page_gaps", "page_data"]
+         "page_gaps", "page_orphans", "page_visits", "page_data"]
 
 
 def build_sample_store(path: Path) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import pandas as pd
 import streamlit as st
@@ -18,10 +19,13 @@ from graphcrm.app.viz import (
     network_html,
     radial_positions,
 )
+from graphcrm.fieldwork import visits as vis
 from graphcrm.i18n import code
 from graphcrm.metrics.narrate import opmap_table
 from graphcrm.metrics.opmap import operation_map
+from graphcrm.model import InteractionType
 from graphcrm.wording import evidence_text, num, number_column, pct, tie_words, warmth_text
+from graphcrm.workspace import open_store
 
 
 def hover_text(ctx: Ctx, row: pd.Series) -> str:
@@ -42,6 +46,9 @@ def hover_text(ctx: Ctx, row: pd.Series) -> str:
     intro = row.get("best_introducer_name")
     if isinstance(intro, str) and intro:
         lines.append(f"{ctx.t('col_best_introducer')}: {intro}")
+    stage = row.get("stage")
+    if isinstance(stage, str) and stage:
+        lines.append(f"{ctx.t('col_stage')}: {stage} ({row.get('stage_evidence')})")
     ev = row.get("trust_evidence")
     if isinstance(ev, str) and ev:
         lines.append(f"{ctx.t('col_trust_evidence')}: {evidence_text(ev, lang)}")
@@ -164,3 +171,31 @@ def render(ctx: Ctx) -> None:
         pos = int((df["person_id"].to_numpy() == person).nonzero()[0][0])
         row = table.iloc[pos]
         st.table(pd.DataFrame({"": list(table.columns), " ": [str(v) for v in row]}))
+        if df["status"].to_numpy()[pos] in ("client", "prospect"):
+            visit_form(ctx, agent, person)
+
+
+def visit_form(ctx: Ctx, agent: str, client: str) -> None:
+    """The same record as ``graphcrm visits log``: checked, stored once, one-line errors."""
+    st.markdown(f"**{ctx.t('log_visit')}**")
+    with st.form(key="visit_form"):
+        c1, c2, c3 = st.columns(3)
+        typ = c1.selectbox(ctx.t("visit_type"), [t.value for t in InteractionType],
+                           key="visit_type")
+        outcome = c2.selectbox(ctx.t("outcome"), list(ctx.settings.visits.outcomes),
+                               key="visit_outcome")
+        day = c3.date_input(ctx.t("visit_date"), date.today(), key="visit_date")
+        rating = st.text_input(ctx.t("rating"), key="visit_rating")
+        note = st.text_input(ctx.t("note"), key="visit_note")
+        if not st.form_submit_button(ctx.t("save")):
+            return
+    with open_store(ctx.location, create=False, settings=ctx.settings) as s:
+        try:
+            row = vis.visit_record(s, ctx.settings, agent_id=agent, client_id=client,
+                                   type_=typ, outcome=outcome, day=day,
+                                   rating=rating or None, note=note or None)
+        except vis.VisitRecordError as exc:
+            st.warning(ctx.t("not_written", error=exc))
+            return
+        written = vis.record_visit(s, row)
+    st.success(ctx.t("saved") if written else ctx.t("already_saved"))

@@ -118,7 +118,8 @@ def map_command(agent_id: str, limit: int, store: str | None, config_path: str |
     \b
     --json keys: agent, rows: list of {person_id, name, status, distance, warmth, hops,
     influence, power_circle, trust_level, trust_evidence, quadrant, value_tier, abc,
-    best_introducer, best_introducer_name, tie_type}.
+    best_introducer, best_introducer_name, tie_type, stage (hunt / farm / harvest / chain),
+    stage_evidence}.
     """
     positive("--limit", limit)
     lng = lang_of(lang)

@@ -10,6 +10,7 @@ import click
 
 from graphcrm.bench import app as app_bench
 from graphcrm.bench import faults as faults_bench
+from graphcrm.bench import fieldwork as fieldwork_bench
 from graphcrm.bench import ingest as ingest_bench
 from graphcrm.bench import metrics as metrics_bench
 from graphcrm.cli.common import echo_json, fail
@@ -172,3 +173,32 @@ def bench_faults(kills: int, seed: int, clients: int, data_dir: Path | None,
         click.echo(faults_bench.format_report(report))
     if not report.ok:
         fail(f"{len(report.failures)} of {report.kills} kills broke a check")
+
+
+@bench.command("fieldwork")
+@click.option("--clients", type=int, default=100_000, show_default=True,
+              help="Generated clients (the issue's target is 1000000).")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--departed", type=float, default=0.05, show_default=True,
+              help="Share of agents who have departed.")
+@click.option("--month", default="2026-12", show_default=True, help="Month of the proposal.")
+@click.option("--week", default="2026-W49", show_default=True, help="Week of the calendar.")
+@click.option("--sample", type=int, default=200, show_default=True,
+              help="Orphans timed for the one-search-per-orphan baseline.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (keys as in the report).")
+def bench_fieldwork(clients: int, seed: int, departed: float, month: str, week: str,
+                    sample: int, as_json: bool) -> None:
+    """orphans assign for every orphan (< 60 s at 10^6) and one agent's calendar (< 1 s),
+    with their baselines in the same run (docs/benchmarks-fieldwork.md).
+
+    Keys: every key printed below (seconds *_s, ratios ratio_*).
+    """
+    echo = None if as_json else (lambda s: click.echo(s, err=True))
+    out = fieldwork_bench.run_fieldwork_bench(clients, seed, departed, month, week, sample,
+                                              echo)
+    if as_json:
+        echo_json(out)
+        return
+    width = max(len(k) for k in out)
+    for key, value in out.items():
+        click.echo(f"  {key:<{width}}  {value}")

@@ -3,7 +3,8 @@
 One row per client or prospect within ``settings.metrics.max_hops`` ties of the agent (and
 every client of the agent's book, reachable or not), with the connection distance, warmth,
 influence, the agent's trust level with the person, the ability x trust quadrant, value tier,
-ABC class and the best first introducer.
+ABC class, the best first introducer and the operation stage (Hunt → Farm → Harvest →
+Chain).
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from graphcrm.graph.strength import reference_date, trust_table
 from graphcrm.metrics import tiers
 from graphcrm.metrics.influence import influence_scores
 from graphcrm.metrics.paths import connection_distances
+from graphcrm.metrics.stages import operation_stages
 
 COLUMNS = ["person_id", "name", "status", "distance", "warmth", "hops", "influence",
            "power_circle", "trust_level", "trust_evidence", "quadrant", "value_tier", "abc",
-           "best_introducer", "best_introducer_name", "tie_type"]
+           "best_introducer", "best_introducer_name", "tie_type", "stage", "stage_evidence"]
 
 
 def _cached(ag: AnalysisGraph, key: str, make: object) -> pd.DataFrame:
@@ -70,7 +72,9 @@ def operation_map(ag: AnalysisGraph, agent_id: str, max_hops: int | None = None
     DataFrame
         Columns ``person_id, name, status (client/prospect), distance, warmth, hops,
         influence, power_circle, trust_level, trust_evidence, quadrant, value_tier, abc,
-        best_introducer, best_introducer_name, tie_type``, warmest first. ``distance`` /
+        best_introducer, best_introducer_name, tie_type, stage, stage_evidence``, warmest
+        first (``stage``: hunt / farm / harvest / chain, :mod:`graphcrm.metrics.stages`).
+        ``distance`` /
         ``warmth`` / ``hops`` are NaN for a book client the agent cannot reach (e.g. after a
         complaint); ``best_introducer`` is the first person on the best path (None when the
         tie is direct); ``tie_type`` is the type of the last tie of the best path.
@@ -105,6 +109,9 @@ def operation_map(ag: AnalysisGraph, agent_id: str, max_hops: int | None = None
             out[col] = tiers[col].to_numpy()
     except (ImportError, AttributeError):  # the tiers module is optional
         out["quadrant"] = out["value_tier"] = out["abc"] = None
+    stages = operation_stages(ag, people).reindex(people)
+    out["stage"] = stages["stage"].to_numpy()
+    out["stage_evidence"] = stages["stage_evidence"].to_numpy()
     first = df["first"].to_numpy()
     direct = first == people.to_numpy()
     out["best_introducer"] = pd.Series(first).where(~direct & pd.notna(first), None).to_numpy()

@@ -296,6 +296,13 @@ class SQLiteStore(GraphStore):
                 if table.name not in existing:  # older stores keep their PRIMARY KEY tables
                     cur.execute(_table_ddl(table))
                     cur.execute(_key_index(table))
+                    continue
+                # a column added to a template later (interactions.note) joins older stores
+                have = {r[1] for r in cur.execute(f"PRAGMA table_info({table.name})")}
+                for c in table.columns:
+                    if c.name not in have:
+                        sql_type = _SQL_TYPES.get(c.kind, "TEXT")
+                        cur.execute(f"ALTER TABLE {table.name} ADD COLUMN {c.name} {sql_type}")
             for ddl in _INDEXES:
                 cur.execute(ddl)
             cur.execute(
