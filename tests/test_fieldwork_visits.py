@@ -153,14 +153,15 @@ def test_a_record_is_stored_once_updates_trust_and_stales_the_snapshot(
 
 def test_the_same_row_loaded_by_ingest_is_the_same_record(branch: SQLiteStore,
                                                           tmp_path: Path) -> None:
+    # a past date: ingest rejects interactions dated after today (plausibility, docs/templates.md)
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "interactions.csv").write_text(
-        "agent_id,client_id,type,date,outcome\nA2,K1,visit,2026-12-05,done\n", encoding="utf-8")
+        "agent_id,client_id,type,date,outcome\nA2,K1,visit,2026-11-05,done\n", encoding="utf-8")
     r = CliRunner().invoke(main, ["ingest", str(folder), "--store", str(branch.path)])
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(main, ["visits", "log", "--agent", "A2", "--client", "K1", "--type",
-                                  "visit", "--outcome", "done", "--date", "2026-12-05",
+                                  "visit", "--outcome", "done", "--date", "2026-11-05",
                                   "--store", str(branch.path), "--json"])
     assert json.loads(r.output)["written"] == 0
     assert branch.counts()["INTERACTION"] == 1
