@@ -105,5 +105,8 @@ def person_label(ag: Any, node_id: str) -> str:
 
 
 def csv_bytes(df: pd.DataFrame) -> bytes:
-    """UTF-8 with BOM so Excel opens Chinese text correctly."""
-    return df.to_csv(index=False).encode("utf-8-sig")
+    """UTF-8 with BOM so Excel opens Chinese text correctly; phones and ID numbers masked, text
+    cells neutralised against spreadsheet formulas (graphcrm.privacy)."""
+    from graphcrm.privacy import mask_frame, neutralise_frame
+
+    return neutralise_frame(mask_frame(df)).to_csv(index=False).encode("utf-8-sig")

@@ -10,6 +10,7 @@ import pandas as pd
 
 from graphcrm.cli.common import (
     config_option,
+    echo,
     echo_json,
     fail,
     json_option,
@@ -70,17 +71,17 @@ def paths_command(source: str, target: str, k: int | None, max_hops: int | None,
         return
     head = f"{ag.name(source)} ({source}) -> {ag.name(target)} ({target})"
     if not found:
-        click.echo(f"{head}: no warm path within {hops} hops / {hops} 跳内没有转介绍路径")
+        echo(f"{head}: no warm path within {hops} hops / {hops} 跳内没有转介绍路径")
         return
-    click.echo(head)
+    echo(head)
     for i, p in enumerate(found, 1):
-        click.echo(f"  {i}. warmth {p.warmth:.3f}  distance {p.distance:.3f}  "
+        echo(f"  {i}. warmth {p.warmth:.3f}  distance {p.distance:.3f}  "
                    f"{len(p.hops)} hops")
         for h in p.hops:
             kind = f":{h.tie_kind}" if h.tie_kind else ""
             extra = f"  last contact {h.last_contact}" if h.last_contact else ""
             serve = f"  served by {h.serving_agent}" if h.serving_agent else ""
-            click.echo(f"     -[{h.tie_type}{kind} {h.strength:.2f}]-> {h.name} "
+            echo(f"     -[{h.tie_type}{kind} {h.strength:.2f}]-> {h.name} "
                        f"({h.person_id}){extra}{serve}")
 
 
@@ -108,10 +109,10 @@ def map_command(agent_id: str, limit: int, store: str | None, config_path: str |
     if as_json:
         echo_json({"agent": agent_id, "rows": _records(df)})
         return
-    click.echo(f"{ag.name(agent_id)} ({agent_id}): {len(df):,} people within reach")
+    echo(f"{ag.name(agent_id)} ({agent_id}): {len(df):,} people within reach")
     cols = ["person_id", "name", "status", "warmth", "hops", "trust_level", "quadrant",
             "value_tier", "abc", "best_introducer_name"]
-    click.echo(df[cols].head(limit).to_string(index=False))
+    echo(df[cols].head(limit).to_string(index=False))
 
 
 @click.command("hubs")
@@ -161,13 +162,13 @@ def hubs_command(top: int | None, team: str | None, with_bridges: bool, with_age
         return
     cols = ["id", "name", "status", "influence", "pagerank", "power_circle",
             "referral_descendants", "circle", "serving_agent"]
-    click.echo(df[cols].to_string(index=False))
+    echo(df[cols].to_string(index=False))
     if br is not None:
-        click.echo(f"\nbridges (betweenness over {br.attrs['sample_size']} sources):")
-        click.echo(br.to_string(index=False))
+        echo(f"\nbridges (betweenness over {br.attrs['sample_size']} sources):")
+        echo(br.to_string(index=False))
     if ai is not None:
-        click.echo("\nagents' own influence / 业务员影响力:")
-        click.echo(ai.to_string(index=False))
+        echo("\nagents' own influence / 业务员影响力:")
+        echo(ai.to_string(index=False))
 
 
 COMMANDS: list[click.Command] = [paths_command, map_command, hubs_command]

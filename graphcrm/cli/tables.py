@@ -9,7 +9,9 @@ import click
 import pandas as pd
 
 from graphcrm.cli.common import (
+    check_out,
     config_option,
+    echo,
     echo_json,
     fail,
     json_option,
@@ -92,22 +94,22 @@ def gaps(client_id: str | None, agent_id: str | None, as_of: datetime | None,
         echo_json(data)
         return
     if table.empty:
-        click.echo(f"agent {agent_id} serves no clients as of {ref}")
+        echo(f"agent {agent_id} serves no clients as of {ref}")
         return
     if agent_id is not None:
-        click.echo(f"agent {agent_id}: {len(table)} clients as of {ref}")
+        echo(f"agent {agent_id}: {len(table)} clients as of {ref}")
         for code, n in table["finding_code"].value_counts().sort_index().items():
-            click.echo(f"  {code:<18} {n:>6}")
-        click.echo("")
+            echo(f"  {code:<18} {n:>6}")
+        echo("")
     for row in table.itertuples(index=False):
-        click.echo(f"{row.client_id} {row.name or ''}: {row.life_stage}"
+        echo(f"{row.client_id} {row.name or ''}: {row.life_stage}"
                    + (f" (was {row.stage_then})" if row.stage_then
                       and row.stage_then != row.life_stage else "")
                    + f" - finding {row.finding} {row.finding_text}")
-        click.echo(f"  stage: {row.stage_reason}")
-        click.echo(f"  needs: {', '.join(row.needs) or '-'}   held: {', '.join(row.held) or '-'}")
+        echo(f"  stage: {row.stage_reason}")
+        echo(f"  needs: {', '.join(row.needs) or '-'}   held: {', '.join(row.held) or '-'}")
         for reason in row.reasons:
-            click.echo(f"  - {reason['text']}")
+            echo(f"  - {reason['text']}")
 
 
 @click.command("rewards")
@@ -154,6 +156,8 @@ def rewards_command(period: str, out: str | None, paid_files: tuple[str, ...], s
         rewards.check_period(period)
     except ValueError as exc:
         fail(str(exc))
+    if out:
+        check_out(out, store=store, inputs=paid_files, what="ledger")
     settings = settings_from(config_path)
     try:
         paid = rewards.read_paid(paid_files)
@@ -183,30 +187,30 @@ def rewards_command(period: str, out: str | None, paid_files: tuple[str, ...], s
                    "lines": _records(ledger.lines), "totals": _records(ledger.totals),
                    "exclusions": _records(ledger.exclusions), "settled": stored})
         return
-    click.echo(f"reward ledger {period}: {len(ledger.lines)} lines, "
+    echo(f"reward ledger {period}: {len(ledger.lines)} lines, "
                f"{ledger.lines['points'].sum():,.2f} points to {len(ledger.totals)} clients, "
                f"{len(ledger.exclusions)} referrals excluded")
-    click.echo(rewards.NOT_CASH)
+    echo(rewards.NOT_CASH)
     unpaid = ledger.lines["status"].value_counts()
     for status in ("capped", "already_paid", "already_settled", "same_person", "not_eligible",
                    "adjustment"):
         if unpaid.get(status, 0):
-            click.echo(f"{status}: {int(unpaid[status])} lines")
+            echo(f"{status}: {int(unpaid[status])} lines")
     if not ledger.totals.empty:
-        click.echo(f"\n{'earner':<12} {'own':>10} {'referral':>10} {'points':>10} capped")
+        echo(f"\n{'earner':<12} {'own':>10} {'referral':>10} {'points':>10} capped")
         for row in ledger.totals.head(top).itertuples(index=False):
-            click.echo(f"{row.earner_id:<12} {row.own_points:>10,.2f} "
+            echo(f"{row.earner_id:<12} {row.own_points:>10,.2f} "
                        f"{row.referral_points:>10,.2f} {row.points:>10,.2f} "
                        f"{'yes' if row.capped_lines else ''}")
     if not ledger.exclusions.empty:
-        click.echo("\nexcluded referrals:")
+        echo("\nexcluded referrals:")
         for code, n in ledger.exclusions["code"].value_counts().sort_index().items():
-            click.echo(f"  {code:<22} {n:>6}")
+            echo(f"  {code:<22} {n:>6}")
     if settle:
-        click.echo(f"\nsettled / 已结算: {stored} lines stored in {s.location}"
+        echo(f"\nsettled / 已结算: {stored} lines stored in {s.location}"
                    + ("" if stored else " (nothing new: every line was settled before)"))
     if out:
-        click.echo(f"\nledger written to {out}")
+        echo(f"\nledger written to {out}")
 
 
 COMMANDS: list[click.Command] = [gaps, rewards_command]
