@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from graphcrm.cli.access import cli_user, open_access_cli
 from graphcrm.cli.common import (
     check_out,
     config_option,
@@ -131,6 +132,8 @@ def export_command(target: str, unmasked: bool, store: str | None, config_path: 
             except OSError as exc:
                 fail(f"cannot write to {target}: {exc.strerror or exc}")
                 return
+            _audit(store, config_path, "export", target,
+                   f"unmasked={str(unmasked).lower()} rows={sum(written.values())}")
             if as_json:
                 echo_json({"store": source.location, "to": str(target), "tables": written,
                            "unmasked": unmasked})
@@ -149,6 +152,14 @@ def export_command(target: str, unmasked: bool, store: str | None, config_path: 
                            "templates; export to a Neo4j store copies it")
             return
         _copy_to_neo4j(source, target, settings, as_json)
+        _audit(store, config_path, "export", target, "unmasked=true (neo4j copy)")
+
+
+def _audit(store: str | None, config_path: str | None, action: str, target: str,
+           detail: str) -> None:
+    """An audit row for an export (who ran it, where to, masked or not)."""
+    with open_access_cli(store, config_path) as acc:
+        acc.record(cli_user(), action, target, detail)
 
 
 def _copy_to_neo4j(source: GraphStore, target: str, settings: Settings, as_json: bool) -> None:

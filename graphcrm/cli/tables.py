@@ -8,6 +8,7 @@ from typing import Any
 import click
 import pandas as pd
 
+from graphcrm.cli.access import cli_user, open_access_cli
 from graphcrm.cli.common import (
     check_out,
     config_option,
@@ -182,6 +183,8 @@ def rewards_command(period: str, out: str | None, paid_files: tuple[str, ...], s
             ledger.to_csv(out)
         except OSError as exc:
             fail(f"cannot write the ledger to {out}: {exc.strerror or exc}")
+        with open_access_cli(store, config_path) as acc:
+            acc.record(cli_user(), "download", out, f"reward ledger {period}")
     if as_json:
         echo_json({"period": period, "note": rewards.NOT_CASH,
                    "lines": _records(ledger.lines), "totals": _records(ledger.totals),
