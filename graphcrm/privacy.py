@@ -36,6 +36,7 @@ __all__ = [
     "mask_frame",
     "mask_id_number",
     "mask_phone",
+    "mask_rejects",
     "mask_value",
     "neutralise",
     "neutralise_frame",
@@ -127,6 +128,21 @@ def mask_frame(frame: pd.DataFrame, columns: dict[str, str] | None = None) -> pd
     out = frame.copy()
     for c in hit:
         out[c] = out[c].map(lambda v, k=cols[c]: mask_value(k, v)).astype(object)
+    return out
+
+
+def mask_rejects(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a rejects table (``column``, ``value``, ...) whose ``value`` is masked on the
+    rows where ``column`` is a phone or ID number column."""
+    if "column" not in frame.columns or "value" not in frame.columns or frame.empty:
+        return frame
+    out = frame.copy()
+    kinds = out["column"].map(PERSONAL_COLUMNS)
+    hit = kinds.notna()
+    if hit.any():
+        out["value"] = out["value"].astype(object)
+        out.loc[hit, "value"] = [mask_value(k, v) for k, v in
+                                 zip(kinds[hit], out.loc[hit, "value"], strict=True)]
     return out
 
 

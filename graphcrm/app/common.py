@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -9,9 +10,12 @@ from typing import Any, TypeVar
 import pandas as pd
 import streamlit as st
 
+from graphcrm.app.auth import access_store
 from graphcrm.config import Settings, load_settings, store_location
 from graphcrm.errors import UnknownIdError
 from graphcrm.i18n import t
+from graphcrm.scope import Scope, display_name, filter_rows, hide_names, scope_for, sees
+from graphcrm.store.access import User
 from graphcrm.workspace import load_graph, open_store
 
 T = TypeVar("T")
@@ -26,6 +30,7 @@ class Ctx:
     version: int
     counts: dict[str, int]
     settings: Settings
+    user: User | None = None
 
     def t(self, key: str, **kwargs: object) -> str:
         return t(key, self.lang, **kwargs)
@@ -40,6 +45,39 @@ class Ctx:
     def frame(self, name: str, fn: Callable[..., pd.DataFrame], *args: Any) -> pd.DataFrame:
         """A global metric table, cached per (store, data version, name, args)."""
         return cached_table(self.location, self.version, name, fn, args)
+
+    # -- scope and audit (graphcrm.scope; docs/privacy.md) ---------------------------------
+    @property
+    def scope(self) -> Scope:
+        return user_scope(self.graph())
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user is not None and self.user.role == "admin"
+
+    def name(self, node_id: str) -> str:
+        """The name the signed-in user may see ("a client of 同事 X (team)" otherwise)."""
+        return display_name(self.scope, self.graph(), node_id, self.lang)
+
+    def sees(self, node_id: str) -> bool:
+        return sees(self.scope, self.graph(), node_id)
+
+    def rows(self, frame: pd.DataFrame, id_col: str) -> pd.DataFrame:
+        """Only the rows the signed-in user may see."""
+        return filter_rows(self.scope, self.graph(), frame, id_col)
+
+    def hide(self, frame: pd.DataFrame, pairs: dict[str, str]) -> pd.DataFrame:
+        """Names of people outside the user's scope replaced (id column -> name column)."""
+        return hide_names(self.scope, self.graph(), frame, pairs, self.lang)
+
+    def audit(self, action: str, target: str | list[str] = "", detail: str = "") -> None:
+        audit(self, action, target, detail)
+
+    def download(self, label: str, frame: pd.DataFrame, file_name: str, key: str) -> None:
+        """A CSV download button (masked, formula-neutralised); a click is audited."""
+        st.download_button(label, csv_bytes(frame), file_name, "text/csv", key=key,
+                           on_click=audit, args=(self, "download", file_name,
+                                                 f"rows={len(frame)}"))
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -66,7 +104,7 @@ def store_info(location: str) -> tuple[int, dict[str, int]]:
         return store.data_version(), store.counts()
 
 
-def context(lang: str) -> Ctx | None:
+def context(lang: str, user: User | None = None) -> Ctx | None:
     """The page context, or None after showing a one-line error when the store cannot open."""
     location = store_location(None)
     settings = load_settings()
@@ -75,7 +113,31 @@ def context(lang: str) -> Ctx | None:
     except Exception as exc:
         st.error(t("store_error", lang, store=location, error=exc))
         return None
-    return Ctx(lang, location, version, counts, settings)
+    st.session_state[_USER_OBJ] = user
+    return Ctx(lang, location, version, counts, settings, user)
+
+
+_USER_OBJ, _SCOPE = "_auth_user_obj", "_auth_scope"
+
+
+def user_scope(ag: Any) -> Scope:
+    """The signed-in user's scope in ``ag`` (kept per session; nobody's book when no user)."""
+    user = st.session_state.get(_USER_OBJ)
+    if user is None:
+        return Scope("", "none", None, frozenset())
+    key = (user, getattr(ag, "location", ""), getattr(ag, "data_version", 0))
+    cached = st.session_state.get(_SCOPE)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    scope = scope_for(user, ag)
+    st.session_state[_SCOPE] = (key, scope)
+    return scope
+
+
+def audit(ctx: Ctx, action: str, target: str | list[str] = "", detail: str = "") -> None:
+    """One audit row for the signed-in user (graphcrm.store.access)."""
+    who = ctx.user.name if ctx.user is not None else "-"
+    access_store(ctx.location, ctx.settings).record(who, action, target, detail)
 
 
 def safe(ctx: Ctx, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
@@ -90,18 +152,39 @@ def safe(ctx: Ctx, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
 
 
 def agent_options(ctx: Ctx) -> list[str]:
-    """Agent ids, the one with the biggest book first (the demo's useful default)."""
+    """Agent ids in the user's scope, the one with the biggest book first (the demo's useful
+    default)."""
     ag = ctx.graph()
     sizes = ag.serving.value_counts()
-    ids = list(ag.agents.index)
+    scope = ctx.scope
+    ids = [a for a in ag.agents.index if scope.agents is None or a in scope.agents]
     return sorted(ids, key=lambda a: (-int(sizes.get(a, 0)), a))
 
 
 def person_label(ag: Any, node_id: str) -> str:
+    """``name (id)`` with the name the signed-in user may see."""
     try:
-        return f"{ag.name(node_id)} ({node_id})"
+        name = display_name(user_scope(ag), ag, node_id, st.session_state.get("lang", "zh"))
+        return f"{name} ({node_id})"
     except KeyError:
         return str(node_id)
+
+
+#: every ASCII punctuation character: CommonMark lets each be backslash-escaped, and escaping
+#: them all means no link, image, emphasis, HTML, autolink (``http\\://``), Streamlit
+#: directive (``:red[...]``, ``:material/...:``) or LaTeX (``$``) can come out of data
+_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def md(text: object) -> str:
+    """Data (a name, an id) made literal text for st.markdown / st.caption / st.success /
+    st.table cells: Markdown never turns a name into a link, an image or HTML."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def search_digest(ctx: Ctx, text: str) -> str:
+    """The keyed digest the audit trail records for a search (never the typed text)."""
+    return access_store(ctx.location, ctx.settings).digest(text)
 
 
 def csv_bytes(df: pd.DataFrame) -> bytes:

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from graphcrm.app.common import Ctx, agent_options, csv_bytes, person_label, safe
+from graphcrm.app.common import Ctx, agent_options, md, person_label, safe
 from graphcrm.graph.strength import reference_date
 from graphcrm.metrics.needs import coverage_gaps
 
@@ -36,8 +36,12 @@ def render(ctx: Ctx) -> None:
             st.info(ctx.t("search_hint"))
             return
         if cid not in ag.clients.index:
-            st.warning(ctx.t("unknown_id", id=cid))
+            st.warning(ctx.t("unknown_id", id=md(cid)))
             return
+        if not ctx.sees(cid):
+            st.warning(ctx.t("not_in_scope", id=md(cid)))
+            return
+        ctx.audit("view", cid, "coverage gaps")
         ids = (cid,)
     if not ids:
         st.info(ctx.t("no_results"))
@@ -46,7 +50,7 @@ def render(ctx: Ctx) -> None:
     if df is None:
         return
     df = df.copy()
-    df.insert(1, "name", [ag.name(i) for i in df["client_id"]])
+    df.insert(1, "name", [ctx.name(i) for i in df["client_id"]])
     for col in ("needs", "held", "missing"):
         df[col] = df[col].map(lambda v: ", ".join(v) if isinstance(v, list | tuple) else v)
     df["reasons"] = df["reasons"].map(
@@ -54,5 +58,4 @@ def render(ctx: Ctx) -> None:
     st.dataframe(df.rename(columns={"name": ctx.t("col_name"),
                                     "life_stage": ctx.t("life_stage")}),
                  hide_index=True, key="gaps_table")
-    st.download_button(ctx.t("download_csv"), csv_bytes(df), "coverage-gaps.csv", "text/csv",
-                       key="gaps_csv")
+    ctx.download(ctx.t("download_csv"), df, "coverage-gaps.csv", key="gaps_csv")

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from graphcrm.app.common import Ctx, person_label, safe
+from graphcrm.app.common import Ctx, md, person_label, safe
 from graphcrm.metrics.influence import agent_influence, bridges, hubs, influence_table
 
 
@@ -34,9 +34,13 @@ def render(ctx: Ctx) -> None:
         members = set(agents.index)
         value = ""
     else:
-        values = sorted(agents[scope].dropna().unique())
+        mine = agents if ctx.scope.agents is None else agents.loc[
+            agents.index.isin(list(ctx.scope.agents))]
+        values = sorted(mine[scope].dropna().unique())
         value = c2.selectbox(ctx.t(scope), values, key="hubs_value")
         members = set(agents.index[agents[scope] == value])
+    if ctx.scope.agents is not None:  # a manager's teams, an agent's own book
+        members &= set(ctx.scope.agents)
     table = safe(ctx, ctx.frame, "influence_table", influence_table)
     every = safe(ctx, ctx.frame, "hubs_all", _hubs_all)
     if table is None or every is None:
@@ -64,7 +68,7 @@ def render(ctx: Ctx) -> None:
     if st.toggle(ctx.t("show_bridges"), key="hubs_show_bridges"):
         br = safe(ctx, ctx.frame, "bridges", _bridges, top)
         if br is not None:
-            st.dataframe(br, hide_index=True, key="hubs_bridges")
+            st.dataframe(ctx.rows(br, "id"), hide_index=True, key="hubs_bridges")
     st.subheader(ctx.t("influence_chart"))
     people = table.loc[table["label"] == "Client", "influence"]
     hist = pd.cut(people, bins=20).value_counts(sort=False)
@@ -81,4 +85,4 @@ def render(ctx: Ctx) -> None:
         "served": ctx.t("col_served"), "share": ctx.t("col_share")}),
         hide_index=True, key="hubs_circles")
     if not mine.empty:
-        st.caption(person_label(ag, str(mine.iloc[0]["id"])))
+        st.caption(md(person_label(ag, str(mine.iloc[0]["id"]))))

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from graphcrm.app.common import Ctx, agent_options, csv_bytes, person_label, safe
+from graphcrm.app.common import Ctx, agent_options, md, person_label, safe
 from graphcrm.app.viz import (
     NODE_COLOURS,
     QUADRANT_COLOURS,
@@ -79,6 +79,7 @@ def render(ctx: Ctx) -> None:
     if df.empty:
         st.info(ctx.t("no_results"))
         return
+    df = ctx.hide(df, {"person_id": "name", "best_introducer": "best_introducer_name"})
     shown = df.sort_values(["distance", "person_id"]).head(limit).reset_index(drop=True)
     left, right = st.columns([3, 2])
     with left:
@@ -90,13 +91,14 @@ def render(ctx: Ctx) -> None:
         table = table.rename(columns={"person_id": "ID",
                                       **{c: ctx.t(h) for c, h in HEADERS.items()}})
         st.dataframe(table, hide_index=True, height=560, key="opmap_table")
-        st.download_button(ctx.t("download_csv"), csv_bytes(df[cols]),
-                           f"operation-map-{agent}.csv", "text/csv", key="opmap_csv")
+        ctx.download(ctx.t("download_csv"), df[cols], f"operation-map-{agent}.csv",
+                     key="opmap_csv")
     person = st.selectbox(ctx.t("open_person"), ["", *shown["person_id"]],
                           key="opmap_person",
                           format_func=lambda p: "" if not p else person_label(ag, p))
     if person:
+        ctx.audit("view", person, "operation map")
         st.subheader(ctx.t("person_detail"))
         row = df.loc[df["person_id"] == person].iloc[0]
         st.table(pd.DataFrame({"": [ctx.t(HEADERS[c]) for c in cols if c in HEADERS],
-                               " ": [str(row[c]) for c in cols if c in HEADERS]}))
+                               " ": [md(row[c]) for c in cols if c in HEADERS]}))

@@ -8,9 +8,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from graphcrm.app.common import Ctx, agent_options, person_label, safe
+from graphcrm.app.common import Ctx, agent_options, md, person_label, safe, search_digest
 from graphcrm.metrics.influence import influence_table
 from graphcrm.metrics.paths import warm_paths
+from graphcrm.privacy import mask_phone
 from graphcrm.workspace import open_store
 
 
@@ -35,12 +36,14 @@ def find_people(ctx: Ctx, text: str, limit: int = 20) -> pd.DataFrame:
         fuzzy["_rank"] = fuzzy["name"].map({n: i for i, n in enumerate(close)})
         fuzzy = fuzzy.sort_values(["_rank", "id"]).drop(columns="_rank")
         hits = pd.concat([hits, fuzzy]).drop_duplicates("id").head(limit)
+    hits = ctx.rows(hits.reset_index(drop=True), "id")  # only people in the user's scope
+    ctx.audit("search", list(hits["id"]), f"q={search_digest(ctx, text)}")
     return hits.reset_index(drop=True)
 
 
 def tie_text(ctx: Ctx, hop: Any) -> str:
     kind = f"/{hop.tie_kind}" if hop.tie_kind else ""
-    return f"{hop.tie_type}{kind}"
+    return md(f"{hop.tie_type}{kind}")
 
 
 def render_path(ctx: Ctx, n: int, path: Any, source: str, target_name: str) -> None:
@@ -48,22 +51,24 @@ def render_path(ctx: Ctx, n: int, path: Any, source: str, target_name: str) -> N
 
     ``path.hops`` excludes the source; each hop carries the tie from the previous person.
     """
-    ag = ctx.graph()
     st.markdown(f"**{ctx.t('path_n', n=n)}** — {ctx.t('warmth', w=path.warmth, d=path.distance)}")
-    st.markdown(" → ".join([f"{ag.name(source)} ({source})",
-                            *(f"{h.name} ({h.person_id})" for h in path.hops)]))
-    names = [ag.name(source), *(h.name for h in path.hops)]
+    st.markdown(" → ".join([f"{md(ctx.name(source))} ({md(source)})",
+                            *(f"{md(ctx.name(h.person_id))} ({md(h.person_id)})"
+                              for h in path.hops)]))
+    names = [ctx.name(source), *(ctx.name(h.person_id) for h in path.hops)]
     lines = [
-        "- " + ctx.t("tie_line", a=a, b=h.name, tie=tie_text(ctx, h), s=h.strength,
+        "- " + ctx.t("tie_line", a=md(a), b=md(ctx.name(h.person_id)), tie=tie_text(ctx, h),
+                     s=h.strength,
                      last=h.last_contact or ctx.t("unknown"))
         for a, h in zip(names[:-1], path.hops, strict=True)
     ]
     st.markdown("\n".join(lines))
     if len(path.hops) <= 1:
-        st.success(ctx.t("opener_direct", target=target_name))
+        st.success(ctx.t("opener_direct", target=md(target_name)))
     else:
         who, nxt = path.hops[0], path.hops[1]
-        st.success(ctx.t("opener", who=who.name, target=nxt.name, tie=tie_text(ctx, nxt),
+        st.success(ctx.t("opener", who=md(ctx.name(who.person_id)),
+                         target=md(ctx.name(nxt.person_id)), tie=tie_text(ctx, nxt),
                          last=nxt.last_contact or ctx.t("unknown")))
 
 
@@ -73,13 +78,14 @@ def no_path_advice(ctx: Ctx, target: str, target_name: str, max_hops: int) -> st
     row = table.loc[table["id"] == target]
     if row.empty or pd.isna(row["circle"].iloc[0]):
         return ctx.t("no_path_plain", hops=max_hops)
+    table = ctx.rows(table, "id")  # suggest only people the user may see
     circle = row["circle"].iloc[0]
     members = table.loc[(table["circle"] == circle) & (table["label"] == "Client")
                         & (table["id"] != target)]
     if members.empty:
         return ctx.t("no_path_plain", hops=max_hops)
     hub = str(members.iloc[0]["id"])
-    return ctx.t("no_path", hops=max_hops, target=target_name, hub=person_label(ag, hub))
+    return ctx.t("no_path", hops=max_hops, target=md(target_name), hub=md(person_label(ag, hub)))
 
 
 def render(ctx: Ctx) -> None:
@@ -96,14 +102,15 @@ def render(ctx: Ctx) -> None:
     if hits.empty:
         st.warning(ctx.t("no_match", text=text))
         return
-    labels = {r.id: f"{r.name} ({r.id}, {r.phone})" for r in hits.itertuples()}
+    labels = {r.id: f"{r.name} ({r.id}, {mask_phone(r.phone)})" for r in hits.itertuples()}
     target = st.selectbox(ctx.t("prospect_pick"), list(labels), key="paths_target",
                           format_func=lambda i: labels.get(i, i))
     max_hops = ctx.settings.metrics.max_hops
     paths = safe(ctx, warm_paths, ag, agent, target)
     if paths is None:
         return
-    target_name = ag.name(target)
+    ctx.audit("view", target, "warm paths")
+    target_name = ctx.name(target)
     if not paths:
         st.warning(no_path_advice(ctx, target, target_name, max_hops))
         return

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from graphcrm.app.common import Ctx, person_label, safe
+from graphcrm.app.common import Ctx, md, person_label, safe
 from graphcrm.app.viz import (
     EDGE_COLOURS,
     NODE_COLOURS,
@@ -64,6 +64,7 @@ def render(ctx: Ctx) -> None:
     pool = ag.organizations.index if kind == "organization" else ag.clients.index
     default = ctx.frame("pen_default", _busiest, kind)
     options = list(default) + [i for i in pool[:2000] if i not in set(default)]
+    options = [i for i in options if ctx.sees(i)]  # centres in the user's scope only
     c1, c2, c3 = st.columns([2, 1, 2])
     centre = c1.selectbox(ctx.t("centre_pick"), options, key="pen_centre",
                           format_func=lambda i: person_label(ag, i))
@@ -79,12 +80,13 @@ def render(ctx: Ctx) -> None:
         fam = fam.loc[(fam["type"] == "RELATIVE_OF")
                       & ((fam["src_id"] == centre) | (fam["dst_id"] == centre))]
         centres += sorted(set(fam["src_id"]) | set(fam["dst_id"]) - {centre})
-        st.caption(ctx.t("family_of", name=person_label(ag, centre)) + ": "
-                   + ", ".join(ag.name(c) for c in centres))
+        st.caption(ctx.t("family_of", name=md(person_label(ag, centre))) + ": "
+                   + ", ".join(md(ctx.name(c)) for c in centres))
     cap = ctx.settings.app.max_network_nodes
     net = safe(ctx, penetration_network, ag, centres, hops=hops, types=types, max_nodes=cap)
     if net is None:
         return
+    net.nodes = ctx.hide(net.nodes, {"id": "name"})  # colleagues' clients: no name
     if net.capped:
         st.warning(ctx.t("capped", cap=cap))
     st.caption(ctx.t("network_counts", nodes=len(net.nodes), edges=len(net.edges)))

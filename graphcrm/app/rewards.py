@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from graphcrm.app.common import Ctx, csv_bytes, person_label, safe
+from graphcrm.app.common import Ctx, md, person_label, safe
 from graphcrm.metrics.rewards import SETTLED_COLUMNS, reward_ledger
 from graphcrm.workspace import open_store
 
@@ -26,25 +26,26 @@ def render(ctx: Ctx) -> None:
     if ledger is None:
         return
     st.subheader(ctx.t("totals"))
-    totals = ledger.totals.copy()
-    totals.insert(1, "name", [ag.name(i) if ag.has(i) else "" for i in totals["earner_id"]])
+    totals = ctx.rows(ledger.totals, "earner_id").copy()  # earners in the user's scope
+    totals.insert(1, "name", [ctx.name(i) if ag.has(i) else "" for i in totals["earner_id"]])
     st.dataframe(totals, hide_index=True, key="rewards_totals")
-    st.download_button(ctx.t("download_csv"), csv_bytes(ledger.lines),
-                       f"rewards-{period}.csv", "text/csv", key="rewards_csv")
+    lines_all = ctx.rows(ledger.lines, "earner_id")
+    ctx.download(ctx.t("download_csv"), lines_all, f"rewards-{period}.csv", key="rewards_csv")
     st.subheader(ctx.t("ledger"))
-    st.dataframe(ledger.lines, hide_index=True, key="rewards_lines")
+    st.dataframe(lines_all, hide_index=True, key="rewards_lines")
     earners = list(totals["earner_id"])
     if earners:
         who = st.selectbox(ctx.t("drill"), earners, key="rewards_drill",
                            format_func=lambda i: person_label(ag, i))
-        lines = ledger.lines.loc[ledger.lines["earner_id"] == who]
+        lines = lines_all.loc[lines_all["earner_id"] == who]
         st.markdown(f"**{ctx.t('chain')}**")
         for r in lines.itertuples():
-            st.markdown(f"- L{r.level}: {person_label(ag, who)} ← "
-                        f"{person_label(ag, str(r.referee_id))} · {r.source_policy_id} · "
-                        f"{r.points:g} ({r.reason})")
+            st.markdown(f"- L{r.level}: {md(person_label(ag, who))} ← "
+                        f"{md(person_label(ag, str(r.referee_id)))} · {md(r.source_policy_id)}"
+                        f" · {r.points:g} ({md(r.reason)})")
     st.subheader(ctx.t("exclusions"))
-    st.dataframe(ledger.exclusions, hide_index=True, key="rewards_exclusions")
+    st.dataframe(ctx.rows(ledger.exclusions, "referrer_id"), hide_index=True,
+                 key="rewards_exclusions")
 
 
 def _settled(location: str) -> tuple[dict[str, str], pd.DataFrame]:

@@ -763,17 +763,10 @@ def write_rejects(rejects: pd.DataFrame, path: str | Path) -> Path:
     A person opens this file: a rejected phone or ID number is masked in the ``value`` column
     and every text cell is neutralised against spreadsheet formulas (:mod:`graphcrm.privacy`).
     """
-    from graphcrm.privacy import PERSONAL_COLUMNS, mask_value, neutralise_frame
+    from graphcrm.privacy import mask_rejects, neutralise_frame
 
     p = Path(path)
-    out = rejects[REJECT_COLUMNS].copy()
-    if "column" in out.columns and "value" in out.columns:
-        kinds = out["column"].map(PERSONAL_COLUMNS)
-        hit = kinds.notna()
-        if hit.any():
-            out.loc[hit, "value"] = [mask_value(k, v) for k, v in
-                                     zip(kinds[hit], out.loc[hit, "value"], strict=True)]
-    out = neutralise_frame(out)
+    out = neutralise_frame(mask_rejects(rejects[REJECT_COLUMNS]))
     if p.parent and not p.parent.exists():
         p.parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(p, index=False, encoding="utf-8-sig")
