@@ -240,3 +240,16 @@ def test_check_output_path_library(tmp_path: Path) -> None:
     with pytest.raises(OutputPathError):
         check_output_path(tmp_path / "new.csv", inputs=[tmp_path])  # lands in the input folder
     assert check_output_path(tmp_path / "sub" / "ok.csv", inputs=[a]) == tmp_path / "sub" / "ok.csv"
+
+
+# -- network drawings -------------------------------------------------------------------------
+def test_network_tooltips_are_text_never_html() -> None:
+    from graphcrm.viz import EdgeSpec, NodeSpec, network_html
+
+    evil = '<img src=x onerror="document.title=\'X\'">'
+    html = network_html([NodeSpec("a", evil, f"{evil}\nhref=http://x/", "#000"),
+                         NodeSpec("b", "</script><script>alert(1)</script>", "href", "#111")],
+                        [EdgeSpec("a", "b", "#222", title=evil)])
+    assert "popup.innerHTML" not in html  # pyvis's raw-HTML popup template is never used
+    assert "<img src=x" not in html and "</script><script>alert" not in html
+    assert "textContent" in html and '"title":' not in html
