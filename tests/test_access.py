@@ -126,3 +126,72 @@ def test_audit_command_filters(db: Path, tmp_path: Path) -> None:
     exports = [r for r in json.loads(out)["rows"] if r["action"] == "export"]
     assert exports and exports[0]["user"].startswith("cli:")
     assert "unmasked=false" in exports[0]["detail"]
+
+
+@pytest.mark.slow
+def test_demo_prints_a_user_per_role_and_listens_on_loopback_only(tmp_path: Path) -> None:
+    """`graphcrm demo` on a fresh store: a `user: NAME  password: SECRET  role: ROLE` line per
+    role whose password signs in, and the app it starts listens on 127.0.0.1 only, with no
+    connection to anywhere else."""
+    import os
+    import re
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    db = tmp_path / "demo.db"
+    proc = subprocess.Popen([sys.executable, "-m", "graphcrm.cli", "demo", "--store", str(db),
+                             "--port", str(port), "--no-browser"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "HOME": str(tmp_path)})
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("app: "):
+                break
+        deadline = time.monotonic() + 90
+        listening: set[str] = set()
+        while time.monotonic() < deadline and not listening:
+            for child in psutil.Process(proc.pid).children(recursive=True):
+                for c in child.net_connections(kind="inet"):
+                    if c.status == psutil.CONN_LISTEN and c.laddr.port == port:
+                        listening.add(c.laddr.ip)
+            time.sleep(0.5)
+        time.sleep(2.0)  # let start-up finish: any outbound call would be open by now
+        remote = {c.raddr.ip for child in psutil.Process(proc.pid).children(recursive=True)
+                  for c in child.net_connections(kind="inet") if c.raddr}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    assert listening == {"127.0.0.1"}, (listening, lines)
+    assert remote <= {"127.0.0.1"}, remote
+    found = [re.fullmatch(r"user: (\S+)  password: (\S+)  role: (agent|manager|admin)", ln)
+             for ln in lines]
+    users = {m.group(3): (m.group(1), m.group(2)) for m in found if m}
+    assert set(users) == {"agent", "manager", "admin"}, lines
+    with AccessStore(db, AccessSettings()) as acc:
+        for role, (name, password) in users.items():
+            signed = acc.sign_in(name, password)
+            assert signed.user is not None and signed.user.role == role
+
+
+def test_streamlit_config_binds_loopback_with_xsrf_and_an_upload_cap() -> None:
+    import tomllib
+
+    config = tomllib.loads((SAMPLE.parents[1] / ".streamlit" / "config.toml").read_text())
+    server = config["server"]
+    assert server["address"] == "127.0.0.1"
+    assert server["enableXsrfProtection"] is True
+    assert 0 < server["maxUploadSize"] <= 200
+    assert config["browser"]["gatherUsageStats"] is False

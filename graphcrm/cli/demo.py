@@ -10,10 +10,13 @@ from pathlib import Path
 
 import click
 
+from graphcrm.cli.access import new_password
 from graphcrm.cli.common import fail
+from graphcrm.config import load_settings
 from graphcrm.ingest.job import ingest_paths
+from graphcrm.store.access import AccessStore
 from graphcrm.store.sqlite import SQLiteStore
-from graphcrm.workspace import warm_graph
+from graphcrm.workspace import load_graph, warm_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
@@ -41,12 +44,37 @@ def build_demo_store(store_path: Path, sample: Path = SAMPLE) -> dict[str, int]:
         return store.counts()
 
 
+def demo_users(store_path: Path) -> list[tuple[str, str, str]]:
+    """One user per role on the demo store, with fresh random passwords: an admin, the
+    manager of the team of the agent with the biggest book, and that agent.
+
+    Returns ``(name, password, role)`` per user.
+    """
+    with SQLiteStore(store_path, create=False) as store:
+        ag = load_graph(store)
+    serving = ag.serving
+    agent = str(serving.value_counts().index[0])
+    team = ag.agents.at[agent, "team"]
+    users = [("demo-admin", "admin", {}),
+             ("demo-manager", "manager", {"teams": [str(team)]}),
+             ("demo-agent", "agent", {"agent_id": agent})]
+    out = []
+    with AccessStore(store_path, load_settings().access) as acc:
+        for name, role, extra in users:
+            password = new_password()
+            acc.add_user(name, password, role, by="demo", **extra)  # type: ignore[arg-type]
+            out.append((name, password, role))
+    return out
+
+
 @click.command("demo")
 @click.option("--store", "store", default=str(DEFAULT_STORE), show_default=True,
               metavar="PATH", help="SQLite file to recreate with the sample data.")
 @click.option("--port", default=8501, show_default=True, help="Port of the app.")
 @click.option("--no-browser", is_flag=True, help="Do not open a browser window.")
-def demo(store: str, port: int, no_browser: bool) -> None:
+@click.option("--address", default="127.0.0.1", show_default=True,
+              help="Address the app listens on (127.0.0.1: this machine only).")
+def demo(store: str, port: int, no_browser: bool, address: str) -> None:
     """Load data/sample into a FRESH store and start the app on it.
 
     The app opens on the client operation map of the agent with the biggest book.
@@ -54,16 +82,20 @@ def demo(store: str, port: int, no_browser: bool) -> None:
     path = Path(store).expanduser()
     try:
         counts = build_demo_store(path)
+        users = demo_users(path)
     except Exception as exc:
         fail(f"could not load the sample into {path}: {exc}")
         return
     click.echo(f"demo store: {path}  ({counts.get('Client', 0):,} clients, "
                f"{counts.get('Agent', 0)} agents)")
+    click.echo("sign in with one of (new passwords every run):")
+    for name, password, role in users:
+        click.echo(f"user: {name}  password: {password}  role: {role}")
     env = {**os.environ, "GRAPHCRM_STORE": str(path)}
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
            "--server.headless", "true" if no_browser else "false",
-           "--browser.gatherUsageStats", "false"]
-    click.echo(f"app: http://localhost:{port}   (Ctrl+C to stop)")
+           "--browser.gatherUsageStats", "false", "--server.address", address]
+    click.echo(f"app: http://{address}:{port}   (Ctrl+C to stop)")
     with contextlib.suppress(KeyboardInterrupt):
         sys.exit(subprocess.call(cmd, cwd=str(ROOT), env=env))
 
