@@ -113,11 +113,22 @@ def context(lang: str, user: User | None = None) -> Ctx | None:
     except Exception as exc:
         st.error(t("store_error", lang, store=location, error=exc))
         return None
+    drop_stale_caches(location, version)
     st.session_state[_USER_OBJ] = user
     return Ctx(lang, location, version, counts, settings, user)
 
 
 _USER_OBJ, _SCOPE = "_auth_user_obj", "_auth_scope"
+_SEEN_VERSION: dict[str, int] = {}
+
+
+def drop_stale_caches(location: str, version: int) -> None:
+    """A new data version (an ingest, an erasure) empties this process's graph and table caches,
+    so no copy of erased data stays in the app's memory."""
+    if _SEEN_VERSION.get(location, version) != version:
+        cached_graph.clear()
+        _cached_table.clear()
+    _SEEN_VERSION[location] = version
 
 
 def user_scope(ag: Any) -> Scope:

@@ -229,4 +229,76 @@ def audit_command(user: str | None, since: datetime | None, verify: bool, store:
         fail(f"audit trail broken at row {broken}")
 
 
-COMMANDS: list[click.Command] = [users, audit_command]
+def _wipe(path: object) -> None:
+    """Overwrite a file with zeros, then remove it (an old analysis snapshot)."""
+    from pathlib import Path
+
+    p = Path(str(path))
+    if not p.exists():
+        return
+    size = p.stat().st_size
+    with p.open("r+b") as fh:
+        fh.write(b"\0" * size)
+        fh.flush()
+        os.fsync(fh.fileno())
+    p.unlink()
+
+
+@click.command("forget")
+@click.argument("person")
+@click.option("--reason", required=True,
+              help="Why (a request number, never personal data): kept in the audit trail.")
+@store_option
+@config_option
+@json_option
+def forget_command(person: str, reason: str, store: str | None, config_path: str | None,
+                   as_json: bool) -> None:
+    """Erase a client: personal data and ties, from the store, its snapshot and caches.
+
+    删除客户个人信息 (个人信息保护法 删除权)。
+
+    \b
+    The client row, interactions, merged ids and every tie are deleted; policies and
+    referral records move to a pseudonym (ERASED-...) with no personal data, so settled
+    reward lines keep their points. The database is rebuilt (VACUUM) and its WAL truncated
+    so no freed page keeps a copy; the analysis snapshot is overwritten and rebuilt; a
+    running app drops its caches at its next click. The erasure is audited (who, when,
+    pseudonym, reason). Files outside the store (rejects files, ledgers, exports, backups)
+    are not touched: erase the person there too.
+
+    \b
+    Keys in --json: client_id, pseudonym, changed (rows per table), snapshot_rebuilt.
+    """
+    from graphcrm.graph import snapshot_path, warm_graph
+    from graphcrm.store.base import open_store
+
+    settings = settings_from(config_path)
+    try:
+        target = open_store(store, create=False, settings=settings)
+    except StoreError as exc:
+        fail(str(exc))
+        return
+    with target, open_access_cli(store, config_path) as acc:
+        pseudonym = "ERASED-" + acc.digest("forget:" + person)[:12].upper()
+        try:
+            changed = target.forget_client(person, pseudonym)
+        except StoreError as exc:
+            fail(str(exc))
+            return
+        client_id = str(changed.pop("client_id", person))
+        snap = snapshot_path(target)
+        if snap is not None:
+            _wipe(snap)
+            warm_graph(target, settings)
+        acc.record(cli_user(), "forget", pseudonym,
+                   f"reason={reason}; " + ", ".join(f"{k}={v}" for k, v in changed.items()))
+    if as_json:
+        echo_json({"client_id": client_id, "pseudonym": pseudonym, "changed": changed,
+                   "snapshot_rebuilt": snap is not None})
+        return
+    echo(f"erased {client_id}: now {pseudonym} (no personal data); "
+         + ", ".join(f"{k} {v}" for k, v in changed.items()))
+    echo("not touched: files outside the store (rejects files, ledgers, exports, backups)")
+
+
+COMMANDS: list[click.Command] = [users, audit_command, forget_command]

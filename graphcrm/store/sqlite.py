@@ -474,6 +474,65 @@ class SQLiteStore(GraphStore):
         with self._lock:
             return "/".join(str(self._meta(k)) for k in ("store_id", "data_version", "updated"))
 
+    # -- erasure -------------------------------------------------------------------------
+    #: the name of a pseudonymised client row (no personal data)
+    ERASED_NAME = "已删除 erased"
+
+    def forget_client(self, client_id: str, pseudonym: str) -> dict[str, int]:
+        from graphcrm.model import CLIENTS
+
+        with self._lock:
+            resolved = self._conn.execute(
+                "SELECT client_id FROM aliases WHERE alias_id = ?", (client_id,)).fetchone()
+            cid = resolved[0] if resolved else client_id
+            if not self._conn.execute("SELECT 1 FROM clients WHERE client_id = ?",
+                                      (cid,)).fetchone():
+                raise StoreError(f"unknown client id '{client_id}': no such client in "
+                                 f"{self.location}")
+            self._conn.execute("PRAGMA secure_delete=ON")
+            done: dict[str, int] = {}
+            with self.transaction():
+                ex = self._conn.execute
+                others = [c for c in CLIENTS.column_names if c not in ("client_id", "name")]
+                ex("INSERT INTO nodes (id, label) VALUES (?, 'Client') "
+                   "ON CONFLICT(id) DO NOTHING", (pseudonym,))
+                ex(f"INSERT INTO clients (client_id, name, {', '.join(others)}) "
+                   f"VALUES (?, ?, {', '.join('NULL' for _ in others)}) "
+                   "ON CONFLICT(client_id) DO NOTHING", (pseudonym, self.ERASED_NAME))
+                for col in ("holder_id", "insured_id"):
+                    done[f"policies.{col}"] = ex(
+                        f"UPDATE policies SET {col} = ? WHERE {col} = ?",
+                        (pseudonym, cid)).rowcount
+                # referral records are reward evidence: kept, under the pseudonym
+                moved = 0
+                for end, other in (("src_id", "dst_id"), ("dst_id", "src_id")):
+                    moved += ex(
+                        f"UPDATE OR IGNORE relationships SET {end} = ? WHERE {end} = ? AND "
+                        f"type = 'REFERRED' AND {other} <> ?", (pseudonym, cid, cid)).rowcount
+                done["relationships.referred_pseudonymised"] = moved
+                done["relationships"] = ex(
+                    "DELETE FROM relationships WHERE src_id = ? OR dst_id = ?",
+                    (cid, cid)).rowcount
+                done["interactions"] = ex("DELETE FROM interactions WHERE client_id = ?",
+                                          (cid,)).rowcount
+                done["aliases"] = ex("DELETE FROM aliases WHERE client_id = ? OR alias_id = ?",
+                                     (cid, cid)).rowcount
+                done["clients"] = ex("DELETE FROM clients WHERE client_id = ?",
+                                     (cid,)).rowcount
+                ex("DELETE FROM nodes WHERE id = ?", (cid,))
+                self._changes += 1
+            done["client_id"] = cid  # type: ignore[assignment]
+            self.scrub()
+        return done
+
+    def scrub(self) -> None:
+        """Leave no copy of deleted rows in the files: rebuild the database (VACUUM: free
+        pages and stale cells from earlier updates go), then checkpoint and truncate the WAL."""
+        with self._lock:
+            self._conn.execute("PRAGMA secure_delete=ON")
+            self._conn.execute("VACUUM")
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def close(self) -> None:
         with suppress(sqlite3.Error):
             self._conn.close()
