@@ -187,10 +187,17 @@ def person_label(ag: Any, node_id: str) -> str:
 _MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
 
 
+#: GFM turns bare ``http://``, ``www.`` and ``a@b.c`` into links after escapes are resolved:
+#: an invisible word joiner (U+2060) inside them stops it
+_AUTOLINK = re.compile(r"(?i)(?<=h)(?=ttps?:)|(?<=f)(?=tp:)|(?<=w)(?=ww\.)|(?=@)")
+
+
 def md(text: object) -> str:
     """Data (a name, an id) made literal text for st.markdown / st.caption / st.success /
-    st.table cells: Markdown never turns a name into a link, an image or HTML."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    st.table cells: Markdown never turns a name into a link, an image or HTML (every ASCII
+    punctuation escaped; a word joiner inside ``http:``, ``www.`` and before ``@``)."""
+    text = _AUTOLINK.sub("\u2060", " ".join(str(text).split()))
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def search_digest(ctx: Ctx, text: str) -> str:
