@@ -253,3 +253,28 @@ def test_network_tooltips_are_text_never_html() -> None:
     assert "popup.innerHTML" not in html  # pyvis's raw-HTML popup template is never used
     assert "<img src=x" not in html and "</script><script>alert" not in html
     assert "textContent" in html and '"title":' not in html
+
+
+def test_cli_outputs_show_no_full_phone_or_id_number(tmp_path: Path) -> None:
+    """Every reading command on the sample, as text and as JSON: no full mobile or ID number."""
+    import re
+
+    from tests.conftest import SAMPLE_DIR
+
+    db = tmp_path / "crm.db"
+    code, ingest_out, err = run("ingest", str(SAMPLE_DIR), "--store", str(db), "--rejects",
+                                str(tmp_path / "r.csv"))
+    assert code == 0, err
+    clients = pd.read_csv(SAMPLE_DIR / "clients.csv", dtype=str)
+    secrets = set(clients["phone"].dropna()) | set(clients["id_number"].dropna())
+    outputs = [ingest_out]
+    for args in (("stats",), ("hubs", "--bridges"), ("map", "--agent", "A000001"),
+                 ("gaps", "--agent", "A000001"), ("rewards", "--period", "2026-10"),
+                 ("paths", "--from", "A000001", "--to", "C0000002")):
+        for extra in ((), ("--json",)):
+            code, out, err = run(*args, *extra, "--store", str(db))
+            assert code == 0, (args, err)
+            outputs.append(out)
+    text = "\n".join(outputs)
+    found = {m for m in re.findall(r"\d{11,17}[\dX]?", text) if m in secrets}
+    assert not found, sorted(found)[:5]
