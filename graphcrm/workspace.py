@@ -17,11 +17,13 @@ from graphcrm.config import Settings
 from graphcrm.graph import AnalysisGraph, build_graph
 from graphcrm.metrics.influence import influence_table
 from graphcrm.metrics.opmap import client_tiers
+from graphcrm.scope import Scope, scope_for
+from graphcrm.store.access import AccessStore, User, open_access
 from graphcrm.store.base import GraphStore
 from graphcrm.store.connect import open_store
 
-__all__ = ["SNAPSHOT_SUFFIX", "load_graph", "open_store", "read_snapshot", "save_snapshot",
-           "snapshot_path", "warm_graph"]
+__all__ = ["SNAPSHOT_SUFFIX", "load_graph", "open_access_store", "open_store", "read_snapshot",
+           "save_snapshot", "snapshot_path", "user_scope", "warm_graph"]
 
 
 #: suffix of the analysis-graph snapshot file written beside an embedded store's file
@@ -125,3 +127,15 @@ def warm_graph(store: GraphStore, settings: Settings | None = None) -> AnalysisG
     client_tiers(ag)
     save_snapshot(store, ag)
     return ag
+
+
+# -- users, scope and audit (docs/privacy.md) ------------------------------------------------
+def open_access_store(location: str, settings: Settings) -> AccessStore:
+    """The users, sign-in throttle and audit trail of the store at ``location``: in the store's
+    own file when it is embedded, in ``[access] side_file`` for a Neo4j server."""
+    return open_access(location, settings.access)
+
+
+def user_scope(user: User, ag: AnalysisGraph) -> Scope:
+    """What ``user`` may see in ``ag`` (agent: own book; manager: teams/branches; admin: all)."""
+    return scope_for(user, ag)

@@ -146,7 +146,8 @@ def test_demo_prints_a_user_per_role_and_listens_on_loopback_only(tmp_path: Path
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     db = tmp_path / "demo.db"
-    proc = subprocess.Popen([sys.executable, "-m", "graphcrm.cli", "demo", "--store", str(db),
+    proc = subprocess.Popen([sys.executable, "-c", "from graphcrm.cli import main; main()",
+                             "demo", "--store", str(db),
                              "--port", str(port), "--no-browser"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "HOME": str(tmp_path)})

@@ -13,9 +13,9 @@ from google.protobuf import text_format
 from streamlit.testing.v1 import AppTest
 
 from graphcrm.config import AccessSettings
-from graphcrm.graph import load_graph
 from graphcrm.store.access import AccessStore
 from graphcrm.store.sqlite import SQLiteStore
+from graphcrm.workspace import load_graph
 from tests.test_app import APP, PAGES, add_user, build_sample_store, run_app, sign_in
 
 AGENT_PW = "agent-password-for-tests"

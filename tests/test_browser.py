@@ -70,9 +70,9 @@ def hostile_names(bait_port: int) -> dict[str, str]:
 
 def build_browser_store(folder: Path, bait_port: int) -> tuple[Path, str]:
     """The sample, plus hostile names served by the agent with the biggest book; users."""
-    from graphcrm.graph import load_graph
     from graphcrm.ingest.job import ingest_paths
     from graphcrm.store.sqlite import SQLiteStore
+    from graphcrm.workspace import load_graph
 
     store_path = build_sample_store(folder / "sample.db")
     with SQLiteStore(store_path, create=False) as store:
@@ -97,7 +97,7 @@ def build_browser_store(folder: Path, bait_port: int) -> tuple[Path, str]:
     with SQLiteStore(store_path, create=False) as store:
         report = ingest_paths(sorted(extra.glob("*.csv")), store)
         assert not len(report.rejects), report.rejects
-        from graphcrm.graph import warm_graph
+        from graphcrm.workspace import warm_graph
 
         warm_graph(store)
     add_user(store_path)
@@ -302,9 +302,9 @@ def test_unsigned_visitor_sees_only_the_sign_in_form(app: dict[str, object]) -> 
 def test_agent_sees_no_colleague_client_name_or_full_phone(app: dict[str, object]) -> None:
     from playwright.sync_api import sync_playwright
 
-    from graphcrm.graph import load_graph
     from graphcrm.i18n import t
     from graphcrm.store.sqlite import SQLiteStore
+    from graphcrm.workspace import load_graph
 
     with SQLiteStore(app["store"], create=False) as store:  # type: ignore[arg-type]
         ag = load_graph(store)

@@ -244,7 +244,7 @@ def test_check_output_path_library(tmp_path: Path) -> None:
 
 # -- network drawings -------------------------------------------------------------------------
 def test_network_tooltips_are_text_never_html() -> None:
-    from graphcrm.viz import EdgeSpec, NodeSpec, network_html
+    from graphcrm.app.viz import EdgeSpec, NodeSpec, network_html
 
     evil = '<img src=x onerror="document.title=\'X\'">'
     html = network_html([NodeSpec("a", evil, f"{evil}\nhref=http://x/", "#000"),

@@ -15,7 +15,8 @@ import streamlit as st
 
 from graphcrm.config import Settings
 from graphcrm.i18n import t
-from graphcrm.store.access import AccessStore, User, open_access
+from graphcrm.store.access import AccessStore, User
+from graphcrm.workspace import open_access_store
 
 _USER, _SEEN, _EXPIRED = "auth_user", "auth_seen", "auth_expired"
 
@@ -23,7 +24,7 @@ _USER, _SEEN, _EXPIRED = "auth_user", "auth_seen", "auth_expired"
 @st.cache_resource(max_entries=4, show_spinner=False)
 def access_store(location: str, _settings: Settings) -> AccessStore:
     """One access store per store location for the whole app process."""
-    return open_access(location, _settings.access)
+    return open_access_store(location, _settings)
 
 
 def sign_out() -> None:

@@ -14,9 +14,11 @@ from graphcrm.app.auth import access_store
 from graphcrm.config import Settings, load_settings, store_location
 from graphcrm.errors import UnknownIdError
 from graphcrm.i18n import t
-from graphcrm.scope import Scope, display_name, filter_rows, hide_names, scope_for, sees
+from graphcrm.privacy import mask_frame, neutralise_frame
+from graphcrm.scope import Scope, display_name, filter_rows, hide_names, sees
 from graphcrm.store.access import User
 from graphcrm.workspace import load_graph, open_store
+from graphcrm.workspace import user_scope as workspace_scope
 
 T = TypeVar("T")
 
@@ -140,7 +142,7 @@ def user_scope(ag: Any) -> Scope:
     cached = st.session_state.get(_SCOPE)
     if cached is not None and cached[0] == key:
         return cached[1]
-    scope = scope_for(user, ag)
+    scope = workspace_scope(user, ag)
     st.session_state[_SCOPE] = (key, scope)
     return scope
 
@@ -208,6 +210,4 @@ def search_digest(ctx: Ctx, text: str) -> str:
 def csv_bytes(df: pd.DataFrame) -> bytes:
     """UTF-8 with BOM so Excel opens Chinese text correctly; phones and ID numbers masked, text
     cells neutralised against spreadsheet formulas (graphcrm.privacy)."""
-    from graphcrm.privacy import mask_frame, neutralise_frame
-
     return neutralise_frame(mask_frame(df)).to_csv(index=False).encode("utf-8-sig")

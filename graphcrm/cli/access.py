@@ -7,6 +7,7 @@ import os
 import secrets
 import sys
 from datetime import datetime
+from pathlib import Path
 
 import click
 
@@ -21,9 +22,9 @@ from graphcrm.cli.common import (
 )
 from graphcrm.config import store_location
 from graphcrm.model import Label
-from graphcrm.store.access import ROLES, AccessStore, open_access
+from graphcrm.store.access import ROLES, AccessStore
 from graphcrm.store.base import StoreError
-from graphcrm.workspace import open_store
+from graphcrm.workspace import open_access_store, open_store, snapshot_path, warm_graph
 
 __all__ = ["COMMANDS", "cli_user", "open_access_cli"]
 
@@ -40,7 +41,7 @@ def cli_user() -> str:
 def open_access_cli(store: str | None, config_path: str | None) -> AccessStore:
     settings = settings_from(config_path)
     try:
-        return open_access(store_location(store), settings.access)
+        return open_access_store(store_location(store), settings)
     except StoreError as exc:
         fail(str(exc))
         raise
@@ -231,8 +232,6 @@ def audit_command(user: str | None, since: datetime | None, verify: bool, store:
 
 def _wipe(path: object) -> None:
     """Overwrite a file with zeros, then remove it (an old analysis snapshot)."""
-    from pathlib import Path
-
     p = Path(str(path))
     if not p.exists():
         return
@@ -269,9 +268,6 @@ def forget_command(person: str, reason: str, store: str | None, config_path: str
     \b
     Keys in --json: client_id, pseudonym, changed (rows per table), snapshot_rebuilt.
     """
-    from graphcrm.graph import snapshot_path, warm_graph
-    from graphcrm.store.base import open_store
-
     settings = settings_from(config_path)
     try:
         target = open_store(store, create=False, settings=settings)

@@ -28,6 +28,7 @@ from graphcrm.cli.common import (
 )
 from graphcrm.config import Settings, settings_toml
 from graphcrm.ingest.job import IngestError, ingest_paths
+from graphcrm.model import TABLES
 from graphcrm.store.base import GraphStore, StoreError, is_neo4j_url
 from graphcrm.store.export import copy_journals, export_tables
 from graphcrm.workspace import open_store
@@ -122,8 +123,6 @@ def export_command(target: str, unmasked: bool, store: str | None, config_path: 
     settings = settings_from(config_path)
     with open_existing_store(store) as source:
         if not is_neo4j_url(target):
-            from graphcrm.model import TABLES
-
             for table in TABLES:
                 check_out(str(Path(target) / f"{table.name}.csv"), store=store,
                           what="export")

@@ -53,6 +53,7 @@ from graphcrm.ingest.readers import (
 )
 from graphcrm.ingest.validate import REJECT_COLUMNS, KnownIds, validate
 from graphcrm.model import CLIENTS, RELATIONSHIPS, TABLES, Label, RelType, Table
+from graphcrm.privacy import mask_rejects, neutralise_frame
 from graphcrm.store.base import GraphStore, StoreError
 
 __all__ = [
@@ -763,8 +764,6 @@ def write_rejects(rejects: pd.DataFrame, path: str | Path) -> Path:
     A person opens this file: a rejected phone or ID number is masked in the ``value`` column
     and every text cell is neutralised against spreadsheet formulas (:mod:`graphcrm.privacy`).
     """
-    from graphcrm.privacy import mask_rejects, neutralise_frame
-
     p = Path(path)
     out = neutralise_frame(mask_rejects(rejects[REJECT_COLUMNS]))
     if p.parent and not p.parent.exists():

@@ -61,7 +61,7 @@ from scipy.sparse.csgraph import connected_components
 
 from graphcrm.config import Settings
 from graphcrm.model import RelType
-from graphcrm.privacy import unneutralise
+from graphcrm.privacy import neutralise_frame, unneutralise
 
 LINE_COLUMNS = ["line_id", "period", "earner_id", "source_policy_id", "referee_id", "level",
                 "base_points", "share", "points", "capped", "status", "reason"]
@@ -122,8 +122,6 @@ class Ledger:
         """Write the lines as CSV in UTF-8 with a BOM (opens correctly in Excel); text cells that
         a spreadsheet would run as a formula get a leading apostrophe (:mod:`graphcrm.privacy`;
         :func:`read_paid` removes it again)."""
-        from graphcrm.privacy import neutralise_frame
-
         neutralise_frame(self.lines).to_csv(path, index=False, encoding="utf-8-sig")
 
 

@@ -28,7 +28,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graphcrm.model import INTERACTIONS, NODE_TABLES, RELATIONSHIPS, TABLES, Label, RelType, Table
+from graphcrm.model import (
+    CLIENTS,
+    INTERACTIONS,
+    NODE_TABLES,
+    RELATIONSHIPS,
+    TABLES,
+    Label,
+    RelType,
+    Table,
+)
 from graphcrm.store.base import GraphStore, StoreError
 
 SCHEMA_VERSION = 1
@@ -479,8 +488,6 @@ class SQLiteStore(GraphStore):
     ERASED_NAME = "已删除 erased"
 
     def forget_client(self, client_id: str, pseudonym: str) -> dict[str, int]:
-        from graphcrm.model import CLIENTS
-
         with self._lock:
             resolved = self._conn.execute(
                 "SELECT client_id FROM aliases WHERE alias_id = ?", (client_id,)).fetchone()
