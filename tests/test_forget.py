@@ -84,6 +84,9 @@ def ledger(db: Path) -> list[dict[str, object]]:
 def test_forget_leaves_nothing_of_the_person(db: Path) -> None:
     before = ledger(db)
     assert any(ln["earner_id"] == SECRET_ID and ln["points"] > 0 for ln in before)
+    # settle the period: the store's journal now holds lines naming the person
+    code, _out, err = run("rewards", "--period", "2026-03", "--store", str(db), "--settle")
+    assert code == 0, err
     assert any(ln["earner_id"] == "R1" and ln["points"] > 0 for ln in before)
     # the needles are really in the files before (so the scan below can fail)
     raw = b"".join(p.read_bytes() for p in _files(db))
@@ -115,10 +118,14 @@ def test_forget_leaves_nothing_of_the_person(db: Path) -> None:
     with SQLiteStore(db, create=False) as store:
         for text in (NAME, PHONE, SECRET_ID):
             assert store.search_people(text).empty
-    # settled reward lines keep their points, under the pseudonym
+    # settled reward lines keep their points, under the pseudonym: settling again pays nothing
     after = ledger(db)
-    assert {ln["line_id"]: ln["points"] for ln in after} == \
-        {ln["line_id"]: ln["points"] for ln in before}
+    assert {ln["line_id"] for ln in after} == {ln["line_id"] for ln in before}
+    assert all(ln["points"] == 0 for ln in after if ln["status"] == "already_settled")
+    assert sum(ln["points"] for ln in after) == 0, after
+    with SQLiteStore(db, create=False) as store:
+        settled = store.journal("reward_settled")
+    assert settled and pseudonym in json.dumps(settled, ensure_ascii=False)
     assert {ln["earner_id"] for ln in after} == \
         {pseudonym if ln["earner_id"] == SECRET_ID else ln["earner_id"] for ln in before}
     # the erasure is audited, with its reason and without the person

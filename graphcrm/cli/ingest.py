@@ -238,16 +238,16 @@ def merges_command(ctx: click.Context, candidates: bool, store: str | None,
         echo_json(table.astype(object).where(table.notna(), None).to_dict(orient="records"))
         return
     if table.empty:
-        click.echo("no possible duplicates / 无疑似重复" if candidates
+        echo("no possible duplicates / 无疑似重复" if candidates
                    else "no merges / 无合并记录")
         return
     for r in table.itertuples():
         if candidates:
-            click.echo(f"{r.client_id} {r.name}  <->  {r.other_id} {r.other_name}  "
+            echo(f"{r.client_id} {r.name}  <->  {r.other_id} {r.other_name}  "
                        f"({r.reason}; born {r.birth_date or '?'} / {r.other_birth_date or '?'})")
         else:
             extra = f", undone {r.undone_at}" if r.status == "undone" else ""
-            click.echo(f"{r.alias_id} -> {r.client_id}  ({r.status}{extra})")
+            echo(f"{r.alias_id} -> {r.client_id}  ({r.status}{extra})")
 
 
 @merges_command.command("undo")
@@ -273,7 +273,7 @@ def merges_undo_command(alias: str, note: str | None, store: str | None,
         return
     restored = ("restored as its own client" if done["restored"]
                 else "no original row on record: re-ingest its file to restore it")
-    click.echo(f"undone: {alias} no longer resolves to {done['client_id']} ({restored})")
+    echo(f"undone: {alias} no longer resolves to {done['client_id']} ({restored})")
 
 
 COMMANDS: list[click.Command] = [ingest_command, merges_command]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -498,8 +499,11 @@ class SQLiteStore(GraphStore):
                                  f"{self.location}")
             self._conn.execute("PRAGMA secure_delete=ON")
             done: dict[str, int] = {}
+            ids = [cid] + [r[0] for r in self._conn.execute(
+                "SELECT alias_id FROM aliases WHERE client_id = ?", (cid,)).fetchall()]
             with self.transaction():
                 ex = self._conn.execute
+                done.update(self._forget_in_journal(ids, pseudonym))
                 others = [c for c in CLIENTS.column_names if c not in ("client_id", "name")]
                 ex("INSERT INTO nodes (id, label) VALUES (?, 'Client') "
                    "ON CONFLICT(id) DO NOTHING", (pseudonym,))
@@ -531,6 +535,45 @@ class SQLiteStore(GraphStore):
             done["client_id"] = cid  # type: ignore[assignment]
             self.scrub()
         return done
+
+    def _forget_in_journal(self, ids: list[str], pseudonym: str) -> dict[str, int]:
+        """Journal records that name one of ``ids``: settled reward lines keep their points
+        with every id replaced by ``pseudonym``; merged-row copies and merge undos (personal
+        data) are deleted. The journal is append-only for every other purpose."""
+        pattern = re.compile("|".join(rf"(?<![\w]){re.escape(i)}(?![\w])" for i in ids))
+
+        def names(value: object) -> bool:
+            if isinstance(value, str):
+                return pattern.search(value) is not None
+            if isinstance(value, dict):
+                return any(names(v) for v in value.values())
+            if isinstance(value, list):
+                return any(names(v) for v in value)
+            return False
+
+        def replace(value: object) -> object:
+            if isinstance(value, str):
+                return pattern.sub(pseudonym, value)
+            if isinstance(value, dict):
+                return {k: replace(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [replace(v) for v in value]
+            return value
+
+        kept = deleted = 0
+        rows = self._conn.execute("SELECT seq, kind, payload FROM journal").fetchall()
+        for seq, kind, payload in rows:
+            data = json.loads(payload)
+            if not names(data):
+                continue
+            if kind == "reward_settled":
+                self._conn.execute("UPDATE journal SET payload = ? WHERE seq = ?",
+                                   (json.dumps(replace(data), ensure_ascii=False), seq))
+                kept += 1
+            else:
+                self._conn.execute("DELETE FROM journal WHERE seq = ?", (seq,))
+                deleted += 1
+        return {"journal.pseudonymised": kept, "journal.deleted": deleted}
 
     def scrub(self) -> None:
         """Leave no copy of deleted rows in the files: rebuild the database (VACUUM: free
