@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from graphcrm import __version__
-from graphcrm.cli import analysis, demo, generate, ingest, people, store, tables
+from graphcrm.cli import access, analysis, demo, generate, ingest, people, store, tables
 from graphcrm.cli.bench import bench
 
 
@@ -28,7 +28,7 @@ def main() -> None:
     """
 
 
-for _module in (ingest, generate, analysis, tables, people, store, demo):
+for _module in (ingest, generate, analysis, tables, people, store, access, demo):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 main.add_command(bench)

@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from graphcrm.model import TABLES, Column, Table
+from graphcrm.privacy import QUOTED
 
 #: file suffixes ingest reads
 INPUT_SUFFIXES = (".csv", ".xlsx")
@@ -301,6 +302,15 @@ def _arrow_csv(path: Path, encoding: str, ncols: int) -> list[pa.Array]:
     return [table.column(n).combine_chunks() for n in names]
 
 
+def _unquote(column: pa.Array) -> pa.Array:
+    """Undo the CSV formula neutralisation of files GraphCRM wrote (``'=x`` -> ``=x``, see
+    graphcrm.privacy): one apostrophe before (apostrophes and) ``= + - @``, tab or CR goes.
+    Nothing in a cell is ever evaluated. Only columns with a leading apostrophe are rewritten."""
+    if len(column) == 0 or not pc.any(pc.starts_with(column, "'")).as_py():
+        return column
+    return pc.replace_substring_regex(column, QUOTED.pattern, r"\1", max_replacements=1)
+
+
 def read_file(path: str | Path, table: Table) -> RawFile:
     """Read one CSV or XLSX file for ``table``.
 
@@ -352,7 +362,8 @@ def read_file(path: str | Path, table: Table) -> RawFile:
             if "UTF8" in str(exc) and encoding.startswith("utf-8"):
                 encoding = "gb18030"  # the first megabyte was UTF-8 by chance, the rest is not
             arrays, row_numbers, bad, blank = _python_csv(p, encoding, ncols)
-    columns = {name: pc.utf8_trim_whitespace(arrays[i]) for i, name in positions.items()}
+    columns = {name: _unquote(pc.utf8_trim_whitespace(arrays[i]))
+               for i, name in positions.items()}
     columns, row_numbers, more_blank = _drop_blank_rows(columns, row_numbers)
     return RawFile(p, table, encoding, columns, row_numbers, unknown, bad, blank + more_blank)
 
