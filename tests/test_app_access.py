@@ -199,3 +199,42 @@ def test_views_and_sign_ins_are_audited(world: dict[str, object], store_env: Pat
         rows = acc.audit(user="wang")
         assert acc.verify_audit() is None
     assert {"signin", "view"} <= set(rows["action"])
+
+
+def test_scoped_graph_gives_narration_only_names_in_scope(world: dict[str, object]) -> None:
+    """The scoped copy of the analysis graph an agent's pages read: colleagues' clients are
+    renamed with no contact, the agent's own clients are unchanged, and a warm path told from
+    the copy (i10's narration) names no colleague's client even when it walks through one."""
+    from graphcrm.metrics.narrate import tell_path
+    from graphcrm.metrics.paths import warm_paths
+    from graphcrm.scope import scope_for, scoped_graph
+    from graphcrm.store.access import User
+
+    ag = world["ag"]
+    agent = str(world["agent"])
+    scope = scope_for(User("wang", "agent", agent_id=agent), ag)
+    view = scoped_graph(scope, ag, "en")
+    serving = ag.serving.reindex(ag.clients.index)  # type: ignore[attr-defined]
+    others = ag.clients.index[serving.notna() & (serving != agent)]  # type: ignore[attr-defined]
+    mine = ag.book(agent)  # type: ignore[attr-defined]
+    assert len(others) and len(mine)
+    assert all(view.name(i).startswith("a client of 同事 ") for i in others)
+    assert view.clients.loc[others, "phone"].isna().all()
+    assert [view.name(i) for i in mine] == [ag.name(i) for i in mine]  # type: ignore[attr-defined]
+    assert ag.name(others[0]) == ag.clients.at[others[0], "name"]  # the original is untouched
+    # warm paths through colleagues' clients, told from the scoped copy
+    prospects = ag.clients.index[serving.isna()]  # type: ignore[attr-defined]
+    through = 0
+    for target in prospects[:60]:
+        if through >= 3:  # enough: each warm-path search costs a second on the sample
+            break
+        for path in warm_paths(view, agent, str(target)):
+            hops = [h.person_id for h in path.hops[:-1]]
+            if not set(hops) & set(others):
+                continue
+            through += 1
+            story = tell_path(view, agent, path, "en")
+            text = " ".join([*story.steps, story.opener])
+            leaked = [n for n in world["hidden"] if has_name(text, n)]  # type: ignore[attr-defined]
+            assert not leaked, (text, leaked[:3])
+    assert through, "no warm path in the sample walks through a colleague's client"
