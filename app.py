@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from graphcrm.app import (
+    auth,
     common,
     data,
     gaps,
@@ -16,7 +17,7 @@ from graphcrm.app import (
     rewards,
     visits,
 )
-from graphcrm.config import load_settings
+from graphcrm.config import load_settings, store_location
 from graphcrm.i18n import LANGUAGES, t
 
 PAGES = {
@@ -41,14 +42,25 @@ lang = st.sidebar.radio(
 if st.session_state.get("_lang_shown", lang) != lang:
     common.keep_selections()  # the same page and choices, now labelled in the other language
 st.session_state["_lang_shown"] = lang
+# nothing but the sign-in form until a user signs in (docs/privacy.md)
+user = auth.require_user(store_location(None), load_settings(), lang)
 st.sidebar.title(t("app_title", lang))
-page = st.sidebar.radio(t("page", lang), list(PAGES), key="page",
-                        format_func=lambda k: t(k, lang))
-ctx = common.context(lang)
+st.sidebar.caption(t("signed_in_as", lang, user=user.name, role=t(f"role_{user.role}", lang)))
+if st.sidebar.button(t("sign_out", lang), key="sign_out"):
+    auth.sign_out()
+    st.rerun()
+# Data: admins only; Orphans (hand out a departed agent's clients): managers and admins
+pages = [p for p in PAGES
+         if (p != "page_data" or user.role == "admin")
+         and (p != "page_orphans" or user.role in ("manager", "admin"))]
+page = st.sidebar.radio(t("page", lang), pages, key="page", format_func=lambda k: t(k, lang))
+ctx = common.context(lang, user)
 if ctx is not None:
     st.sidebar.caption(f"{t('store', lang)}: {ctx.location} · {t('data_version', lang)} "
                        f"{ctx.version}")
-    if ctx.empty and page != "page_data":
+    if page not in pages:
+        st.error(t("admin_only", lang))
+    elif ctx.empty and page != "page_data":
         st.info(t("empty_store", lang, store=ctx.location))
     else:
         try:

@@ -379,6 +379,23 @@ class AppSettings:
 
 
 @dataclass
+class AccessSettings:
+    #: a signed-in app session ends after this many minutes without a click
+    session_idle_minutes: float = 30.0
+    #: failed sign-ins of one user name in a row before it is throttled
+    max_failed_signins: int = 5
+    #: the first wait after max_failed_signins failures; it doubles with every further failure
+    lockout_seconds: float = 60.0
+    #: the longest wait between sign-in attempts of a throttled user name
+    lockout_max_seconds: float = 3600.0
+    #: shortest password `graphcrm users` accepts
+    min_password_length: int = 10
+    #: users and the audit trail of a Neo4j store live in this SQLite file (an embedded store
+    #: keeps them in its own file); relative paths are relative to the working directory
+    side_file: str = "graphcrm-access.db"
+
+
+@dataclass
 class Settings:
     ingest: IngestSettings = field(default_factory=IngestSettings)
     neo4j: Neo4jSettings = field(default_factory=Neo4jSettings)
@@ -390,6 +407,7 @@ class Settings:
     visits: VisitSettings = field(default_factory=VisitSettings)
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
     app: AppSettings = field(default_factory=AppSettings)
+    access: AccessSettings = field(default_factory=AccessSettings)
 
 
 class ConfigError(ValueError):

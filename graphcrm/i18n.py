@@ -329,6 +329,30 @@ STRINGS: dict[str, tuple[str, str]] = {
     "saved": ("已记录。", "Recorded."),
     "already_saved": ("该记录已存在，未重复保存。", "Already recorded; nothing changed."),
     "not_written": ("{error}（未写入）", "{error} (nothing written)"),
+    # sign-in and scope (docs/privacy.md)
+    "signin_title": ("请登录", "Please sign in"),
+    "signin_user": ("用户名", "User name"),
+    "signin_password": ("密码", "Password"),
+    "signin_submit": ("登录", "Sign in"),
+    "signin_failed": ("用户名或密码不正确。", "Wrong user name or password."),
+    "signin_throttled": ("登录失败次数过多，请 {s} 秒后再试。",
+                         "Too many failed sign-ins: try again in {s} seconds."),
+    "signin_expired": ("长时间未操作，已自动退出，请重新登录。",
+                       "You were signed out after a while without activity: please sign in "
+                       "again."),
+    "signin_no_users": ("还没有任何用户：请在命令行运行 `graphcrm users add NAME --role admin`"
+                        "（或 `graphcrm demo`）。",
+                        "No users yet: run `graphcrm users add NAME --role admin` (or "
+                        "`graphcrm demo`) on the command line."),
+    "signed_in_as": ("已登录：{user}（{role}）", "Signed in: {user} ({role})"),
+    "sign_out": ("退出登录", "Sign out"),
+    "role_agent": ("业务员", "agent"),
+    "role_manager": ("主管", "manager"),
+    "role_admin": ("管理员", "admin"),
+    "admin_only": ("您的角色不能使用此页面（数据：仅管理员；孤儿单：主管和管理员）。",
+                   "This page is not for your role (Data: admins; Orphans: managers and admins)."),
+    "colleague_client": ("同事 {agent}（{team}）的客户", "a client of 同事 {agent} ({team})"),
+    "not_in_scope": ("不在您的权限范围内：{id}", "Not in your scope: {id}"),
 }
 
 

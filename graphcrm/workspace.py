@@ -21,11 +21,13 @@ from graphcrm.graph import AnalysisGraph, build_graph
 from graphcrm.metrics.bridges import betweenness
 from graphcrm.metrics.influence import influence_table
 from graphcrm.metrics.opmap import client_tiers
+from graphcrm.scope import Scope, scope_for
+from graphcrm.store.access import AccessStore, User, open_access
 from graphcrm.store.base import GraphStore
 from graphcrm.store.connect import open_store
 
-__all__ = ["SNAPSHOT_SUFFIX", "load_graph", "open_store", "read_snapshot", "save_snapshot",
-           "snapshot_path", "warm_graph", "warm_graph_tables"]
+__all__ = ["SNAPSHOT_SUFFIX", "load_graph", "open_access_store", "open_store", "read_snapshot",
+           "save_snapshot", "snapshot_path", "user_scope", "warm_graph", "warm_graph_tables"]
 
 
 #: suffix of the analysis-graph snapshot file written beside an embedded store's file
@@ -197,10 +199,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def streamlit_command(port: int) -> list[str]:
+def streamlit_command(port: int, address: str = "127.0.0.1") -> list[str]:
     """``streamlit run app.py`` headless (no first-run e-mail prompt, no browser of its own),
     bound to this machine only (the store holds personal data; no external-address lookup)."""
     return [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT),
-            "--server.port", str(port), "--server.address", "127.0.0.1",
+            "--server.port", str(port), "--server.address", address,
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
             "--browser.serverAddress", "localhost", "--browser.serverPort", str(port)]
+
+
+# -- users, scope and audit (docs/privacy.md) ------------------------------------------------
+def open_access_store(location: str, settings: Settings) -> AccessStore:
+    """The users, sign-in throttle and audit trail of the store at ``location``: in the store's
+    own file when it is embedded, in ``[access] side_file`` for a Neo4j server."""
+    return open_access(location, settings.access)
+
+
+def user_scope(user: User, ag: AnalysisGraph) -> Scope:
+    """What ``user`` may see in ``ag`` (agent: own book; manager: teams/branches; admin: all)."""
+    return scope_for(user, ag)

@@ -38,17 +38,43 @@ def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_sample_store(tmp_path_factory.mktemp("app") / "sample.db")
 
 
+#: a real admin user created in each test store; run_app signs in with it through the form
+ADMIN, ADMIN_PASSWORD = "admin", "admin-password-for-tests"
+
+
+def add_user(path: Path, name: str = ADMIN, password: str = ADMIN_PASSWORD,
+             role: str = "admin", **kwargs: object) -> None:
+    """A real user (argon2 hash) in the store at ``path``, unless it is there already."""
+    from graphcrm.config import AccessSettings
+    from graphcrm.store.access import AccessStore
+
+    with AccessStore(path, AccessSettings()) as acc:
+        if acc.get_user(name) is None:
+            acc.add_user(name, password, role, **kwargs)  # type: ignore[arg-type]
+
+
+def sign_in(at: AppTest, name: str = ADMIN, password: str = ADMIN_PASSWORD) -> AppTest:
+    """Sign in through the app's own form (the only thing it shows before)."""
+    at.text_input(key="signin_user").input(name)
+    at.text_input(key="signin_password").input(password)
+    at.button[0].click().run()
+    return at
+
+
 @pytest.fixture
 def env_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], None]]:
     def use(path: Path) -> None:
+        add_user(path)
         monkeypatch.setenv("GRAPHCRM_STORE", str(path))
     yield use
     os.environ.pop("GRAPHCRM_STORE", None)
 
 
-def run_app(page: str = "page_opmap", lang: str = "zh") -> AppTest:
+def run_app(page: str = "page_opmap", lang: str = "zh", name: str = ADMIN,
+            password: str = ADMIN_PASSWORD) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=180)
     at.run()
+    sign_in(at, name, password)
     at.sidebar.radio(key="lang").set_value(lang)
     at.sidebar.radio(key="page").set_value(page).run()
     return at

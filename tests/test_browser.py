@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import csv
+import http.server
 import os
 import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlparse
 
 import pytest
 
 from tests.conftest import ROOT
-from tests.test_app import build_sample_store
+from tests.test_app import ADMIN, ADMIN_PASSWORD, add_user, build_sample_store
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
@@ -33,19 +37,91 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+#: the app's users in the browser store (real argon2 hashes, signed in through the form)
+AGENT_USER, AGENT_PASSWORD = "wang", "agent-password-for-tests"
+PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+class _Bait(http.server.BaseHTTPRequestHandler):
+    """A local server a hostile name points at: any request to it is a failure."""
+
+    hits: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        _Bait.hits.append(self.path)
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def hostile_names(bait_port: int) -> dict[str, str]:
+    """Client id -> a name that is an attack if any page renders it as HTML or Markdown."""
+    return {
+        "CX1": "<img src=x onerror=\"document.title='X'\">",
+        "CX2": f"[x](http://127.0.0.1:{bait_port}/p)",
+        "CX3": f"![x](http://127.0.0.1:{bait_port}/img)",
+        # "href" in a tooltip switched pyvis to raw-HTML popups
+        "CX4": f"<a href=\"http://127.0.0.1:{bait_port}/a\">a</a>"
+               "<img src=y onerror=\"document.title='X'\">",
+    }
+
+
+def build_browser_store(folder: Path, bait_port: int) -> tuple[Path, str]:
+    """The sample, plus hostile names served by the agent with the biggest book; users."""
+    from graphcrm.ingest.job import ingest_paths
+    from graphcrm.store.sqlite import SQLiteStore
+    from graphcrm.workspace import load_graph
+
+    store_path = build_sample_store(folder / "sample.db")
+    with SQLiteStore(store_path, create=False) as store:
+        agent = str(load_graph(store).serving.value_counts().index[0])
+    extra = folder / "hostile"
+    extra.mkdir()
+    names = hostile_names(bait_port)
+    with (extra / "clients.csv").open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["client_id", "name", "status"])
+        w.writerows([cid, name, "client"] for cid, name in names.items())
+    with (extra / "relationships.csv").open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["src_id", "dst_id", "type", "start_date"])
+        w.writerows([agent, cid, "SERVES", "2026-01-01"] for cid in names)
+        w.writerow(["CX1", "CX2", "FRIEND_OF", ""])
+    with (extra / "interactions.csv").open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)  # close, trusted ties: the map shows them among its nearest people
+        w.writerow(["agent_id", "client_id", "type", "date"])
+        w.writerows([agent, cid, kind, "2026-06-01"] for cid in names
+                    for kind in ("purchase", "enquiry", "event_family", "private_talk"))
+    with SQLiteStore(store_path, create=False) as store:
+        report = ingest_paths(sorted(extra.glob("*.csv")), store)
+        assert not len(report.rejects), report.rejects
+        from graphcrm.workspace import warm_graph
+
+        warm_graph(store)
+    add_user(store_path)
+    add_user(store_path, AGENT_USER, AGENT_PASSWORD, "agent", agent_id=agent)
+    return store_path, agent
+
+
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     if not CHROMIUM.exists():
         pytest.skip(f"system browser {CHROMIUM} not installed (apt-get install chromium)")
-    store = build_sample_store(tmp_path_factory.mktemp("browser") / "sample.db")
+    bait = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Bait)
+    threading.Thread(target=bait.serve_forever, daemon=True).start()
+    bait_port = int(bait.server_address[1])
+    store, agent = build_browser_store(tmp_path_factory.mktemp("browser"), bait_port)
     port = free_port()
     env = {**os.environ, "GRAPHCRM_STORE": str(store)}
     log = tmp_path_factory.mktemp("log") / "streamlit.log"
+    # no --server.address: the bind address is the one .streamlit/config.toml sets
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
              "--server.port", str(port), "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+             "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
@@ -59,13 +135,20 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"streamlit did not start: {log.read_text()[-2000:]}")
                 time.sleep(0.5)
-        yield url
+        yield {"url": url, "port": port, "pid": proc.pid, "store": store, "agent": agent,
+               "bait_port": bait_port}
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        bait.shutdown()
+
+
+@pytest.fixture(scope="module")
+def app_url(app: dict[str, object]) -> str:
+    return str(app["url"])
 
 
 def _local(url: str) -> bool:
@@ -73,6 +156,16 @@ def _local(url: str) -> bool:
     if parsed.scheme in {"data", "blob", "about", "chrome-extension"}:
         return True
     return parsed.hostname in {"localhost", "127.0.0.1"}
+
+
+def sign_in(page: object, name: str, password: str) -> None:
+    """Sign in through the app's form (the only thing it shows before)."""
+    page.wait_for_selector("input[type='password']", timeout=60_000)  # type: ignore[attr-defined]
+    page.get_by_label("用户名").fill(name)  # type: ignore[attr-defined]
+    page.get_by_label("密码").fill(password)  # type: ignore[attr-defined]
+    page.get_by_role("button", name="登录").click()  # type: ignore[attr-defined]
+    page.wait_for_selector("[data-testid='stSidebar'] >> text=退出登录",  # type: ignore[attr-defined]
+                           timeout=60_000)
 
 
 def _network_nodes(page: object, timeout_s: float = 60.0) -> int:
@@ -116,6 +209,7 @@ def test_operation_map_and_penetration_render_offline(app_url: str) -> None:
             page = browser.new_page(viewport={"width": 1500, "height": 1000})
             page.on("request", lambda r: requests.append(r.url))
             page.goto(app_url, wait_until="domcontentloaded")
+            sign_in(page, ADMIN, ADMIN_PASSWORD)
             page.wait_for_selector("text=客户经营地图", timeout=60_000)
             nodes = _network_nodes(page)
             # the table beside the map: Streamlit's data grid draws on a canvas and keeps an
@@ -140,6 +234,194 @@ def test_operation_map_and_penetration_render_offline(app_url: str) -> None:
             browser.close()
     outside = sorted({u for u in requests if not _local(u)})
     assert not outside, f"the page requested outside localhost: {outside[:10]}"
+
+
+# -- access and injection (issue 12) ---------------------------------------------------------
+def _browser(p: object) -> object:
+    return p.chromium.launch(executable_path=str(CHROMIUM), headless=True,  # type: ignore[attr-defined]
+                             args=LAUNCH_ARGS)
+
+
+def _everything_shown(page: object) -> str:
+    """The text of the page and of every frame, the labels and tooltips of every network
+    drawing and the rows of every data grid."""
+    parts = []
+    for frame in page.frames:  # type: ignore[attr-defined]
+        try:
+            parts.append(frame.evaluate("() => document.body ? document.body.innerText : ''"))
+            parts.append(frame.evaluate(
+                "() => (typeof network !== 'undefined') ? network.body.data.nodes.get()"
+                ".map(n => n.label + ' ' + (n.tip || '')).join('\\n') : ''"))
+        except Exception:  # a frame replaced while Streamlit reruns
+            continue
+    grid = page.locator("[data-testid='stDataFrame'] [role='gridcell']")  # type: ignore[attr-defined]
+    parts.extend(grid.all_inner_texts())
+    return "\n".join(parts)
+
+
+def _settle_at(page: object, header: str) -> None:
+    page.wait_for_selector(f"h1:has-text('{header}'), h2:has-text('{header}')",  # type: ignore[attr-defined]
+                           timeout=90_000)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # until Streamlit stops running the script
+        if page.locator("[data-testid='stStatusWidget']").count() == 0:  # type: ignore[attr-defined]
+            break
+        time.sleep(0.5)
+    time.sleep(1.5)
+
+
+def test_unsigned_visitor_sees_only_the_sign_in_form(app: dict[str, object]) -> None:
+    import pandas as pd
+    from playwright.sync_api import sync_playwright
+
+    agent_names = set(pd.read_csv(ROOT / "data" / "sample" / "agents.csv")["name"])
+    with sync_playwright() as p:
+        browser = _browser(p)
+        try:
+            for path in ("/", "/page_opmap", "/Data", "/?page=page_data", "/rewards?x=1"):
+                page = browser.new_context().new_page()  # type: ignore[attr-defined]
+                page.goto(f"{app['url']}{path}", wait_until="domcontentloaded")
+                try:
+                    page.wait_for_selector("input[type='password']", timeout=60_000)
+                except Exception:
+                    page.screenshot(path=str(ARTIFACTS / "unsigned-failed.png"), full_page=True)
+                    raise AssertionError(f"{path}: no sign-in form: "
+                                         f"{_everything_shown(page)[:500]}") from None
+                time.sleep(1.5)
+                text = _everything_shown(page)
+                assert "请登录" in text, (path, text[:300])
+                assert page.locator("[data-testid='stDataFrame']").count() == 0, path
+                assert page.locator("iframe").count() == 0, path
+                assert "退出登录" not in text and not PHONE.search(text), path
+                assert not [n for n in agent_names if n in text], path
+                page.context.close()
+        finally:
+            browser.close()
+
+
+def test_agent_sees_no_colleague_client_name_or_full_phone(app: dict[str, object]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from graphcrm.i18n import t
+    from graphcrm.store.sqlite import SQLiteStore
+    from graphcrm.workspace import load_graph
+
+    with SQLiteStore(app["store"], create=False) as store:  # type: ignore[arg-type]
+        ag = load_graph(store)
+    agent = str(app["agent"])
+    serving = ag.serving.reindex(ag.clients.index)
+    mine = serving == agent
+    visible = set(ag.clients.loc[mine | serving.isna(), "name"].dropna())
+    hidden = set(ag.clients.loc[serving.notna() & ~mine, "name"].dropna()) - visible \
+        - set(ag.agents["name"])
+    phones = set(ag.clients["phone"].dropna().astype(str))
+    assert hidden
+    with sync_playwright() as p:
+        browser = _browser(p)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})  # type: ignore[attr-defined]
+            page.goto(str(app["url"]), wait_until="domcontentloaded")
+            sign_in(page, AGENT_USER, AGENT_PASSWORD)
+            sidebar = page.locator("[data-testid='stSidebar']")
+            assert sidebar.get_by_text(t("page_data", "zh"), exact=True).count() == 0
+            for key in ("page_opmap", "page_paths", "page_penetration", "page_hubs",
+                        "page_rewards", "page_gaps"):
+                sidebar.get_by_text(t(key, "zh"), exact=True).first.click()
+                _settle_at(page, t(key, "zh"))
+                if key in ("page_opmap", "page_penetration"):
+                    _network_nodes(page)
+                text = _everything_shown(page)
+                page.screenshot(path=str(ARTIFACTS / f"agent-{key}.png"), full_page=True)
+                leaked = sorted(n for n in hidden if re.search(
+                    rf"(?<![\u4e00-\u9fff·]){re.escape(n)}(?![\u4e00-\u9fff·])", text))
+                assert not leaked, f"{key} shows other agents' clients: {leaked[:5]}"
+                full = set(PHONE.findall(text)) & phones
+                assert not full, f"{key} shows full phone numbers: {sorted(full)[:3]}"
+        finally:
+            browser.close()
+
+
+def test_hostile_names_stay_text(app: dict[str, object]) -> None:
+    """Names that are HTML or Markdown neither run, nor link, nor fetch anything."""
+    from playwright.sync_api import sync_playwright
+
+    from graphcrm.i18n import t
+
+    bait = int(app["bait_port"])  # type: ignore[call-overload]
+    names = hostile_names(bait)
+    requests: list[str] = []
+    shown_tips: list[str] = []
+    _Bait.hits.clear()
+    with sync_playwright() as p:
+        browser = _browser(p)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})  # type: ignore[attr-defined]
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(str(app["url"]), wait_until="domcontentloaded")
+            sign_in(page, ADMIN, ADMIN_PASSWORD)
+            _settle_at(page, t("page_opmap", "zh"))
+            title = page.title()
+            assert _network_nodes(page) > 1
+            # hover every hostile node of the map: its tooltip must be text
+            diag = []
+            for frame in page.frames:
+                try:
+                    diag.append(frame.evaluate(
+                        "(ids) => (typeof network === 'undefined') ? 'no network' : "
+                        "network.body.data.nodes.length + ' nodes, hostile: ' + "
+                        "ids.filter(i => network.body.data.nodes.get(i)).length", list(names)))
+                except Exception as exc:
+                    diag.append(repr(exc)[:80])
+                try:
+                    spots = frame.evaluate(
+                        "(ids) => (typeof network === 'undefined') ? [] : ids.filter("
+                        "i => network.body.data.nodes.get(i)).map(i => {"
+                        "const p = network.canvasToDOM(network.getPositions([i])[i]);"
+                        "const r = document.getElementById('mynetwork')"
+                        ".getBoundingClientRect(); return [i, r.left + p.x, r.top + p.y];})",
+                        list(names))
+                except Exception:
+                    continue
+                if not spots:
+                    continue
+                box = frame.frame_element().bounding_box()
+                for _cid, x, y in spots:
+                    page.mouse.move(box["x"] + x, box["y"] + y)
+                    time.sleep(1.2)
+                    tip = frame.evaluate(
+                        "() => { const t = document.querySelector('.vis-tooltip');"
+                        " return t && t.style.visibility !== 'hidden' ? t.innerText : ''; }")
+                    shown_tips.append(tip)
+                    assert frame.locator("div.vis-tooltip img").count() == 0
+                    assert frame.evaluate("() => document.title") != "X"
+            assert any("onerror" in tip for tip in shown_tips), (shown_tips, diag)
+            # warm paths to each hostile name: the chain and the opener are Markdown
+            sidebar = page.locator("[data-testid='stSidebar']")
+            sidebar.get_by_text(t("page_paths", "zh"), exact=True).first.click()
+            _settle_at(page, t("page_paths", "zh"))
+            for cid in names:
+                box = page.get_by_label(t("prospect_search", "zh"))
+                box.fill(cid)
+                box.press("Enter")
+                page.wait_for_selector(f"text=({cid})", timeout=60_000)
+                time.sleep(1.5)
+                body = page.locator("[data-testid='stMain']").first.inner_text().replace(
+                    "\u2060", "")  # the word joiner that stops GFM autolinks
+                assert names[cid] in body, (cid, body[:300])  # shown literally, as text
+                links = page.locator(f"a[href*='{bait}'], img[src*='{bait}']")
+                assert links.count() == 0, (cid, [links.nth(i).evaluate(
+                    "e => e.parentElement.outerHTML.slice(0, 300)") for i in range(links.count())])
+            assert page.locator(f"a[href*='{bait}'], img[src*='{bait}']").count() == 0
+            assert page.title() == title
+            for frame in page.frames:
+                try:
+                    assert frame.evaluate("() => document.title") != "X"
+                except Exception:
+                    continue
+        finally:
+            browser.close()
+    assert not _Bait.hits, f"the bait server was called: {_Bait.hits}"
+    assert not [u for u in requests if f":{bait}" in u]
 
 
 # -- every page in both languages, as a person reads it ---------------------------------------
@@ -218,6 +500,7 @@ def test_every_page_reads_in_the_users_language(app_url: str, lang: str) -> None
         try:
             page = browser.new_page(viewport={"width": 1500, "height": 1100})
             page.goto(app_url, wait_until="domcontentloaded")
+            sign_in(page, ADMIN, ADMIN_PASSWORD)
             page.wait_for_selector("text=客户经营地图", timeout=90_000)
             _settle(page)
             if lang == "en":
@@ -258,6 +541,7 @@ def test_switching_language_keeps_the_page_and_selections(app_url: str) -> None:
         try:
             page = browser.new_page(viewport={"width": 1500, "height": 1000})
             page.goto(app_url, wait_until="domcontentloaded")
+            sign_in(page, ADMIN, ADMIN_PASSWORD)
             page.wait_for_selector("text=客户经营地图", timeout=90_000)
             _settle(page)
             _open_page(page, "影响力中心")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -10,10 +11,15 @@ from typing import Any, TypeVar
 import pandas as pd
 import streamlit as st
 
+from graphcrm.app.auth import access_store
 from graphcrm.config import Settings, load_settings, store_location
 from graphcrm.errors import UnknownIdError
 from graphcrm.i18n import t
+from graphcrm.privacy import mask_frame, neutralise_frame
+from graphcrm.scope import Scope, display_name, filter_rows, hide_names, scoped_graph, sees
+from graphcrm.store.access import User
 from graphcrm.workspace import load_graph, open_store
+from graphcrm.workspace import user_scope as workspace_scope
 
 T = TypeVar("T")
 
@@ -27,6 +33,7 @@ class Ctx:
     version: int
     counts: dict[str, int]
     settings: Settings
+    user: User | None = None
 
     def t(self, key: str, **kwargs: object) -> str:
         return t(key, self.lang, **kwargs)
@@ -36,11 +43,48 @@ class Ctx:
         return not any(self.counts.get(k, 0) for k in ("Agent", "Client"))
 
     def graph(self) -> Any:
-        return cached_graph(self.location, self.version)
+        """The analysis graph as the signed-in user may see it: other agents' clients are
+        "a client of 同事 X (team)" with no contact details (graphcrm.scope.scoped_graph), so
+        every narration and table built from it carries only names the user may see."""
+        full = cached_graph(self.location, self.version)
+        return scoped_view(full, user_scope(full), self.lang)
 
     def frame(self, name: str, fn: Callable[..., pd.DataFrame], *args: Any) -> pd.DataFrame:
         """A global metric table, cached per (store, data version, name, args)."""
         return cached_table(self.location, self.version, name, fn, args)
+
+    # -- scope and audit (graphcrm.scope; docs/privacy.md) ---------------------------------
+    @property
+    def scope(self) -> Scope:
+        return user_scope(cached_graph(self.location, self.version))
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user is not None and self.user.role == "admin"
+
+    def name(self, node_id: str) -> str:
+        """The name the signed-in user may see ("a client of 同事 X (team)" otherwise)."""
+        return display_name(self.scope, self.graph(), node_id, self.lang)
+
+    def sees(self, node_id: str) -> bool:
+        return sees(self.scope, self.graph(), node_id)
+
+    def rows(self, frame: pd.DataFrame, id_col: str) -> pd.DataFrame:
+        """Only the rows the signed-in user may see."""
+        return filter_rows(self.scope, self.graph(), frame, id_col)
+
+    def hide(self, frame: pd.DataFrame, pairs: dict[str, str]) -> pd.DataFrame:
+        """Names of people outside the user's scope replaced (id column -> name column)."""
+        return hide_names(self.scope, self.graph(), frame, pairs, self.lang)
+
+    def audit(self, action: str, target: str | list[str] = "", detail: str = "") -> None:
+        audit(self, action, target, detail)
+
+    def download(self, label: str, frame: pd.DataFrame, file_name: str, key: str) -> None:
+        """A CSV download button (masked, formula-neutralised); a click is audited."""
+        st.download_button(label, csv_bytes(frame), file_name, "text/csv", key=key,
+                           on_click=audit, args=(self, "download", file_name,
+                                                 f"rows={len(frame)}"))
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -67,7 +111,7 @@ def store_info(location: str) -> tuple[int, dict[str, int]]:
         return store.data_version(), store.counts()
 
 
-def context(lang: str) -> Ctx | None:
+def context(lang: str, user: User | None = None) -> Ctx | None:
     """The page context, or None after showing a one-line error when the store cannot open."""
     location = store_location(None)
     settings = load_settings()
@@ -76,7 +120,55 @@ def context(lang: str) -> Ctx | None:
     except Exception as exc:
         st.error(t("store_error", lang, store=location, error=exc))
         return None
-    return Ctx(lang, location, version, counts, settings)
+    drop_stale_caches(location, version)
+    st.session_state[_USER_OBJ] = user
+    return Ctx(lang, location, version, counts, settings, user)
+
+
+_USER_OBJ, _SCOPE, _SCOPED = "_auth_user_obj", "_auth_scope", "_auth_scoped_graph"
+_SEEN_VERSION: dict[str, int] = {}
+
+
+def drop_stale_caches(location: str, version: int) -> None:
+    """A new data version (an ingest, an erasure) empties this process's graph and table caches,
+    so no copy of erased data stays in the app's memory."""
+    if _SEEN_VERSION.get(location, version) != version:
+        cached_graph.clear()
+        _cached_table.clear()
+    _SEEN_VERSION[location] = version
+
+
+def user_scope(ag: Any) -> Scope:
+    """The signed-in user's scope in ``ag`` (kept per session; nobody's book when no user)."""
+    user = st.session_state.get(_USER_OBJ)
+    if user is None:
+        return Scope("", "none", None, frozenset())
+    key = (user, getattr(ag, "location", ""), getattr(ag, "data_version", 0))
+    cached = st.session_state.get(_SCOPE)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    scope = workspace_scope(user, ag)
+    st.session_state[_SCOPE] = (key, scope)
+    return scope
+
+
+def scoped_view(ag: Any, scope: Scope, lang: str) -> Any:
+    """``ag`` as ``scope`` sees it, kept per session (one copy per data version and language)."""
+    if scope.agents is None:
+        return ag
+    key = (scope, getattr(ag, "location", ""), getattr(ag, "data_version", 0), lang)
+    cached = st.session_state.get(_SCOPED)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    view = scoped_graph(scope, ag, lang)
+    st.session_state[_SCOPED] = (key, view)
+    return view
+
+
+def audit(ctx: Ctx, action: str, target: str | list[str] = "", detail: str = "") -> None:
+    """One audit row for the signed-in user (graphcrm.store.access)."""
+    who = ctx.user.name if ctx.user is not None else "-"
+    access_store(ctx.location, ctx.settings).record(who, action, target, detail)
 
 
 #: widget keys whose value cannot be set (buttons, uploads) or is not a choice (tables)
@@ -93,7 +185,8 @@ def keep_selections() -> None:
     """
     for key in list(st.session_state.keys()):
         key = str(key)
-        if key in ("lang", "page") or key.startswith("_") or key.endswith(_NOT_CHOICES):
+        if key in ("lang", "page", "sign_out") or key.startswith(("_", "signin_")) \
+                or key.endswith(_NOT_CHOICES):
             continue
         value = st.session_state[key]
         if not isinstance(value, str | int | float | bool | list | tuple) and value is not None:
@@ -117,20 +210,49 @@ def safe(ctx: Ctx, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
 
 
 def agent_options(ctx: Ctx) -> list[str]:
-    """Agent ids, the one with the biggest book first (the demo's useful default)."""
+    """Agent ids in the user's scope, the one with the biggest book first (the demo's useful
+    default)."""
     ag = ctx.graph()
     sizes = ag.serving.value_counts()
-    ids = list(ag.agents.index)
+    scope = ctx.scope
+    ids = [a for a in ag.agents.index if scope.agents is None or a in scope.agents]
     return sorted(ids, key=lambda a: (-int(sizes.get(a, 0)), a))
 
 
 def person_label(ag: Any, node_id: str) -> str:
+    """``name (id)`` with the name the signed-in user may see."""
     try:
-        return f"{ag.name(node_id)} ({node_id})"
+        name = display_name(user_scope(ag), ag, node_id, st.session_state.get("lang", "zh"))
+        return f"{name} ({node_id})"
     except KeyError:
         return str(node_id)
 
 
+#: every ASCII punctuation character: CommonMark lets each be backslash-escaped, and escaping
+#: them all means no link, image, emphasis, HTML, autolink (``http\\://``), Streamlit
+#: directive (``:red[...]``, ``:material/...:``) or LaTeX (``$``) can come out of data
+_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+#: GFM turns bare ``http://``, ``www.`` and ``a@b.c`` into links after escapes are resolved:
+#: an invisible word joiner (U+2060) inside them stops it
+_AUTOLINK = re.compile(r"(?i)(?<=h)(?=ttps?:)|(?<=f)(?=tp:)|(?<=w)(?=ww\.)|(?=@)")
+
+
+def md(text: object) -> str:
+    """Data (a name, an id) made literal text for st.markdown / st.caption / st.success /
+    st.table cells: Markdown never turns a name into a link, an image or HTML (every ASCII
+    punctuation escaped; a word joiner inside ``http:``, ``www.`` and before ``@``)."""
+    text = _AUTOLINK.sub("\u2060", " ".join(str(text).split()))
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def search_digest(ctx: Ctx, text: str) -> str:
+    """The keyed digest the audit trail records for a search (never the typed text)."""
+    return access_store(ctx.location, ctx.settings).digest(text)
+
+
 def csv_bytes(df: pd.DataFrame) -> bytes:
-    """UTF-8 with BOM so Excel opens Chinese text correctly."""
-    return df.to_csv(index=False).encode("utf-8-sig")
+    """UTF-8 with BOM so Excel opens Chinese text correctly; phones and ID numbers masked, text
+    cells neutralised against spreadsheet formulas (graphcrm.privacy)."""
+    return neutralise_frame(mask_frame(df)).to_csv(index=False).encode("utf-8-sig")

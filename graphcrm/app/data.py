@@ -8,8 +8,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from graphcrm.app.common import Ctx, csv_bytes
+from graphcrm.app.common import Ctx
 from graphcrm.ingest.job import ingest_paths
+from graphcrm.privacy import mask_rejects
 from graphcrm.wording import count_words
 from graphcrm.workspace import open_store, warm_graph
 
@@ -21,6 +22,9 @@ def count_label(ctx: Ctx, key: str) -> str:
 
 def render(ctx: Ctx) -> None:
     st.header(ctx.t("page_data"))
+    if not ctx.is_admin:  # the app hides the page too; this guards a direct call
+        st.error(ctx.t("admin_only"))
+        return
     st.markdown(f"**{ctx.t('store')}**: `{ctx.location}`  \n"
                 f"**{ctx.t('data_version')}**: {ctx.version}")
     st.dataframe(pd.DataFrame({ctx.t("what"): [count_label(ctx, k) for k in ctx.counts],
@@ -53,6 +57,9 @@ def render(ctx: Ctx) -> None:
         try:
             with open_store(ctx.location, create=True) as store:
                 report = ingest_paths(paths, store, progress=progress)
+                ctx.audit("upload", [p.name for p in paths],
+                          f"data version {report.data_version_before} -> "
+                          f"{report.data_version_after}")
                 if report.data_version_after != report.data_version_before:
                     with st.spinner(ctx.t("warming")):  # the next page then opens at once
                         warm_graph(store, ctx.settings)
@@ -63,9 +70,9 @@ def render(ctx: Ctx) -> None:
     st.success(ctx.t("ingest_done", before=report.data_version_before,
                      after=report.data_version_after))
     st.dataframe(report.summary_table(), hide_index=True, key="data_summary")
-    rejects = report.rejects
+    rejects = mask_rejects(report.rejects)
     st.markdown(ctx.t("rejects", n=len(rejects)))
     if len(rejects):
         st.dataframe(rejects.head(200), hide_index=True, key="data_rejects")
-        st.download_button(ctx.t("download_rejects"), csv_bytes(rejects),
-                           "graphcrm-rejects.csv", "text/csv", key="data_rejects_csv")
+        ctx.download(ctx.t("download_rejects"), rejects, "graphcrm-rejects.csv",
+                     key="data_rejects_csv")

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from graphcrm.app.common import Ctx, agent_options, csv_bytes, person_label, safe
+from graphcrm.app.common import Ctx, agent_options, md, person_label, safe
 from graphcrm.app.paths import find_people, person_choice
 from graphcrm.graph.strength import reference_date
 from graphcrm.i18n import code
@@ -85,6 +85,10 @@ def render(ctx: Ctx) -> None:
         labels = {r.id: person_choice(ctx, r) for r in hits.itertuples()}
         cid = st.selectbox(ctx.t("prospect_pick"), list(labels), key="gaps_pick",
                            format_func=lambda i: labels.get(i, i))
+        if not ctx.sees(cid):  # find_people keeps to the user's scope; this guards the rest
+            st.warning(ctx.t("not_in_scope", id=md(cid)))
+            return
+        ctx.audit("view", cid, "coverage gaps")
         ids = (cid,)
     if not ids:
         st.info(ctx.t("no_results"))
@@ -98,5 +102,4 @@ def render(ctx: Ctx) -> None:
         st.caption(" · ".join(f"{code('finding', k, ctx.lang)}: {v}" for k, v in counts.items()))
     st.dataframe(table, hide_index=True, key="gaps_table")
     name = "coverage-gaps.csv"
-    st.download_button(ctx.t("download_file", file=name), csv_bytes(table), name, "text/csv",
-                       key="gaps_csv")
+    ctx.download(ctx.t("download_file", file=name), table, name, key="gaps_csv")

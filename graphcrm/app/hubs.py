@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from graphcrm.app.common import Ctx, safe
+from graphcrm.app.common import Ctx, md, person_label, safe
 from graphcrm.i18n import code
 from graphcrm.metrics.bridges import betweenness
 from graphcrm.metrics.influence import agent_influence, bridges, hubs, influence_table
@@ -49,14 +49,18 @@ def render(ctx: Ctx) -> None:
         members = set(agents.index)
         value = ""
     else:
-        values = sorted(agents[scope].dropna().unique())
+        mine = agents if ctx.scope.agents is None else agents.loc[
+            agents.index.isin(list(ctx.scope.agents))]
+        values = sorted(mine[scope].dropna().unique())
         value = c2.selectbox(ctx.t(scope), values, key="hubs_value")
         members = set(agents.index[agents[scope] == value])
+    if ctx.scope.agents is not None:  # a manager's teams, an agent's own book
+        members &= set(ctx.scope.agents)
     table = safe(ctx, ctx.frame, "influence_table", influence_table)
     every = safe(ctx, ctx.frame, "hubs_all", _hubs_all)
     if table is None or every is None:
         return
-    names = ctx.frame("circle_names", _circle_names)
+    names = scoped_circle_names(ctx, table)
     # the people of this scope: those its agents serve (everyone for "all")
     served = ag.serving.reindex(table["id"]).isin(members).to_numpy()
     scoped = table.loc[(table["label"] == "Client") & (served | (scope == "all"))]
@@ -82,7 +86,8 @@ def render(ctx: Ctx) -> None:
         br = safe(ctx, _bridges, ctx, ag, max(top * 20, 200))
         if br is not None:
             br = br.loc[ag.serving.reindex(br["id"]).isin(members).to_numpy()
-                        | (scope == "all")].head(top)
+                        | (scope == "all")]
+            br = ctx.hide(ctx.rows(br, "id").head(top), {"id": "name"})
             st.dataframe(pd.DataFrame({
                 ctx.t("col_name"): [f"{n} ({i})" for n, i in zip(br["name"], br["id"],
                                                                  strict=True)],
@@ -114,7 +119,13 @@ def render(ctx: Ctx) -> None:
         ctx.t("col_served"): pen["served"].astype(int).to_numpy(),
         ctx.t("col_share"): [pct(v) for v in pen["served"] / pen["members"]],
     }), hide_index=True, key="hubs_circles")
+    if not mine.empty:
+        st.caption(md(person_label(ag, str(mine.iloc[0]["id"]))))
 
 
-def _circle_names(ag: Any) -> dict[int, str]:
-    return circle_names(ag, influence_table(ag))
+def scoped_circle_names(ctx: Ctx, table: pd.DataFrame) -> dict[int, str]:
+    """Each circle named after its two most influential members, with the names the signed-in
+    user may see ("a client of 同事 X (team)" for colleagues' clients)."""
+    people = table.loc[(table["label"] == "Client") & table["circle"].notna()]
+    top = people.sort_values("influence", ascending=False).groupby("circle", sort=False).head(2)
+    return circle_names(ctx.graph(), ctx.hide(top, {"id": "name"}))

@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from graphcrm.app.common import Ctx, agent_options, csv_bytes, person_label, safe
+from graphcrm.app.common import Ctx, agent_options, md, person_label, safe
 from graphcrm.app.viz import (
     NODE_COLOURS,
     QUADRANT_COLOURS,
@@ -149,6 +149,7 @@ def render(ctx: Ctx) -> None:
     if df.empty:
         st.info(ctx.t("no_results"))
         return
+    df = ctx.hide(df, {"person_id": "name", "best_introducer": "best_introducer_name"})
     shown = df.sort_values(["distance", "person_id"]).head(limit).reset_index(drop=True)
     left, right = st.columns([3, 2])
     with left:
@@ -161,16 +162,16 @@ def render(ctx: Ctx) -> None:
         st.dataframe(table.head(limit), hide_index=True, height=560, key="opmap_table")
         st.caption(ctx.t("rows_shown", n=min(limit, len(table)), total=len(table)))
         name = f"operation-map-{agent}.csv"
-        st.download_button(ctx.t("download_file", file=name), csv_bytes(table), name,
-                           "text/csv", key="opmap_csv")
+        ctx.download(ctx.t("download_file", file=name), table, name, key="opmap_csv")
     person = st.selectbox(ctx.t("open_person"), ["", *shown["person_id"]],
                           key="opmap_person",
                           format_func=lambda p: "" if not p else person_label(ag, p))
     if person:
+        ctx.audit("view", person, "operation map")
         st.subheader(ctx.t("person_detail"))
         pos = int((df["person_id"].to_numpy() == person).nonzero()[0][0])
         row = table.iloc[pos]
-        st.table(pd.DataFrame({"": list(table.columns), " ": [str(v) for v in row]}))
+        st.table(pd.DataFrame({"": list(table.columns), " ": [md(v) for v in row]}))
         if df["status"].to_numpy()[pos] in ("client", "prospect"):
             visit_form(ctx, agent, person)
 

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from graphcrm.app.common import Ctx, agent_options, person_label, safe
+from graphcrm.app.common import Ctx, agent_options, md, person_label, safe, search_digest
 from graphcrm.i18n import code
 from graphcrm.metrics.influence import influence_table
 from graphcrm.metrics.lookup import closest_names
@@ -29,6 +29,8 @@ def find_people(ctx: Ctx, text: str, limit: int = 20) -> pd.DataFrame:
         extra = [e[e["name"] == n] for e, n in zip(extra, names, strict=True)]
         if extra:
             hits = pd.concat([hits, *extra]).drop_duplicates("id").head(limit)
+    hits = ctx.rows(hits.reset_index(drop=True), "id")  # only people in the user's scope
+    ctx.audit("search", list(hits["id"]), f"q={search_digest(ctx, text)}")
     return hits.reset_index(drop=True)
 
 
@@ -49,18 +51,19 @@ def render_path(ctx: Ctx, n: int, path: Any, source: str, target_name: str) -> N
     st.markdown(f"**{ctx.t('path_n', n=n)}** — "
                 + ctx.t("warmth", level=code("warmth", story.level, ctx.lang), w=path.warmth,
                         d=path.distance))
-    st.markdown(" → ".join([f"{ag.name(source)} ({source})",
-                            *(f"{h.name} ({h.person_id})" for h in path.hops)]))
+    st.markdown(" → ".join([f"{md(ag.name(source))} ({md(source)})",
+                            *(f"{md(ag.name(h.person_id))} ({md(h.person_id)})"
+                              for h in path.hops)]))
     lines = []
     for h, sentence in zip(path.hops, story.steps, strict=True):
         last = f"（{ctx.t('last_contact')} {h.last_contact}）" if ctx.lang == "zh" else (
             f" (last contact {h.last_contact})")
-        lines.append(f"- {sentence}{last if h.last_contact else ''}")
+        lines.append(f"- {md(sentence)}{md(last) if h.last_contact else ''}")
     st.markdown("\n".join(lines))
     if story.level == "cold" and len(path.hops) > 1:
-        st.warning(story.opener)
+        st.warning(md(story.opener))
     else:
-        st.success(story.opener)
+        st.success(md(story.opener))
 
 
 def no_path_advice(ctx: Ctx, target: str, target_name: str, max_hops: int) -> str:
@@ -69,13 +72,14 @@ def no_path_advice(ctx: Ctx, target: str, target_name: str, max_hops: int) -> st
     row = table.loc[table["id"] == target]
     if row.empty or pd.isna(row["circle"].iloc[0]):
         return ctx.t("no_path_plain", hops=max_hops)
+    table = ctx.rows(table, "id")  # suggest only people the user may see
     circle = row["circle"].iloc[0]
     members = table.loc[(table["circle"] == circle) & (table["label"] == "Client")
                         & (table["id"] != target)]
     if members.empty:
         return ctx.t("no_path_plain", hops=max_hops)
     hub = str(members.iloc[0]["id"])
-    return ctx.t("no_path", hops=max_hops, target=target_name, hub=person_label(ag, hub))
+    return ctx.t("no_path", hops=max_hops, target=md(target_name), hub=md(person_label(ag, hub)))
 
 
 def render(ctx: Ctx) -> None:
@@ -99,7 +103,8 @@ def render(ctx: Ctx) -> None:
     paths = safe(ctx, warm_paths, ag, agent, target)
     if paths is None:
         return
-    target_name = ag.name(target)
+    ctx.audit("view", target, "warm paths")
+    target_name = ctx.name(target)
     if not paths:
         st.warning(no_path_advice(ctx, target, target_name, max_hops))
         return

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from graphcrm.app.common import Ctx, person_label, safe
+from graphcrm.app.common import Ctx, md, person_label, safe
 from graphcrm.app.viz import (
     EDGE_COLOURS,
     NODE_COLOURS,
@@ -69,8 +69,8 @@ def summary_md(ctx: Ctx, ag: Any, net: Any, centres: list[str]) -> str:
     if not s.people:
         return ctx.t("pen_nobody")
     sep = "、" if ctx.lang == "zh" else ", "
-    agents = sep.join(f"{person_label(ag, a)} {n}" for a, n in s.by_agent[:5]) or "—"
-    not_yet = sep.join(ag.name(i) for i in s.not_yet[:8]) or "—"
+    agents = sep.join(f"{md(person_label(ag, a))} {n}" for a, n in s.by_agent[:5]) or "—"
+    not_yet = sep.join(md(ag.name(i)) for i in s.not_yet[:8]) or "—"
     more = ctx.t("and_n_more", n=len(s.not_yet) - 8) if len(s.not_yet) > 8 else ""
     return "\n".join([
         ctx.t("pen_summary", people=s.people, ours=s.ours, share=pct(s.share)),
@@ -88,6 +88,7 @@ def render(ctx: Ctx) -> None:
     pool = ag.organizations.index if kind == "organization" else ag.clients.index
     default = ctx.frame("pen_default", _busiest, kind)
     options = list(default) + [i for i in pool[:2000] if i not in set(default)]
+    options = [i for i in options if ctx.sees(i)]  # centres in the user's scope only
     c1, c2, c3 = st.columns([2, 1, 2])
     centre = c1.selectbox(ctx.t("centre_pick"), options, key="pen_centre",
                           format_func=lambda i: person_label(ag, i))
@@ -104,8 +105,8 @@ def render(ctx: Ctx) -> None:
         fam = fam.loc[(fam["type"] == "RELATIVE_OF")
                       & ((fam["src_id"] == centre) | (fam["dst_id"] == centre))]
         centres += sorted(set(fam["src_id"]) | set(fam["dst_id"]) - {centre})
-        st.caption(ctx.t("family_of", name=person_label(ag, centre)) + ": "
-                   + ", ".join(ag.name(c) for c in centres))
+        st.caption(ctx.t("family_of", name=md(person_label(ag, centre))) + ": "
+                   + ", ".join(md(ctx.name(c)) for c in centres))
     cap = ctx.settings.app.max_network_nodes
     first = min(ctx.settings.app.network_first_nodes, cap)
     view = (centre, kind, hops, tuple(types))
@@ -117,6 +118,8 @@ def render(ctx: Ctx) -> None:
     net = safe(ctx, penetration_network, ag, centres, hops=hops, types=types, max_nodes=shown)
     if net is None or whole is None:
         return
+    net.nodes = ctx.hide(net.nodes, {"id": "name"})  # colleagues' clients: no name
+    whole.nodes = ctx.hide(whole.nodes, {"id": "name"})
     st.markdown(summary_md(ctx, ag, whole, centres))
     if whole.capped:
         st.caption(ctx.t("capped", cap=cap))

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from graphcrm.app.common import Ctx, csv_bytes, person_label, safe
+from graphcrm.app.common import Ctx, md, person_label, safe
 from graphcrm.i18n import code, t
 from graphcrm.metrics.rewards import SETTLED_COLUMNS, reward_ledger
 from graphcrm.wording import code_column, words_for_codes
@@ -75,7 +75,7 @@ def render(ctx: Ctx) -> None:
     ledger = _ledger(ctx, reward_ledger, period)
     if ledger is None:
         return
-    lines = ledger.lines
+    lines = ctx.rows(ledger.lines, "earner_id")  # earners in the user's scope
     lang = ctx.lang
     # 1. the chains: who brought whom, and what each level earned
     st.subheader(ctx.t("chains_head"))
@@ -88,7 +88,8 @@ def render(ctx: Ctx) -> None:
     ref_earners = list(dict.fromkeys(lines.loc[lines["level"] > 0]
                                      .sort_values("points", ascending=False)["earner_id"]))
     chained = set(ref_earners)
-    earners = ref_earners + [e for e in ledger.totals["earner_id"] if e not in chained]
+    tot = ctx.rows(ledger.totals, "earner_id")
+    earners = ref_earners + [e for e in tot["earner_id"] if e not in chained]
     if earners:
         who = st.selectbox(ctx.t("drill"), earners, key="rewards_drill",
                            format_func=lambda i: person_label(ag, i))
@@ -96,13 +97,13 @@ def render(ctx: Ctx) -> None:
         st.markdown(f"**{ctx.t('chain')}**")
         for r in mine.itertuples():
             what = (ctx.t("own_policy") if r.level == 0 else
-                    ctx.t("level_n", level=r.level) + " · " + person_label(ag, str(r.referee_id)))
-            st.markdown(f"- {what} · {r.source_policy_id} · "
+                    ctx.t("level_n", level=r.level) + " · "
+                    + md(person_label(ag, str(r.referee_id))))
+            st.markdown(f"- {what} · {md(r.source_policy_id)} · "
                         f"{ctx.t('points_n', points=f'{r.points:,.2f}')} · "
                         f"{code('line_status', r.status, lang)}")
     # 3. totals per client
     st.subheader(ctx.t("totals"))
-    tot = ledger.totals
     totals = pd.DataFrame({
         ctx.t("col_name"): _names(ag, tot["earner_id"]).to_numpy(),
         ctx.t("col_own_points"): tot["own_points"].round(2).to_numpy(),
@@ -129,11 +130,10 @@ def render(ctx: Ctx) -> None:
         ledger_view[ctx.t("col_reasons")] = lines["reason"].astype(str).map(words_for_codes)
     st.dataframe(ledger_view, hide_index=True, key="rewards_lines")
     name = f"rewards-{period}.csv"
-    st.download_button(ctx.t("download_ledger", file=name), csv_bytes(lines), name,
-                       "text/csv", key="rewards_csv")
+    ctx.download(ctx.t("download_ledger", file=name), lines, name, key="rewards_csv")
     # 5. exclusions, with names and the reason in words
     st.subheader(ctx.t("exclusions"))
-    ex = ledger.exclusions
+    ex = ctx.rows(ledger.exclusions, "referrer_id")
     st.dataframe(pd.DataFrame({
         ctx.t("col_referrer"): _names(ag, ex["referrer_id"]).to_numpy(),
         ctx.t("col_referee"): _names(ag, ex["referee_id"]).to_numpy(),

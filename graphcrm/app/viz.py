@@ -71,6 +71,31 @@ def make_offline(html: str) -> str:
     return html
 
 
+#: every tooltip built as a DOM element holding one text node (textContent, never innerHTML):
+#: names from the data are shown as text, whatever they contain (docs/privacy.md)
+_TEXT_TIPS = """<script type="text/javascript">
+(function () {
+  function tip(text) {
+    var box = document.createElement("div");
+    box.style.whiteSpace = "pre-line";
+    box.textContent = String(text);
+    return box;
+  }
+  [nodes, edges].forEach(function (set) {
+    if (typeof set === "undefined" || set === null) { return; }
+    var updates = [];
+    set.forEach(function (item) {
+      if (item.tip !== undefined && item.tip !== null && item.tip !== "") {
+        updates.push({id: item.id, title: tip(item.tip)});
+      }
+    });
+    set.update(updates);
+  });
+})();
+</script>
+"""
+
+
 @dataclass(frozen=True)
 class NodeSpec:
     """One node to draw."""
@@ -137,8 +162,10 @@ def network_html(nodes: Iterable[NodeSpec], edges: Iterable[EdgeSpec], *, height
     net = Network(height=f"{height}px", width="100%", cdn_resources="in_line",
                   directed=False, notebook=False)
     for n in nodes:
-        # labels sit beside the node on a white halo: readable whatever the node's colour
-        kwargs: dict[str, object] = {"label": n.label, "title": n.title, "color": n.colour,
+        # the tooltip goes in as "tip", never "title": pyvis switches to raw-HTML popups when a
+        # title holds "href" (and sets innerHTML); _TEXT_TIPS makes it a DOM text node.
+        # Labels sit beside the node on a white halo: readable whatever the node's colour
+        kwargs: dict[str, object] = {"label": n.label, "tip": n.title, "color": n.colour,
                                      "size": float(n.size), "shape": n.shape,
                                      "font": {"size": 15, "strokeWidth": 4,
                                               "strokeColor": "#ffffff"}}
@@ -146,7 +173,7 @@ def network_html(nodes: Iterable[NodeSpec], edges: Iterable[EdgeSpec], *, height
             kwargs.update(x=float(n.x), y=float(n.y), physics=physics)
         net.add_node(n.id, **kwargs)
     for e in edges:
-        kwargs = {"color": e.colour, "title": e.title, "width": float(e.width)}
+        kwargs = {"color": e.colour, "tip": e.title, "width": float(e.width)}
         if e.length is not None:
             kwargs["length"] = float(e.length)
         if e.dashes:
@@ -169,6 +196,9 @@ def network_html(nodes: Iterable[NodeSpec], edges: Iterable[EdgeSpec], *, height
                             "function () { network.fit(); });", 1)
     # pyvis's loading bar stays drawn over the canvas inside an iframe: hide it
     html = html.replace("</head>", "<style>#loadingBar{display:none !important}</style></head>", 1)
+    if "</body>" not in html or "popup.innerHTML" in html:  # pragma: no cover - template guard
+        raise RuntimeError("unexpected pyvis template: cannot add text-only tooltips")
+    html = html.replace("</body>", _TEXT_TIPS + "</body>", 1)
     leftover = [r for r in external_refs(html)]
     if leftover:  # pragma: no cover - guards against a pyvis template change
         raise RuntimeError(f"network HTML still references {leftover[:3]}")

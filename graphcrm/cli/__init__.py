@@ -10,7 +10,17 @@ from __future__ import annotations
 import click
 
 from graphcrm import __version__
-from graphcrm.cli import analysis, demo, fieldwork, generate, ingest, people, store, tables
+from graphcrm.cli import (
+    access,
+    analysis,
+    demo,
+    fieldwork,
+    generate,
+    ingest,
+    people,
+    store,
+    tables,
+)
 from graphcrm.cli.bench import bench
 
 
@@ -28,7 +38,7 @@ def main() -> None:
     """
 
 
-for _module in (ingest, generate, analysis, tables, people, store, demo, fieldwork):
+for _module in (ingest, generate, analysis, tables, people, store, access, demo, fieldwork):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 main.add_command(bench)

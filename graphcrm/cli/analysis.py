@@ -10,6 +10,7 @@ import pandas as pd
 
 from graphcrm.cli.common import (
     config_option,
+    echo,
     echo_json,
     fail,
     json_option,
@@ -89,18 +90,18 @@ def paths_command(source: str, target: str, k: int | None, max_hops: int | None,
         return
     head = f"{ag.name(source)} ({source}) → {ag.name(target)} ({target})"
     if not found:
-        click.echo(f"{head}: {t('no_path_plain', lng, hops=hops)}")
+        echo(f"{head}: {t('no_path_plain', lng, hops=hops)}")
         return
-    click.echo(head)
+    echo(head)
     for i, p in enumerate(found, 1):
         story = tell_path(ag, source, p, lng)
-        click.echo(f"  {t('path_n', lng, n=i)}: "
+        echo(f"  {t('path_n', lng, n=i)}: "
                    + t("warmth", lng, level=code("warmth", story.level, lng), w=p.warmth,
                        d=p.distance) + f" · {t('n_ties', lng, n=len(p.hops))}")
         for h, sentence in zip(p.hops, story.steps, strict=True):
             extra = f"  ({t('last_contact', lng)} {h.last_contact})" if h.last_contact else ""
-            click.echo(f"     → {sentence} [{h.person_id}]{extra}")
-        click.echo(f"     {story.opener}")
+            echo(f"     → {sentence} [{h.person_id}]{extra}")
+        echo(f"     {story.opener}")
 
 
 @click.command("map")
@@ -133,9 +134,9 @@ def map_command(agent_id: str, limit: int, store: str | None, config_path: str |
     if as_json:
         echo_json({"agent": agent_id, "rows": _records(df)})
         return
-    click.echo(t("map_head", lng, name=ag.name(agent_id), id=agent_id, n=f"{len(df):,}"))
-    click.echo(table_text(opmap_table(df.head(limit), ag.settings, lng)))
-    click.echo(t("map_legend", lng, hot=ag.settings.metrics.warmth_hot,
+    echo(t("map_head", lng, name=ag.name(agent_id), id=agent_id, n=f"{len(df):,}"))
+    echo(table_text(opmap_table(df.head(limit), ag.settings, lng)))
+    echo(t("map_legend", lng, hot=ag.settings.metrics.warmth_hot,
                  warm=ag.settings.metrics.warmth_warm))
 
 
@@ -191,13 +192,13 @@ def hubs_command(top: int | None, team: str | None, with_bridges: bool, with_age
     if as_json:
         echo_json(out)
         return
-    click.echo(table_text(hubs_table(ag, df, lng)))
+    echo(table_text(hubs_table(ag, df, lng)))
     if br is not None:
-        click.echo("\n" + t("bridges_head", lng, n=br.attrs["sample_size"]))
-        click.echo(table_text(bridges_table(br, lng)))
+        echo("\n" + t("bridges_head", lng, n=br.attrs["sample_size"]))
+        echo(table_text(bridges_table(br, lng)))
     if ai is not None:
-        click.echo("\n" + t("agent_influence", lng) + ":")
-        click.echo(table_text(ai))
+        echo("\n" + t("agent_influence", lng) + ":")
+        echo(table_text(ai))
 
 
 COMMANDS: list[click.Command] = [paths_command, map_command, hubs_command]

@@ -9,7 +9,21 @@ from typing import Any, TypeVar
 
 import click
 
-from graphcrm.config import ENV_CONFIG, ENV_STORE, ConfigError, Settings, load_settings
+from graphcrm.config import (
+    ENV_CONFIG,
+    ENV_STORE,
+    ConfigError,
+    Settings,
+    load_settings,
+    store_location,
+)
+from graphcrm.privacy import (
+    OutputPathError,
+    check_output_path,
+    store_companions,
+    term_json,
+    term_text,
+)
 from graphcrm.store.base import GraphStore, StoreError
 from graphcrm.workspace import open_store
 
@@ -79,4 +93,21 @@ def open_existing_store(store: str | None, settings: Settings | None = None, *,
 
 
 def echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    click.echo(term_json(json.dumps(data, ensure_ascii=False, indent=2, default=str)))
+
+
+def echo(message: object = "", *, err: bool = False, nl: bool = True) -> None:
+    """``click.echo`` for text that holds data: control and escape characters (ESC, OSC, BEL,
+    C1) from names never reach the terminal raw (graphcrm.privacy.term_text)."""
+    click.echo(term_text(message), err=err, nl=nl)
+
+
+def check_out(path: str, *, store: str | None = None, inputs: tuple[str, ...] | list[str] = (),
+              what: str = "output") -> None:
+    """Stop with a one-line error when ``path`` is an input file, the store or one of its files
+    (WAL, journal, analysis snapshot)."""
+    try:
+        check_output_path(path, inputs=inputs, what=what,
+                          protected=store_companions(store_location(store)))
+    except OutputPathError as exc:
+        fail(str(exc))

@@ -20,11 +20,13 @@ from types import FrameType
 
 import click
 
+from graphcrm.cli.access import new_password
 from graphcrm.cli.common import fail
-from graphcrm.config import store_location
+from graphcrm.config import load_settings, store_location
 from graphcrm.ingest.job import ingest_paths
+from graphcrm.store.access import AccessStore
 from graphcrm.store.sqlite import SQLiteStore
-from graphcrm.workspace import free_port, port_free, streamlit_command, warm_graph
+from graphcrm.workspace import free_port, load_graph, port_free, streamlit_command, warm_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
@@ -101,6 +103,29 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout_s: float) -> 
     return False
 
 
+def demo_users(store_path: Path) -> list[tuple[str, str, str]]:
+    """One user per role on the demo store, with fresh random passwords: an admin, the
+    manager of the team of the agent with the biggest book, and that agent.
+
+    Returns ``(name, password, role)`` per user.
+    """
+    with SQLiteStore(store_path, create=False) as store:
+        ag = load_graph(store)
+    serving = ag.serving
+    agent = str(serving.value_counts().index[0])
+    team = ag.agents.at[agent, "team"]
+    users = [("demo-admin", "admin", {}),
+             ("demo-manager", "manager", {"teams": [str(team)]}),
+             ("demo-agent", "agent", {"agent_id": agent})]
+    out = []
+    with AccessStore(store_path, load_settings().access) as acc:
+        for name, role, extra in users:
+            password = new_password()
+            acc.add_user(name, password, role, by="demo", **extra)  # type: ignore[arg-type]
+            out.append((name, password, role))
+    return out
+
+
 @click.command("demo")
 @click.option("--store", "store", default=None, metavar="PATH",
               help="SQLite file to (re)create with the sample data. Default: $GRAPHCRM_STORE, "
@@ -108,7 +133,9 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout_s: float) -> 
 @click.option("--port", default=None, type=click.IntRange(1, 65535),
               help=f"Port of the app (default {DEFAULT_PORT}, or a free one if it is taken).")
 @click.option("--no-browser", is_flag=True, help="Do not open a browser window.")
-def demo(store: str | None, port: int | None, no_browser: bool) -> None:
+@click.option("--address", default="127.0.0.1", show_default=True,
+              help="Address the app listens on (127.0.0.1: this machine only).")
+def demo(store: str | None, port: int | None, no_browser: bool, address: str) -> None:
     """Load data/sample into the store and serve the app on it (示例数据 + 应用).
 
     The store is the one every command uses by default (./graphcrm.db, or $GRAPHCRM_STORE),
@@ -127,19 +154,24 @@ def demo(store: str | None, port: int | None, no_browser: bool) -> None:
     click.echo(f"loading the sample into {path} ...", err=True)
     try:
         counts = build_demo_store(path)
+        users = demo_users(path)
     except Exception as exc:
         fail(f"could not load the sample into {path}: {exc}")
         return
     click.echo(f"demo store: {path}  ({counts.get('Client', 0):,} clients, "
                f"{counts.get('Agent', 0)} agents); every graphcrm command uses it by default "
                f"in this folder")
+    click.echo("sign in with one of (new passwords every run):")
+    for name, password, role in users:
+        click.echo(f"user: {name}  password: {password}  role: {role}")
     if port is None:
         port = DEFAULT_PORT if port_free(DEFAULT_PORT) else free_port()
     elif not port_free(port):
         fail(f"port {port} is already in use: pass another --port")
     env = {**os.environ, "GRAPHCRM_STORE": str(path.resolve())}
-    url = f"http://localhost:{port}"
-    proc = subprocess.Popen(streamlit_command(port), cwd=str(ROOT), env=env,
+    host = "localhost" if address in ("127.0.0.1", "localhost", "::1") else address
+    url = f"http://{host}:{port}"
+    proc = subprocess.Popen(streamlit_command(port, address), cwd=str(ROOT), env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     stopping = False
 
@@ -152,7 +184,8 @@ def demo(store: str | None, port: int | None, no_browser: bool) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, stop)
     try:
-        if not _wait_healthy(url.replace("localhost", "127.0.0.1"), proc, START_TIMEOUT_S):
+        probe = f"http://127.0.0.1:{port}" if host == "localhost" else url
+        if not _wait_healthy(probe, proc, START_TIMEOUT_S):
             if not stopping:
                 fail(f"the app did not start on port {port} (exit code {proc.poll()})")
             return

@@ -9,7 +9,9 @@ from pathlib import Path
 import click
 
 from graphcrm.cli.common import (
+    check_out,
     config_option,
+    echo,
     echo_json,
     fail,
     json_option,
@@ -103,6 +105,8 @@ def ingest_command(paths: tuple[str, ...], store: str | None, rejects_path: str 
     """
     settings = settings_from(config_path)
     new_file = _new_store_file(store)
+    check_out(rejects_path or settings.ingest.rejects_file, store=store, inputs=paths,
+              what="rejects file")
     try:  # before any row is written: a rejects file that cannot be written stops the job now
         check_rejects_path(rejects_path or settings.ingest.rejects_file)
     except IngestError as exc:
@@ -124,7 +128,7 @@ def ingest_command(paths: tuple[str, ...], store: str | None, rejects_path: str 
                 # build the graph and the first metrics now, once, rather than on the first
                 # click in the app (seconds to minutes on a big store)
                 if not as_json:
-                    click.echo("building the analysis graph for the app / 正在生成分析图谱 ...",
+                    echo("building the analysis graph for the app / 正在生成分析图谱 ...",
                                err=True)
                 started = time.perf_counter()
                 warm_graph(target, settings)
@@ -156,7 +160,7 @@ def ingest_command(paths: tuple[str, ...], store: str | None, rejects_path: str 
     else:
         _print_report(report, location, rejects_file)
         if warm_seconds is not None:
-            click.echo(f"analysis graph ready for the app in {warm_seconds:.1f}s "
+            echo(f"analysis graph ready for the app in {warm_seconds:.1f}s "
                        f"(saved beside the store)")
     if accepted == 0:
         _discard_if_empty(new_file)
@@ -189,24 +193,24 @@ def _discard_if_empty(path: Path | None) -> None:
 
 def _print_report(report: object, location: str, rejects_file: Path | None) -> None:
     assert isinstance(report, IngestReport)
-    click.echo(f"store: {location}")
-    click.echo(f"{'file':<28}{'table':<15}{'read':>10}{'accepted':>10}{'rejected':>10}"
+    echo(f"store: {location}")
+    echo(f"{'file':<28}{'table':<15}{'read':>10}{'accepted':>10}{'rejected':>10}"
                f"{'merged':>8}{'changed':>10}{'seconds':>9}{'rows/s':>11}")
     for f in report.files:
-        click.echo(f"{Path(f.path).name[:27]:<28}{f.table:<15}{f.rows_read:>10,}"
+        echo(f"{Path(f.path).name[:27]:<28}{f.table:<15}{f.rows_read:>10,}"
                    f"{f.accepted:>10,}{f.rejected:>10,}{f.merged:>8,}{f.changed:>10,}"
                    f"{f.seconds:>9.2f}{f.rows_per_second:>11,.0f}")
         if f.error:
-            click.echo(f"  error: {f.error}")
+            echo(f"  error: {f.error}")
         for w in f.warnings:
-            click.echo(f"  warning: {w}")
+            echo(f"  warning: {w}")
     for w in report.warnings:
-        click.echo(f"warning: {w}")
+        echo(f"warning: {w}")
     total_read = sum(f.rows_read for f in report.files)
     seconds = sum(f.seconds for f in report.files)
     merged = sum(f.merged for f in report.files)
     rate = total_read / seconds if seconds else 0.0
-    click.echo(f"total: {len(report.files)} files, {total_read:,} rows read, "
+    echo(f"total: {len(report.files)} files, {total_read:,} rows read, "
                f"{report.accepted:,} accepted, {report.rejected:,} rejected, {merged:,} merged "
                f"in {seconds:.2f}s ({rate:,.0f} rows/s); data version "
                f"{report.data_version_before} -> {report.data_version_after}"
@@ -214,7 +218,7 @@ def _print_report(report: object, location: str, rejects_file: Path | None) -> N
                   else ""))
     _print_merges(report)
     if rejects_file is not None:
-        click.echo(f"rejects: {len(report.rejects):,} problems in {report.rejected:,} rows "
+        echo(f"rejects: {len(report.rejects):,} problems in {report.rejected:,} rows "
                    f"written to {rejects_file}")
 
 
@@ -228,13 +232,13 @@ def _print_merges(report: object) -> None:
     merges = report.merges
     if merges.empty:
         return
-    click.echo(f"merged / 合并: {len(merges):,} source rows were the same person as another "
+    echo(f"merged / 合并: {len(merges):,} source rows were the same person as another "
                "client")
     for m in merges.head(MERGES_SHOWN).itertuples():
-        click.echo(f"  {m.alias_id} -> {m.client_id}  ({m.reason}; {m.source_file} row "
+        echo(f"  {m.alias_id} -> {m.client_id}  ({m.reason}; {m.source_file} row "
                    f"{m.source_row})")
     if len(merges) > MERGES_SHOWN:
-        click.echo(f"  ... and {len(merges) - MERGES_SHOWN:,} more (--json lists every merge)")
+        echo(f"  ... and {len(merges) - MERGES_SHOWN:,} more (--json lists every merge)")
 
 
 @click.group("merges", invoke_without_command=True)
@@ -272,16 +276,16 @@ def merges_command(ctx: click.Context, candidates: bool, store: str | None,
         echo_json(table.astype(object).where(table.notna(), None).to_dict(orient="records"))
         return
     if table.empty:
-        click.echo("no possible duplicates / 无疑似重复" if candidates
+        echo("no possible duplicates / 无疑似重复" if candidates
                    else "no merges / 无合并记录")
         return
     for r in table.itertuples():
         if candidates:
-            click.echo(f"{r.client_id} {r.name}  <->  {r.other_id} {r.other_name}  "
+            echo(f"{r.client_id} {r.name}  <->  {r.other_id} {r.other_name}  "
                        f"({r.reason}; born {r.birth_date or '?'} / {r.other_birth_date or '?'})")
         else:
             extra = f", undone {r.undone_at}" if r.status == "undone" else ""
-            click.echo(f"{r.alias_id} -> {r.client_id}  ({r.status}{extra})")
+            echo(f"{r.alias_id} -> {r.client_id}  ({r.status}{extra})")
 
 
 @merges_command.command("undo")
@@ -307,7 +311,7 @@ def merges_undo_command(alias: str, note: str | None, store: str | None,
         return
     restored = ("restored as its own client" if done["restored"]
                 else "no original row on record: re-ingest its file to restore it")
-    click.echo(f"undone: {alias} no longer resolves to {done['client_id']} ({restored})")
+    echo(f"undone: {alias} no longer resolves to {done['client_id']} ({restored})")
 
 
 COMMANDS: list[click.Command] = [ingest_command, merges_command]

@@ -14,6 +14,7 @@ import pandas as pd
 from graphcrm.cli.common import (
     EXIT_ERROR,
     config_option,
+    echo,
     echo_json,
     fail,
     json_option,
@@ -89,10 +90,10 @@ def resolve_or_fail(ag: Any, text: str, *, label: str | None, what: str, lang: s
         return resolve_person(ag, text, label=label, what=what)
     except AmbiguousNameError as exc:
         n = len(exc.candidates)
-        click.echo(f"error: {t('ambiguous_name', lang, text=text, n=n)}", err=True)
-        click.echo(people_text(exc.candidates.head(CANDIDATES_SHOWN), lang), err=True)
+        echo(f"error: {t('ambiguous_name', lang, text=text, n=n)}", err=True)
+        echo(people_text(exc.candidates.head(CANDIDATES_SHOWN), lang), err=True)
         if n > CANDIDATES_SHOWN:
-            click.echo(t("more_rows", lang, n=n - CANDIDATES_SHOWN), err=True)
+            echo(t("more_rows", lang, n=n - CANDIDATES_SHOWN), err=True)
         sys.exit(EXIT_ERROR)
     except NoMatchError as exc:
         fail(t("no_such_person", lang, what=t(f"what_{what}", lang), text=text)
@@ -139,10 +140,10 @@ def find_command(text: str, only_agents: bool, only_clients: bool, limit: int,
         return
     if found.empty:
         fail(t("no_match", lng, text=text))
-    click.echo(t("found_n", lng, n=len(found), text=text))
-    click.echo(people_text(found.head(limit), lng))
+    echo(t("found_n", lng, n=len(found), text=text))
+    echo(people_text(found.head(limit), lng))
     if len(found) > limit:
-        click.echo(t("more_rows", lng, n=len(found) - limit))
+        echo(t("more_rows", lng, n=len(found) - limit))
 
 
 @click.command("agents")
@@ -174,7 +175,7 @@ def agents_command(team: str | None, store: str | None, config_path: str | None,
     out = df.assign(status=[code("status", v, lng) for v in df["status"]])
     out = out.map(blank)
     out.columns = [t(f"col_{c}", lng) for c in out.columns]
-    click.echo(out.to_string(index=False))
+    echo(out.to_string(index=False))
 
 
 @click.command("teams")
@@ -196,7 +197,7 @@ def teams_command(store: str | None, config_path: str | None, as_json: bool,
         return
     out = df.map(blank)
     out.columns = [t(f"col_{c}", lng) for c in out.columns]
-    click.echo(out.to_string(index=False))
+    echo(out.to_string(index=False))
 
 
 COMMANDS: list[click.Command] = [find_command, agents_command, teams_command]

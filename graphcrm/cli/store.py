@@ -9,12 +9,16 @@ those same files and the same ingest job (validation, batches of ``neo4j.batch_r
 from __future__ import annotations
 
 import tempfile
+from pathlib import Path
 
 import click
 import pandas as pd
 
+from graphcrm.cli.access import cli_user, open_access_cli
 from graphcrm.cli.common import (
+    check_out,
     config_option,
+    echo,
     echo_json,
     fail,
     json_option,
@@ -26,6 +30,7 @@ from graphcrm.cli.people import lang_of, lang_option
 from graphcrm.config import Settings, settings_dict, settings_toml
 from graphcrm.i18n import t
 from graphcrm.ingest.job import IngestError, ingest_paths
+from graphcrm.model import TABLES
 from graphcrm.store.base import GraphStore, StoreError, is_neo4j_url
 from graphcrm.store.export import copy_journals, export_tables
 from graphcrm.wording import count_words, table_text
@@ -89,10 +94,13 @@ def _copy_aliases(source: GraphStore, target: GraphStore) -> int:
 @click.command("export")
 @click.option("--to", "target", required=True, metavar="DIR|neo4j://HOST:7687",
               help="A folder for the CSV templates, or a Neo4j address to copy the store into.")
+@click.option("--unmasked", is_flag=True,
+              help="Write phones and ID numbers in full, for re-ingest (default: masked, "
+              "138****1234; a masked copy does not re-ingest). Handle the files as personal data.")
 @store_option
 @config_option
 @json_option
-def export_command(target: str, store: str | None, config_path: str | None,
+def export_command(target: str, unmasked: bool, store: str | None, config_path: str | None,
                    as_json: bool) -> None:
     """Write the CSV templates out of the store, or copy the store into Neo4j.
 
@@ -101,7 +109,11 @@ def export_command(target: str, store: str | None, config_path: str | None,
     \b
     --to DIR              agents.csv, organizations.csv, clients.csv, policies.csv,
                           relationships.csv, interactions.csv (UTF-8 with BOM); ingesting
-                          DIR into an empty store gives the same tables.
+                          DIR into an empty store gives the same tables when
+                          --unmasked is given (phones and ID numbers are masked
+                          otherwise). Text cells starting with = + - @ get one
+                          leading apostrophe so a spreadsheet never runs them;
+                          ingest removes exactly that apostrophe (values stay exact).
     --to neo4j://HOST     the same files, ingested into Neo4j by the ingest job: validated,
                           batches of neo4j.batch_rows rows, MERGE on ids (re-running is safe),
                           then the merged identities. Credentials: GRAPHCRM_NEO4J_USER /
@@ -122,26 +134,42 @@ def export_command(target: str, store: str | None, config_path: str | None,
     settings = settings_from(config_path)
     with open_existing_store(store) as source:
         if not is_neo4j_url(target):
+            for table in TABLES:
+                check_out(str(Path(target) / f"{table.name}.csv"), store=store,
+                          what="export")
             try:
-                written = export_tables(source, target)
+                written = export_tables(source, target, unmasked=unmasked)
             except OSError as exc:
                 fail(f"cannot write to {target}: {exc.strerror or exc}")
                 return
+            _audit(store, config_path, "export", target,
+                   f"unmasked={str(unmasked).lower()} rows={sum(written.values())}")
             if as_json:
-                echo_json({"store": source.location, "to": str(target), "tables": written})
+                echo_json({"store": source.location, "to": str(target), "tables": written,
+                           "unmasked": unmasked})
                 return
-            click.echo(f"store: {source.location} -> {target}")
+            echo(f"store: {source.location} -> {target}"
+                 + ("  (UNMASKED: full phones and ID numbers)" if unmasked
+                    else "  (phones and ID numbers masked; --unmasked for re-ingest)"))
             for name, n in written.items():
-                click.echo(f"  {name + '.csv':<20}{n:>12,} rows")
+                echo(f"  {name + '.csv':<20}{n:>12,} rows")
             merged = source.counts().get("merged_ids", 0)
             if merged:
-                click.echo(f"note: {merged:,} merged ids (aliases) are not part of the "
+                echo(f"note: {merged:,} merged ids (aliases) are not part of the "
                            "templates and were not written")
             if source.journal("reward_settled"):
                 click.echo("note: the settled reward ledger (--settle) is not part of the "
                            "templates; export to a Neo4j store copies it")
             return
         _copy_to_neo4j(source, target, settings, as_json)
+        _audit(store, config_path, "export", target, "unmasked=true (neo4j copy)")
+
+
+def _audit(store: str | None, config_path: str | None, action: str, target: str,
+           detail: str) -> None:
+    """An audit row for an export (who ran it, where to, masked or not)."""
+    with open_access_cli(store, config_path) as acc:
+        acc.record(cli_user(), action, target, detail)
 
 
 def _copy_to_neo4j(source: GraphStore, target: str, settings: Settings, as_json: bool) -> None:
@@ -169,9 +197,9 @@ def _copy_to_neo4j(source: GraphStore, target: str, settings: Settings, as_json:
             echo_json({**report.as_dict(), "store": source.location, "to": neo.location,
                        "aliases_copied": copied, "journal_copied": journal})
         else:
-            click.echo(f"store: {source.location} -> {neo.location}")
-            click.echo(report.summary_table().drop(columns=["notes"]).to_string(index=False))
-            click.echo(f"aliases copied: {copied:,}; journal records copied (merged rows, "
+            echo(f"store: {source.location} -> {neo.location}")
+            echo(report.summary_table().drop(columns=["notes"]).to_string(index=False))
+            echo(f"aliases copied: {copied:,}; journal records copied (merged rows, "
                        f"undone merges, settled reward lines): {journal:,}; data version "
                        f"{report.data_version_before} -> {neo.data_version()}")
     if report.errors:

@@ -8,8 +8,11 @@ from typing import Any
 import click
 import pandas as pd
 
+from graphcrm.cli.access import cli_user, open_access_cli
 from graphcrm.cli.common import (
+    check_out,
     config_option,
+    echo,
     echo_json,
     fail,
     json_option,
@@ -109,31 +112,31 @@ def gaps(client_id: str | None, agent_id: str | None, as_of: datetime | None,
         echo_json(data)
         return
     if table.empty:
-        click.echo(t("gaps_none", lng, id=agent_id, date=ref))
+        echo(t("gaps_none", lng, id=agent_id, date=ref))
         return
     if agent_id is not None:
-        click.echo(t("gaps_head", lng, id=agent_id, n=len(table), date=ref))
+        echo(t("gaps_head", lng, id=agent_id, n=len(table), date=ref))
         for fcode, n in table["finding_code"].value_counts().sort_index().items():
-            click.echo(f"  {code('finding', fcode, lng)}: {n}")
-        click.echo("")
+            echo(f"  {code('finding', fcode, lng)}: {n}")
+        echo("")
     sep = ", " if lng == "en" else "、"
     for row in table.itertuples(index=False):
         stage = code("stage", row.life_stage, lng)
         if row.stage_then and row.stage_then != row.life_stage:
             stage += t("stage_was", lng, then=code("stage", row.stage_then, lng))
-        click.echo(f"{row.name or '—'} ({row.client_id}): {stage} · "
+        echo(f"{row.name or '—'} ({row.client_id}): {stage} · "
                    f"{code('finding', row.finding_code, lng)}")
         if lng == "en":
-            click.echo(f"  {t('life_stage', lng)}: {words_for_codes(row.stage_reason)}")
+            echo(f"  {t('life_stage', lng)}: {words_for_codes(row.stage_reason)}")
         needs_text = sep.join(code("need", n, lng) for n in row.needs) or "—"
         held_text = sep.join(code("need", n, lng) for n in row.held) or "—"
-        click.echo(f"  {t('needs', lng)}: {needs_text}   {t('held', lng)}: {held_text}")
+        echo(f"  {t('needs', lng)}: {needs_text}   {t('held', lng)}: {held_text}")
         for reason in row.reasons:
             rc = str(reason["code"])
             words = (words_for_codes(reason["text"]) if lng == "en" else
                      t("missing_need", lng, need=code("need", rc.removeprefix("missing_"), lng))
                      if rc.startswith("missing_") else code("reason", rc, lng))
-            click.echo(f"  - {words}")
+            echo(f"  - {words}")
 
 
 @click.command("rewards")
@@ -182,6 +185,8 @@ def rewards_command(period: str, out: str | None, paid_files: tuple[str, ...], s
         rewards.check_period(period)
     except ValueError as exc:
         fail(str(exc))
+    if out:
+        check_out(out, store=store, inputs=paid_files, what="ledger")
     settings = settings_from(config_path)
     try:
         paid = rewards.read_paid(paid_files)
@@ -206,6 +211,8 @@ def rewards_command(period: str, out: str | None, paid_files: tuple[str, ...], s
             ledger.to_csv(out)
         except OSError as exc:
             fail(f"cannot write the ledger to {out}: {exc.strerror or exc}")
+        with open_access_cli(store, config_path) as acc:
+            acc.record(cli_user(), "download", out, f"reward ledger {period}")
     if as_json:
         echo_json({"period": period, "note": rewards.NOT_CASH,
                    "lines": _records(ledger.lines), "totals": _records(ledger.totals),
@@ -218,15 +225,15 @@ def rewards_command(period: str, out: str | None, paid_files: tuple[str, ...], s
         name = names.get(cid) if names is not None else None
         return f"{name} ({cid})" if isinstance(name, str) and name else str(cid)
 
-    click.echo(t("rewards_head", lng, period=period, lines=len(ledger.lines),
+    echo(t("rewards_head", lng, period=period, lines=len(ledger.lines),
                  points=f"{ledger.lines['points'].sum():,.2f}", n=len(ledger.totals),
                  excluded=len(ledger.exclusions)))
-    click.echo(t("points_note_long", lng) if lng == "zh" else rewards.NOT_CASH)
+    echo(t("points_note_long", lng) if lng == "zh" else rewards.NOT_CASH)
     unpaid = ledger.lines["status"].value_counts()
     for status in ("capped", "already_paid", "already_settled", "same_person", "not_eligible",
                    "adjustment"):
         if unpaid.get(status, 0):
-            click.echo(f"{code('line_status', status, lng)}: {int(unpaid[status])}")
+            echo(f"{code('line_status', status, lng)}: {int(unpaid[status])}")
     if not ledger.totals.empty:
         totals = ledger.totals.head(top)
         table = pd.DataFrame({
@@ -235,17 +242,17 @@ def rewards_command(period: str, out: str | None, paid_files: tuple[str, ...], s
             t("col_referral_points", lng): [f"{v:,.2f}" for v in totals["referral_points"]],
             t("col_points", lng): [f"{v:,.2f}" for v in totals["points"]],
             t("col_capped_lines", lng): totals["capped_lines"].to_numpy()})
-        click.echo("")
-        click.echo(table_text(table))
+        echo("")
+        echo(table_text(table))
     if not ledger.exclusions.empty:
-        click.echo("\n" + t("exclusions", lng) + ":")
+        echo("\n" + t("exclusions", lng) + ":")
         for excl, n in ledger.exclusions["code"].value_counts().sort_index().items():
-            click.echo(f"  {code('exclusion', excl, lng)}: {n}")
+            echo(f"  {code('exclusion', excl, lng)}: {n}")
     if settle:
-        click.echo("\n" + t("settled_stored", lng, n=stored, store=s.location)
+        echo("\n" + t("settled_stored", lng, n=stored, store=s.location)
                    + ("" if stored else t("settled_nothing_new", lng)))
     if out:
-        click.echo(f"\nledger written to {out}")
+        echo(f"\nledger written to {out}")
 
 
 COMMANDS: list[click.Command] = [gaps, rewards_command]

@@ -53,6 +53,7 @@ from graphcrm.ingest.readers import (
 )
 from graphcrm.ingest.validate import REJECT_COLUMNS, KnownIds, merge_reversed_ties, validate
 from graphcrm.model import CLIENTS, RELATIONSHIPS, TABLES, Label, RelType, Table
+from graphcrm.privacy import mask_rejects, neutralise_frame
 from graphcrm.store.base import GraphStore, StoreError
 
 __all__ = [
@@ -832,9 +833,14 @@ def check_rejects_path(path: str | Path) -> Path:
 
 
 def write_rejects(rejects: pd.DataFrame, path: str | Path) -> Path:
-    """Write the rejects as CSV in UTF-8 with a BOM (so Excel in China opens it correctly)."""
+    """Write the rejects as CSV in UTF-8 with a BOM (so Excel in China opens it correctly).
+
+    A person opens this file: a rejected phone or ID number is masked in the ``value`` column
+    and every text cell is neutralised against spreadsheet formulas (:mod:`graphcrm.privacy`).
+    """
     p = Path(path)
+    out = neutralise_frame(mask_rejects(rejects[REJECT_COLUMNS]))
     if p.parent and not p.parent.exists():
         p.parent.mkdir(parents=True, exist_ok=True)
-    rejects[REJECT_COLUMNS].to_csv(p, index=False, encoding="utf-8-sig")
+    out.to_csv(p, index=False, encoding="utf-8-sig")
     return p

@@ -43,6 +43,7 @@ import pyarrow.csv as pacsv
 
 from graphcrm.config import IngestSettings
 from graphcrm.model import TABLES, Column, Table
+from graphcrm.privacy import QUOTED
 
 #: file suffixes ingest reads
 INPUT_SUFFIXES = (".csv", ".xlsx")
@@ -507,6 +508,15 @@ def _arrow_csv(path: Path, encoding: str, ncols: int) -> list[pa.Array]:
     return [table.column(n).combine_chunks() for n in names]
 
 
+def _unquote(column: pa.Array) -> pa.Array:
+    """Undo the CSV formula neutralisation of files GraphCRM wrote (``'=x`` -> ``=x``, see
+    graphcrm.privacy): one apostrophe before (apostrophes and) ``= + - @``, tab or CR goes.
+    Nothing in a cell is ever evaluated. Only columns with a leading apostrophe are rewritten."""
+    if len(column) == 0 or not pc.any(pc.starts_with(column, "'")).as_py():
+        return column
+    return pc.replace_substring_regex(column, QUOTED.pattern, r"\1", max_replacements=1)
+
+
 def read_file(path: str | Path, table: Table, settings: IngestSettings | None = None
               ) -> RawFile:
     """Read one CSV or XLSX file for ``table``.
@@ -600,6 +610,8 @@ def read_file(path: str | Path, table: Table, settings: IngestSettings | None = 
         columns = {name: clean_text(arrays[i], folded=table.column(name).kind in FOLDED_KINDS)
                    for i, name in positions.items()}
         columns, row_numbers, more_blank = _drop_blank_rows(columns, row_numbers)
+    # undo the formula neutralisation of files GraphCRM wrote (graphcrm.privacy)
+    columns = {name: _unquote(col) for name, col in columns.items()}
     bad.sort(key=lambda b: b[0])
     return RawFile(p, table, encoding, columns, row_numbers, unknown, bad, blank + more_blank)
 

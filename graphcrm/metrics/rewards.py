@@ -61,6 +61,7 @@ from scipy.sparse.csgraph import connected_components
 
 from graphcrm.config import Settings
 from graphcrm.model import RelType
+from graphcrm.privacy import neutralise_frame, unneutralise
 
 LINE_COLUMNS = ["line_id", "period", "earner_id", "source_policy_id", "referee_id", "level",
                 "base_points", "share", "points", "capped", "status", "reason"]
@@ -118,8 +119,10 @@ class Ledger:
         return out.to_dict(orient="records")
 
     def to_csv(self, path: str | Path) -> None:
-        """Write the lines as CSV in UTF-8 with a BOM (opens correctly in Excel)."""
-        self.lines.to_csv(path, index=False, encoding="utf-8-sig")
+        """Write the lines as CSV in UTF-8 with a BOM (opens correctly in Excel); text cells that
+        a spreadsheet would run as a formula get a leading apostrophe (:mod:`graphcrm.privacy`;
+        :func:`read_paid` removes it again)."""
+        neutralise_frame(self.lines).to_csv(path, index=False, encoding="utf-8-sig")
 
 
 def check_period(period: str) -> str:
@@ -380,6 +383,8 @@ def read_paid(paths: Iterable[str | Path]) -> pd.DataFrame:
             raise ValueError(f"paid ledger not found: {p}") from exc
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise ValueError(f"{p}: not a ledger CSV ({exc})") from exc
+        f = f.map(unneutralise)
+        f.columns = [unneutralise(c) for c in f.columns]
         missing = [c for c in ("line_id", "period", "points") if c not in f.columns]
         if missing:
             raise ValueError(f"{p}: not a ledger CSV, column(s) {', '.join(missing)} missing")

@@ -126,6 +126,16 @@ class GraphStore(ABC):
     def data_version(self) -> int:
         """A number that moves on with every ingest that changed something."""
 
+    def forget_client(self, client_id: str, pseudonym: str) -> dict[str, int]:
+        """Erase a client's personal data and ties (``graphcrm forget``; docs/privacy.md).
+
+        The client row, its interactions, its merged ids and every tie other than REFERRED are
+        deleted; its policies and REFERRED ties move to ``pseudonym``, a client row with no
+        personal data, so settled reward lines keep their points. Afterwards no copy of the
+        deleted data may remain in the store's files. Returns rows changed per table.
+        """
+        raise StoreError(f"{self.location}: erasure is not available for this back end yet")
+
     @staticmethod
     def _template_columns(table: Table, rows: pd.DataFrame) -> list[str]:
         """The table's template columns, after checking ``rows`` has every one of them."""

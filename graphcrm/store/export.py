@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from graphcrm.model import INTERACTIONS, RELATIONSHIPS, TABLES, Table
+from graphcrm.privacy import mask_frame, neutralise_frame
 from graphcrm.store.base import JOURNAL_KINDS, GraphStore, StoreError, is_neo4j_url
 
 __all__ = ["copy_journals", "export_tables", "is_neo4j_url", "read_table"]
@@ -61,11 +62,18 @@ def _for_csv(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def export_tables(store: GraphStore, directory: str | Path) -> dict[str, int]:
+def export_tables(store: GraphStore, directory: str | Path, *, unmasked: bool = True
+                  ) -> dict[str, int]:
     """Write every template table of ``store`` as ``DIR/<table>.csv``.
 
     Files are UTF-8 with a BOM (Excel in China opens them correctly) with the English template
     headers; ``graphcrm ingest DIR`` reads them back unchanged.
+
+    Values stay exact through the round trip: a text cell a spreadsheet would run as a formula
+    (``= + - @``, tab, CR first) is written with one leading apostrophe (OWASP), and
+    ``graphcrm ingest`` removes exactly that apostrophe again (graphcrm.privacy); nothing is
+    ever evaluated. With ``unmasked=False`` phones and ID numbers are masked (a copy for
+    people to read, which does not re-ingest: masked numbers fail validation).
 
     Parameters
     ----------
@@ -73,6 +81,8 @@ def export_tables(store: GraphStore, directory: str | Path) -> dict[str, int]:
         Any store (embedded or Neo4j).
     directory : str or Path
         Created if missing; existing template files in it are replaced.
+    unmasked : bool
+        Write phones and ID numbers in full (for re-ingest; ``graphcrm export --unmasked``).
 
     Returns
     -------
@@ -87,7 +97,9 @@ def export_tables(store: GraphStore, directory: str | Path) -> dict[str, int]:
     folder.mkdir(parents=True, exist_ok=True)
     written: dict[str, int] = {}
     for table in TABLES:
-        frame = _for_csv(table, read_table(store, table))
+        frame = neutralise_frame(_for_csv(table, read_table(store, table)))
+        if not unmasked:
+            frame = mask_frame(frame)
         frame.to_csv(folder / f"{table.name}.csv", index=False, encoding="utf-8-sig")
         written[table.name] = len(frame)
     return written

@@ -31,7 +31,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graphcrm.model import INTERACTIONS, NODE_TABLES, RELATIONSHIPS, TABLES, Label, RelType, Table
+from graphcrm.model import (
+    CLIENTS,
+    INTERACTIONS,
+    NODE_TABLES,
+    RELATIONSHIPS,
+    TABLES,
+    Label,
+    RelType,
+    Table,
+)
 from graphcrm.store.base import GraphStore, StoreError
 
 SCHEMA_VERSION = 1
@@ -613,6 +622,105 @@ class SQLiteStore(GraphStore):
         file deleted and re-created is a different store even at the same data version)."""
         with self._lock:
             return "/".join(str(self._meta(k)) for k in ("store_id", "data_version", "updated"))
+
+    # -- erasure -------------------------------------------------------------------------
+    #: the name of a pseudonymised client row (no personal data)
+    ERASED_NAME = "已删除 erased"
+
+    def forget_client(self, client_id: str, pseudonym: str) -> dict[str, int]:
+        with self._lock:
+            resolved = self._conn.execute(
+                "SELECT client_id FROM aliases WHERE alias_id = ?", (client_id,)).fetchone()
+            cid = resolved[0] if resolved else client_id
+            if not self._conn.execute("SELECT 1 FROM clients WHERE client_id = ?",
+                                      (cid,)).fetchone():
+                raise StoreError(f"unknown client id '{client_id}': no such client in "
+                                 f"{self.location}")
+            self._conn.execute("PRAGMA secure_delete=ON")
+            done: dict[str, int] = {}
+            ids = [cid] + [r[0] for r in self._conn.execute(
+                "SELECT alias_id FROM aliases WHERE client_id = ?", (cid,)).fetchall()]
+            with self.transaction():
+                ex = self._conn.execute
+                done.update(self._forget_in_journal(ids, pseudonym))
+                others = [c for c in CLIENTS.column_names if c not in ("client_id", "name")]
+                ex("INSERT INTO nodes (id, label) VALUES (?, 'Client') "
+                   "ON CONFLICT(id) DO NOTHING", (pseudonym,))
+                ex(f"INSERT INTO clients (client_id, name, {', '.join(others)}) "
+                   f"VALUES (?, ?, {', '.join('NULL' for _ in others)}) "
+                   "ON CONFLICT(client_id) DO NOTHING", (pseudonym, self.ERASED_NAME))
+                for col in ("holder_id", "insured_id"):
+                    done[f"policies.{col}"] = ex(
+                        f"UPDATE policies SET {col} = ? WHERE {col} = ?",
+                        (pseudonym, cid)).rowcount
+                # referral records are reward evidence: kept, under the pseudonym
+                moved = 0
+                for end, other in (("src_id", "dst_id"), ("dst_id", "src_id")):
+                    moved += ex(
+                        f"UPDATE OR IGNORE relationships SET {end} = ? WHERE {end} = ? AND "
+                        f"type = 'REFERRED' AND {other} <> ?", (pseudonym, cid, cid)).rowcount
+                done["relationships.referred_pseudonymised"] = moved
+                done["relationships"] = ex(
+                    "DELETE FROM relationships WHERE src_id = ? OR dst_id = ?",
+                    (cid, cid)).rowcount
+                done["interactions"] = ex("DELETE FROM interactions WHERE client_id = ?",
+                                          (cid,)).rowcount
+                done["aliases"] = ex("DELETE FROM aliases WHERE client_id = ? OR alias_id = ?",
+                                     (cid, cid)).rowcount
+                done["clients"] = ex("DELETE FROM clients WHERE client_id = ?",
+                                     (cid,)).rowcount
+                ex("DELETE FROM nodes WHERE id = ?", (cid,))
+                self._changes += 1
+            done["client_id"] = cid  # type: ignore[assignment]
+            self.scrub()
+        return done
+
+    def _forget_in_journal(self, ids: list[str], pseudonym: str) -> dict[str, int]:
+        """Journal records that name one of ``ids``: settled reward lines keep their points
+        with every id replaced by ``pseudonym``; merged-row copies and merge undos (personal
+        data) are deleted. The journal is append-only for every other purpose."""
+        pattern = re.compile("|".join(rf"(?<![\w]){re.escape(i)}(?![\w])" for i in ids))
+
+        def names(value: object) -> bool:
+            if isinstance(value, str):
+                return pattern.search(value) is not None
+            if isinstance(value, dict):
+                return any(names(v) for v in value.values())
+            if isinstance(value, list):
+                return any(names(v) for v in value)
+            return False
+
+        def replace(value: object) -> object:
+            if isinstance(value, str):
+                return pattern.sub(pseudonym, value)
+            if isinstance(value, dict):
+                return {k: replace(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [replace(v) for v in value]
+            return value
+
+        kept = deleted = 0
+        rows = self._conn.execute("SELECT seq, kind, payload FROM journal").fetchall()
+        for seq, kind, payload in rows:
+            data = json.loads(payload)
+            if not names(data):
+                continue
+            if kind == "reward_settled":
+                self._conn.execute("UPDATE journal SET payload = ? WHERE seq = ?",
+                                   (json.dumps(replace(data), ensure_ascii=False), seq))
+                kept += 1
+            else:
+                self._conn.execute("DELETE FROM journal WHERE seq = ?", (seq,))
+                deleted += 1
+        return {"journal.pseudonymised": kept, "journal.deleted": deleted}
+
+    def scrub(self) -> None:
+        """Leave no copy of deleted rows in the files: rebuild the database (VACUUM: free
+        pages and stale cells from earlier updates go), then checkpoint and truncate the WAL."""
+        with self._lock:
+            self._conn.execute("PRAGMA secure_delete=ON")
+            self._conn.execute("VACUUM")
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         with suppress(sqlite3.Error):
