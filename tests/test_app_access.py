@@ -13,6 +13,7 @@ from google.protobuf import text_format
 from streamlit.testing.v1 import AppTest
 
 from graphcrm.config import AccessSettings
+from graphcrm.i18n import t
 from graphcrm.store.access import AccessStore
 from graphcrm.store.sqlite import SQLiteStore
 from graphcrm.workspace import load_graph
@@ -121,11 +122,12 @@ def test_data_page_is_for_admins_only(store_env: Path) -> None:
     at = run_app("page_opmap", "en", "wang", AGENT_PW)
     options = next(r for r in at.sidebar.radio if r.key == "page").options
     assert "Data" not in options and "Client operation map" in options
+    assert t("page_orphans", "en") not in options  # handing out orphans: managers, admins
     at = run_app("page_data", "en")  # the admin has it
     assert at.header[0].value == "Data"
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if p != "page_data"])
+@pytest.mark.parametrize("page", [p for p in PAGES if p not in ("page_data", "page_orphans")])
 def test_agent_sees_no_colleague_client_name_or_full_phone(world: dict[str, object],
                                                            store_env: Path, page: str) -> None:
     at = run_app(page, "en", "wang", AGENT_PW)

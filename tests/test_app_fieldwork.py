@@ -3,6 +3,7 @@ streamlit.testing.v1.AppTest on real SQLite copies of the sample."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from icalendar import Calendar
 
 from graphcrm.i18n import t
 from graphcrm.store.sqlite import SQLiteStore
+from graphcrm.workspace import load_graph
 from tests.test_app import build_sample_store, env_store, no_errors, run_app  # noqa: F401
 
 
@@ -74,7 +76,6 @@ def test_visit_plan_page_shows_the_week_and_offers_the_ics(own_store: Path, env_
 
 def test_ics_of_the_page_parses(own_store: Path) -> None:
     from graphcrm.fieldwork import calendar as cal
-    from graphcrm.workspace import load_graph
 
     s = SQLiteStore(own_store, create=False)
     try:
@@ -93,7 +94,8 @@ def test_client_detail_records_a_visit_once(own_store: Path, env_store  # type: 
     at = run_app("page_opmap", "en")
     no_errors(at)
     box = at.selectbox(key="opmap_person")
-    box.set_value(next(o for o in box.options if o)).run()
+    first = next(o for o in box.options if o)  # "NAME (ID)"
+    box.set_value(re.search(r"\(([^()]+)\)$", first).group(1)).run()
     no_errors(at)
     before = _version(own_store)
     at.text_input(key="visit_rating").set_value("11")  # a form: sent with the submit

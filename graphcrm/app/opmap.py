@@ -163,9 +163,11 @@ def render(ctx: Ctx) -> None:
         st.caption(ctx.t("rows_shown", n=min(limit, len(table)), total=len(table)))
         name = f"operation-map-{agent}.csv"
         ctx.download(ctx.t("download_file", file=name), table, name, key="opmap_csv")
-    person = st.selectbox(ctx.t("open_person"), ["", *shown["person_id"]],
-                          key="opmap_person",
-                          format_func=lambda p: "" if not p else person_label(ag, p))
+    # labels made now, in the signed-in session (a format function called later, outside the
+    # script run, would not know the user and mask every name)
+    labels = {"": "", **{p: person_label(ag, p) for p in shown["person_id"]}}
+    person = st.selectbox(ctx.t("open_person"), list(labels), key="opmap_person",
+                          format_func=labels.__getitem__)
     if person:
         ctx.audit("view", person, "operation map")
         st.subheader(ctx.t("person_detail"))
