@@ -30,7 +30,7 @@ def _approve(ctx: Ctx, proposal: pd.DataFrame, month: str, day: date, approver: 
                          agent_template=ctx.t("notice_agent"),
                          first_visit_days=ctx.settings.orphans.first_visit_days,
                          separator=ctx.t("notice_separator"))
-    return written, csv_bytes(orph.neutralise_cells(notes))
+    return written, csv_bytes(notes)  # csv_bytes neutralises (and masks) once
 
 
 def render(ctx: Ctx) -> None:
