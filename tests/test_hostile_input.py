@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from graphcrm.cli import main
 from graphcrm.config import IngestSettings
+from graphcrm.ingest.job import ingest_paths
 from graphcrm.ingest.readers import read_file
 from graphcrm.ingest.validate import KnownIds, validate
 from graphcrm.model import TABLES, Label
@@ -261,3 +262,53 @@ def test_plausibility_rules() -> None:
                   "P1,C1,accident,100,2027-06-03,in_force\n"
                   "P2,C1,accident,100,2027-06-02,in_force\n") == [
         (2, "start_date", "policy starts more than 366 days after today")]
+
+
+_AGENTS_HEAD = "agent_id,name,hire_date,status,departure_date,supervisor_id\n"
+
+
+def _agent_rows(*pairs: tuple[str, str]) -> str:
+    return _AGENTS_HEAD + "".join(f"{a},n{a},2020-01-01,active,,{b}\n" for a, b in pairs)
+
+
+def _supervisors(store: SQLiteStore) -> dict[str, str | None]:
+    agents = store.nodes(Label.AGENT, ["agent_id", "supervisor_id"])
+    return {a: b if isinstance(b, str) else None
+            for a, b in zip(agents["agent_id"], agents["supervisor_id"], strict=True)}
+
+
+def test_supervisor_cycle_across_files_of_one_job(tmp_path: Path) -> None:
+    """A circle closed by a second agents file of the same job: as within one file, each of
+    this file's agents on the circle is rejected with the circle named (and an agent whose
+    supervisor was rejected with them); the first file's rows are kept."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "agents_1.csv").write_text(_agent_rows(("Z1", ""), ("Z2", "Z1")))
+    (tmp_path / "a" / "agents_2.csv").write_text(_agent_rows(("Z3", "Z2"), ("Z1", "Z3"),
+                                                             ("Z4", "Z3")))
+    with SQLiteStore(tmp_path / "crm.db") as store:
+        report = ingest_paths([tmp_path / "a" / "agents_1.csv", tmp_path / "a" / "agents_2.csv"],
+                              store)
+        boss = _supervisors(store)
+    assert [(r.file, r.row, r.column, r.reason) for r in report.rejects.itertuples()] == [
+        ("agents_2.csv", 2, "supervisor_id", "supervisor cycle: Z3 -> Z2 -> Z1 -> Z3"),
+        ("agents_2.csv", 3, "supervisor_id", "supervisor cycle: Z3 -> Z2 -> Z1 -> Z3"),
+        ("agents_2.csv", 4, "supervisor_id", "unknown Agent id")]
+    assert boss == {"Z1": None, "Z2": "Z1"}  # the first file's rows stand, the circle does not
+
+
+def test_supervisor_cycle_through_stored_agents(tmp_path: Path) -> None:
+    """A circle closed by a later job through agents already in the store."""
+    db = tmp_path / "crm.db"
+    (tmp_path / "first.csv").write_text(_agent_rows(("Y1", ""), ("Y2", "Y1"), ("Y3", "Y2")))
+    (tmp_path / "agents.csv").write_text(_agent_rows(("Y1", "Y3"), ("Y5", "Y1")))
+    first = tmp_path / "first"
+    first.mkdir()
+    (tmp_path / "first.csv").rename(first / "agents.csv")
+    with SQLiteStore(db) as store:
+        ingest_paths([first], store)
+    with SQLiteStore(db, create=False) as store:
+        report = ingest_paths([tmp_path / "agents.csv"], store)
+        boss = _supervisors(store)
+    assert [(r.row, r.column, r.reason) for r in report.rejects.itertuples()] == [
+        (2, "supervisor_id", "supervisor cycle: Y1 -> Y3 -> Y2 -> Y1")]
+    assert boss["Y1"] is None and boss["Y5"] == "Y1"  # the good row of the same file is kept

@@ -52,7 +52,7 @@ from graphcrm.ingest.readers import (
     table_for_stem,
 )
 from graphcrm.ingest.validate import REJECT_COLUMNS, KnownIds, merge_reversed_ties, validate
-from graphcrm.model import CLIENTS, RELATIONSHIPS, TABLES, Label, RelType, Table
+from graphcrm.model import AGENTS, CLIENTS, RELATIONSHIPS, TABLES, Label, RelType, Table
 from graphcrm.privacy import mask_rejects, neutralise_frame
 from graphcrm.store.base import GraphStore, StoreError
 
@@ -300,7 +300,8 @@ def ingest_paths(paths: Sequence[str | Path], store: GraphStore, *,
     fresh = version_before == 0  # nothing was ever written: the store holds nothing
     state = _JobState(KnownIds(store, ask_store=not fresh),
                       {} if fresh else store.aliases(), clients_written=not fresh,
-                      stored_counts=None if fresh else store.counts())
+                      stored_counts=None if fresh else store.counts(),
+                      supervisors={} if fresh else _stored_supervisors(store))
     files: list[FileReport] = []
     rejects: list[pd.DataFrame] = []
     merges: list[pd.DataFrame] = []
@@ -381,22 +382,35 @@ def ingest_paths(paths: Sequence[str | Path], store: GraphStore, *,
 
 @dataclass
 class _JobState:
-    """What later files are validated against: known ids, merged ids, clients written."""
+    """What later files are validated against: known ids, merged ids, clients written, and
+    each known agent's supervisor (a supervisor circle can close across files)."""
 
     known: KnownIds
     aliases: dict[str, str]
     clients_written: bool
     stored_counts: dict[str, int] | None = None  # store.counts() when the store had data
+    supervisors: dict[str, str | None] = field(default_factory=dict)
 
-    def snapshot(self) -> tuple[object, dict[str, str], bool]:
-        return self.known.snapshot(), dict(self.aliases), self.clients_written
+    def snapshot(self) -> tuple[object, dict[str, str], bool, dict[str, str | None]]:
+        return (self.known.snapshot(), dict(self.aliases), self.clients_written,
+                dict(self.supervisors))
 
-    def restore(self, snap: tuple[object, dict[str, str], bool]) -> None:
-        known, aliases, clients_written = snap
+    def restore(self, snap: tuple[object, dict[str, str], bool, dict[str, str | None]]
+                ) -> None:
+        known, aliases, clients_written, supervisors = snap
         self.known.restore(known)
         self.aliases.clear()
         self.aliases.update(aliases)
         self.clients_written = clients_written
+        self.supervisors.clear()
+        self.supervisors.update(supervisors)
+
+
+def _stored_supervisors(store: GraphStore) -> dict[str, str | None]:
+    """Agent -> supervisor as stored (a few thousand agents even at 10^6 clients)."""
+    agents = store.nodes(Label.AGENT, ["agent_id", "supervisor_id"])
+    boss = [b if isinstance(b, str) else None for b in agents["supervisor_id"]]
+    return dict(zip(agents["agent_id"], boss, strict=True))
 
 
 def _stored_state(store: GraphStore) -> _JobState:
@@ -405,7 +419,7 @@ def _stored_state(store: GraphStore) -> _JobState:
     counts = store.counts()
     return _JobState(KnownIds(store, ask_store=True), store.aliases(),
                      clients_written=counts.get(Label.CLIENT.value, 0) > 0,
-                     stored_counts=counts)
+                     stored_counts=counts, supervisors=_stored_supervisors(store))
 
 
 @dataclass
@@ -453,7 +467,7 @@ def _prepare(table: Table, path: Path, store: GraphStore | None, settings: Setti
         note.append(f"skipped {raw.blank_rows} blank rows")
     checked = validate(raw.columns, raw.rows, table, file=label, settings=settings.ingest,
                        known=state.known, aliases=state.aliases,
-                       excel=raw.encoding == "xlsx")
+                       excel=raw.encoding == "xlsx", supervisors=state.supervisors)
     file_rejects = pd.concat([checked.rejects, _bad_rows_frame(raw, label)],
                              ignore_index=True) if raw.bad_rows else checked.rejects
     frame = checked.frame
@@ -474,6 +488,9 @@ def _prepare(table: Table, path: Path, store: GraphStore | None, settings: Setti
                         "A–B): merged into the first, one tie each")
     if table.label is not None and table.label != Label.POLICY:
         state.known.add(frame[table.key[0]].to_numpy(dtype=object), table.label)
+    if table is AGENTS and len(frame):
+        boss = [b if isinstance(b, str) else None for b in frame["supervisor_id"]]
+        state.supervisors.update(zip(frame["agent_id"], boss, strict=True))
     if table is CLIENTS:
         state.clients_written = state.clients_written or len(frame) > 0
         if len(file_merges):

@@ -820,7 +820,10 @@ def templates_markdown() -> str:
         "(366) days ahead, a birth date before `min_birth_year` (1900), any date outside "
         "1900-2100, a departure before the hire, an agent who supervises themself, and "
         "agents whose supervisors lead round in a circle (each named: `supervisor cycle: "
-        "A1 -> A2 -> A1`).",
+        "A1 -> A2 -> A1`). A circle is found whether this file closes it alone or through "
+        "agents of an earlier agents file of the same job or already in the store; every "
+        "agent of this file on the circle is rejected (the earlier rows stand), and so is an "
+        "agent of this file whose supervisor was rejected with them (`unknown Agent id`).",
         "",
         "A whole file is refused with a one-line error naming it (and the job goes on with "
         "the other files) only when it cannot be read at all: not a workbook, a workbook "

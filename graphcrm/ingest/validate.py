@@ -464,7 +464,8 @@ def _typed(col: Column, values: np.ndarray) -> pd.Series | np.ndarray:
 
 def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *,
              file: str, settings: IngestSettings, known: KnownIds, aliases: dict[str, str],
-             excel: bool = False, today: dt.date | None = None) -> Validated:
+             excel: bool = False, today: dt.date | None = None,
+             supervisors: dict[str, str | None] | None = None) -> Validated:
     """Check and normalise every row of one file.
 
     Parameters
@@ -487,6 +488,9 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
         The file was XLSX (accept Excel serial day numbers as dates).
     today
         The day the plausibility limits count from (default: today).
+    supervisors
+        Agent -> supervisor already known (earlier agents files of this job and the store),
+        so a supervisor circle through agents of another file is caught too.
 
     Returns
     -------
@@ -536,7 +540,8 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
 
     key = table.key[0]
     swapped = None
-    bad |= check_plausible(table, out, probs, bad, settings, today or dt.date.today())
+    bad |= check_plausible(table, out, probs, bad, settings, today or dt.date.today(),
+                           supervisors)
     if table is RELATIONSHIPS:
         bad |= _check_relationships(out, probs, bad)
         swapped = undirected_reversed(out, bad)
@@ -613,14 +618,17 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
 
 
 def check_plausible(table: Table, out: dict[str, object], probs: Problems, bad: np.ndarray,
-                    settings: IngestSettings, today: dt.date) -> np.ndarray:
+                    settings: IngestSettings, today: dt.date,
+                    supervisors: dict[str, str | None] | None = None) -> np.ndarray:
     """Values that are well formed but cannot be true, each a row reject with its reason.
 
     Birth, hire and interaction dates after today (plus ``settings.max_future_days``); a
     policy start more than ``settings.max_policy_start_days_ahead`` days ahead; a birth date
     before ``settings.min_birth_year``; a departure before the hire; an agent who supervises
-    themself; agents whose supervisors lead round in a circle (each agent of the circle is
-    rejected, the circle named).
+    themself; agents whose supervisors lead round in a circle (each agent of the circle in
+    this file is rejected, the circle named), the circle closed by this file's rows or
+    through ``supervisors`` (agents of earlier files and the store; a row of this file
+    replaces what is known of its agent).
     """
     new_bad = np.zeros(len(bad), dtype=bool)
     latest = (today + dt.timedelta(days=settings.max_future_days)).isoformat()
@@ -655,7 +663,8 @@ def check_plausible(table: Table, out: dict[str, object], probs: Problems, bad: 
         ids = np.asarray(out["agent_id"], dtype=object)
         boss = np.asarray(out["supervisor_id"], dtype=object)
         reject("supervisor_id", pd.notna(boss) & (boss == ids), "agent supervises themself")
-        cycle_pos, cycle_reason = _supervisor_cycles(ids, boss, ~bad & ~new_bad)
+        cycle_pos, cycle_reason = _supervisor_cycles(ids, boss, ~bad & ~new_bad,
+                                                     supervisors or {})
         if len(cycle_pos):
             mask = np.zeros(len(bad), dtype=bool)
             mask[cycle_pos] = True
@@ -672,30 +681,42 @@ def check_plausible(table: Table, out: dict[str, object], probs: Problems, bad: 
     return new_bad
 
 
-def _supervisor_cycles(ids: np.ndarray, boss: np.ndarray, good: np.ndarray
-                       ) -> tuple[list[int], list[str]]:
-    """Positions of the agents on a supervisor circle among the good rows, and the reason
-    naming the circle (``supervisor cycle: A1 -> A2 -> A1``)."""
+def _supervisor_cycles(ids: np.ndarray, boss: np.ndarray, good: np.ndarray,
+                       known: dict[str, str | None]) -> tuple[list[int], list[str]]:
+    """Positions of this file's agents on a supervisor circle, and the reason naming the
+    circle (``supervisor cycle: A1 -> A2 -> A1``).
+
+    The good rows of this file give their agents' supervisors; ``known`` gives the others'.
+    Only circles through at least one agent of this file are reported (a circle wholly in
+    ``known`` was already refused, or predates these checks).
+    """
     pos_of: dict[str, int] = {}
     for p in np.flatnonzero(good):
         pos_of.setdefault(ids[p], int(p))
+
+    def supervisor(agent: str) -> str | None:
+        if agent in pos_of:
+            b = boss[pos_of[agent]]
+            return b if isinstance(b, str) else None
+        return known.get(agent)
+
     state: dict[str, int] = {}  # 1 = on the current walk, 2 = done
     out_pos: list[int] = []
     out_reason: list[str] = []
     for start in pos_of:
         walk: list[str] = []
         a: str | None = start
-        while a is not None and a in pos_of and state.get(a) is None:
+        while a is not None and state.get(a) is None:
             state[a] = 1
             walk.append(a)
-            b = boss[pos_of[a]]
-            a = b if isinstance(b, str) else None
+            a = supervisor(a)
         if a is not None and state.get(a) == 1:  # came back to this walk: a circle
             circle = walk[walk.index(a):]
             text = "supervisor cycle: " + " -> ".join([*circle, circle[0]])
             for member in circle:
-                out_pos.append(pos_of[member])
-                out_reason.append(text)
+                if member in pos_of:
+                    out_pos.append(pos_of[member])
+                    out_reason.append(text)
         for w in walk:
             state[w] = 2
     return out_pos, out_reason
