@@ -195,3 +195,39 @@ def test_cli_paths_map_hubs(tmp_store: SQLiteStore) -> None:
     # A1 serves C1, C4, C7 (C6's tie is distrusted but C6 is still in A1's book), A2 serves Q
     assert [(a["id"], a["clients"]) for a in agents] == [("A1", 4), ("A2", 1)]
     assert {h["id"] for h in json.loads(res.output)["hubs"]}.isdisjoint({"A1", "A2"})
+
+
+def test_subgraph_and_ball_match_scipy() -> None:
+    """The NumPy gathers that replaced SciPy's slicing and csgraph's BFS give the same
+    subgraph, balls and hop counts on a random graph (isolated nodes included)."""
+    import scipy.sparse as sp
+    from scipy.sparse import csgraph
+
+    from graphcrm.metrics.paths import _ball, _distinct, _hops_from, _subgraph
+
+    rng = np.random.default_rng(11)
+    n = 400
+    a, b = rng.integers(0, n - 20, 900), rng.integers(0, n - 20, 900)  # the last 20 isolated
+    w = sp.coo_matrix((rng.random(900) + 0.1, (a, b)), shape=(n, n)).tocsr()
+    g = (w + w.T).tocsr()
+    g.setdiag(0)
+    g.eliminate_zeros()
+    g.sort_indices()
+    hop = csgraph.shortest_path(g, unweighted=True, directed=False)
+    scratch = np.empty(n, dtype=np.int64)
+    assert sorted(_distinct(np.array([5, 3, 5, 5, 1, 3]), scratch)) == [1, 3, 5]
+    for start in (0, 7, n - 1):
+        for depth in (0, 1, 2, 3):
+            ball = _ball(g, start, depth)
+            assert ball.tolist() == np.flatnonzero(hop[start] <= depth).tolist()
+        nodes = _ball(g, start, 2)
+        sub = _subgraph(g, nodes)
+        ref = g[nodes][:, nodes].tocsr()
+        ref.sort_indices()
+        assert sub.indptr.tolist() == ref.indptr.tolist()
+        assert sub.indices.tolist() == ref.indices.tolist()
+        assert sub.data.tolist() == ref.data.tolist()
+        si = int(np.searchsorted(nodes, start))
+        want = csgraph.shortest_path(ref, unweighted=True, directed=False, indices=si)
+        want[want > 3] = np.inf
+        assert _hops_from(sub, si, 3).tolist() == want.tolist()

@@ -20,12 +20,11 @@ import heapq
 import itertools
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.sparse import csgraph
 
 from graphcrm.errors import UnknownIdError
 from graphcrm.graph import AnalysisGraph
@@ -79,45 +78,105 @@ def path_to_dict(path: WarmPath) -> dict[str, Any]:
             "steps": [asdict(h) for h in path.hops]}
 
 
+class _Sub(NamedTuple):
+    """A CSR subgraph as its three arrays (SciPy's constructor checks and converts index
+    types: milliseconds per query for nothing here)."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.indptr) - 1
+
+
+def _gather(csr: sp.csr_matrix | _Sub, rows: np.ndarray) -> np.ndarray:
+    """Positions in ``csr.indices``/``csr.data`` of every entry of ``rows``, row after row
+    (NumPy gather: SciPy's row fancy indexing builds a whole new matrix for it)."""
+    starts = csr.indptr[rows]
+    lens = csr.indptr[rows + 1] - starts
+    return _ranges(starts, lens)
+
+
+def _distinct(values: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+    """``values`` without repeats (one occurrence of each kept, in no promised order), in
+    O(len) with no sort (``scratch``: an int64 array as long as the node count; overwritten).
+
+    Each position writes its own number at its value; whichever of a value's repeats wins the
+    write (NumPy does not promise which) is the one occurrence kept."""
+    if len(values) < 2:
+        return values
+    order = np.arange(len(values))
+    scratch[values] = order
+    return values[scratch[values] == order]
+
+
 def _ball(csr: sp.csr_matrix, start: int, depth: int) -> np.ndarray:
-    """Node positions within ``depth`` hops of ``start`` (BFS on the CSR structure)."""
+    """Node positions within ``depth`` hops of ``start`` (BFS on the CSR structure), sorted."""
     seen = np.zeros(csr.shape[0], dtype=bool)
+    scratch = np.empty(csr.shape[0], dtype=np.int64)
     seen[start] = True
     frontier = np.array([start], dtype=np.int64)
-    indptr, indices = csr.indptr, csr.indices
+    indices = csr.indices
     for _ in range(depth):
         if not len(frontier):
             break
-        if len(frontier) == 1:
-            nb = indices[indptr[frontier[0]]:indptr[frontier[0] + 1]]
-        else:
-            nb = csr[frontier].indices
-        nb = np.unique(nb)
-        nb = nb[~seen[nb]]
+        nb = indices[_gather(csr, frontier)]
+        nb = _distinct(nb[~seen[nb]], scratch)
         seen[nb] = True
         frontier = nb
     return np.flatnonzero(seen)
 
 
-def _hops_from(sub: sp.csr_matrix, start: int) -> np.ndarray:
-    return csgraph.shortest_path(sub, method="D", unweighted=True, directed=False,
-                                 indices=start)
+def _subgraph(csr: sp.csr_matrix, nodes: np.ndarray) -> _Sub:
+    """``csr[nodes][:, nodes]`` for sorted ``nodes``, by one gather and a position map (the
+    columns stay sorted in each row because the map is increasing)."""
+    pos = _gather(csr, nodes)
+    # position + 1 of each node of ``nodes``, 0 elsewhere: np.zeros is a fresh zeroed mapping
+    # (no pass over 10^6 entries, as np.full(n, -1) would make)
+    where = np.zeros(csr.shape[0], dtype=np.int64)
+    where[nodes] = np.arange(1, len(nodes) + 1)
+    cols = where[csr.indices[pos]] - 1
+    inside = cols >= 0
+    lens = csr.indptr[nodes + 1] - csr.indptr[nodes]
+    row_of = np.repeat(np.arange(len(nodes)), lens)[inside]
+    indptr = np.zeros(len(nodes) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row_of, minlength=len(nodes)), out=indptr[1:])
+    return _Sub(indptr, cols[inside], csr.data[pos[inside]])
+
+
+def _hops_from(sub: _Sub, start: int, depth: int) -> np.ndarray:
+    """Hop counts from ``start`` within ``sub`` up to ``depth`` (inf beyond)."""
+    hops = np.full(sub.n, np.inf)
+    scratch = np.empty(sub.n, dtype=np.int64)
+    hops[start] = 0
+    frontier = np.array([start], dtype=np.int64)
+    for level in range(1, depth + 1):
+        if not len(frontier):
+            break
+        nb = sub.indices[_gather(sub, frontier)]
+        nb = _distinct(nb[np.isinf(hops[nb])], scratch)
+        hops[nb] = level
+        frontier = nb
+    return hops
 
 
 _EDGE_COLUMNS = ("distance", "strength", "type", "kind", "last_contact")
 
 
-def _edge_attrs(ag: AnalysisGraph, a: int, b: int) -> dict[str, Any]:
-    """The tie a–b's columns of ``ag.edges`` (NumPy look-ups: a row of a DataFrame through
-    ``iloc`` cost milliseconds, more than the rest of a short query)."""
+def _edge_attrs(ag: AnalysisGraph, columns: dict[str, np.ndarray], a: int, b: int
+                ) -> dict[str, Any]:
+    """The tie a–b's values of ``columns`` (``ag.edges`` as NumPy arrays, taken once per
+    query: a row of a DataFrame through ``iloc`` cost milliseconds, more than the search)."""
     c = ag.csr
     lo, hi = c.strength.indptr[a], c.strength.indptr[a + 1]
     j = lo + int(np.searchsorted(c.strength.indices[lo:hi], b))
     pos = int(c.edge_pos[j])
-    return {col: ag.edges[col].to_numpy()[pos] for col in _EDGE_COLUMNS}
+    return {col: values[pos] for col, values in columns.items()}
 
 
-def _hop_bounded_to(sub: sp.csr_matrix, target: int, hmax: int) -> np.ndarray:
+def _hop_bounded_to(sub: _Sub, target: int, hmax: int) -> np.ndarray:
     """``D[r, v]``: the shortest distance from ``v`` to ``target`` over at most ``r`` ties
     (``r = 0..hmax``; inf when none): ``hmax`` rounds of Bellman–Ford on the (small, symmetric)
     candidate subgraph, one vectorised min-plus product each.
@@ -127,7 +186,7 @@ def _hop_bounded_to(sub: sp.csr_matrix, target: int, hmax: int) -> np.ndarray:
     (``D[r, v] <= d(v, w) + D[r-1, w]``). With it the search goes straight to the best path
     instead of exploring every cheap detour that the hop bound later rules out.
     """
-    n = sub.shape[0]
+    n = sub.n
     out = np.full((hmax + 1, n), np.inf)
     out[0, target] = 0.0
     indptr, indices, data = sub.indptr, sub.indices, sub.data
@@ -143,8 +202,11 @@ def _hop_bounded_to(sub: sp.csr_matrix, target: int, hmax: int) -> np.ndarray:
 
 
 def _check(ag: AnalysisGraph, node_id: str, what: str) -> int:
-    p = ag.csr.index.get_indexer([node_id])[0]
-    if p < 0:
+    try:
+        p = ag.csr.index.get_loc(node_id)  # microseconds; get_indexer([id]) builds an Index
+    except (KeyError, TypeError):
+        raise UnknownIdError(node_id, what) from None
+    if not isinstance(p, int | np.integer):  # a repeated id would give a slice or mask
         raise UnknownIdError(node_id, what)
     return int(p)
 
@@ -190,24 +252,22 @@ def warm_paths(ag: AnalysisGraph, source: str, target: str, k: int | None = None
         return []
     c = ag.csr
     cand = np.union1d(_ball(c.strength, s, (hmax + 1) // 2), _ball(c.strength, t, hmax // 2))
-    sub = c.distance[cand][:, cand].tocsr()
+    sub = _subgraph(c.distance, cand)
     si = int(np.searchsorted(cand, s))
     ti = int(np.searchsorted(cand, t))
-    hs = _hops_from(sub, si)
+    hs = _hops_from(sub, si, hmax)
     # hop-bounded distances to the target (also its hop counts: the first finite round)
     bound = _hop_bounded_to(sub, ti, hmax)
     ht = np.where(np.isfinite(bound[hmax]), np.argmax(np.isfinite(bound), axis=0), np.inf)
-    keep = np.flatnonzero(hs + ht <= hmax)
-    if ti not in keep:
+    off_bound = hs + ht > hmax
+    if off_bound[ti]:
         return []
-    if len(keep) < sub.shape[0]:
-        sub = sub[keep][:, keep].tocsr()
-        bound = bound[:, keep]
-    nodes = cand[keep]
-    si = int(np.searchsorted(keep, si))
-    ti = int(np.searchsorted(keep, ti))
-    # bound[r, w] is a lower bound of the rest of a path at w with r ties left (the nodes
-    # dropped were on no path within the bound, so the bounds stay valid)
+    # a node with hops(s, v) + hops(v, t) > max_hops lies on no path within the bound: an
+    # infinite bound removes it from the search as surely as cutting it out of ``sub`` (which
+    # cost a second slicing), and the other nodes' bounds stay valid lower bounds
+    bound[:, off_bound] = np.inf
+    nodes = cand
+    # bound[r, w] is a lower bound of the rest of a path at w with r ties left
     indptr, indices, data = sub.indptr, sub.indices, sub.data
 
     counter = itertools.count()
@@ -245,15 +305,19 @@ def warm_paths(ag: AnalysisGraph, source: str, target: str, k: int | None = None
             g2 = g + d
             heapq.heappush(heap, (g2 + rest, next(counter), g2, (*path, w)))
     chosen = selected + reserve[: max(0, k - len(selected))]
-    return [_explain(ag, [int(nodes[i]) for i in p], g) for g, p in chosen]
+    columns = {col: ag.edges[col].to_numpy() for col in _EDGE_COLUMNS}
+    return [_explain(ag, [int(nodes[i]) for i in p], g, columns) for g, p in chosen]
 
 
-def _explain(ag: AnalysisGraph, path: list[int], distance: float) -> WarmPath:
+def _explain(ag: AnalysisGraph, path: list[int], distance: float,
+             columns: dict[str, np.ndarray] | None = None) -> WarmPath:
     ids = ag.csr.ids
+    if columns is None:
+        columns = {col: ag.edges[col].to_numpy() for col in _EDGE_COLUMNS}
     hops: list[Hop] = []
     dist = 0.0
     for a, b in itertools.pairwise(path):
-        e = _edge_attrs(ag, a, b)
+        e = _edge_attrs(ag, columns, a, b)
         pid = str(ids[b])
         dist += float(e["distance"])
         lc = e["last_contact"]
