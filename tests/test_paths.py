@@ -231,3 +231,27 @@ def test_subgraph_and_ball_match_scipy() -> None:
         want = csgraph.shortest_path(ref, unweighted=True, directed=False, indices=si)
         want[want > 3] = np.inf
         assert _hops_from(sub, si, 3).tolist() == want.tolist()
+
+
+def test_hop_bounded_bounds_equal_full_bellman_ford() -> None:
+    """The frontier rounds of the A* bounds equal plain Bellman–Ford rounds over every tie."""
+    import scipy.sparse as sp
+
+    from graphcrm.metrics.paths import _hop_bounded_to, _Sub
+
+    rng = np.random.default_rng(3)
+    n = 300
+    a, b = rng.integers(0, n - 10, 700), rng.integers(0, n - 10, 700)
+    w = sp.coo_matrix((rng.random(700) + 0.05, (a, b)), shape=(n, n)).tocsr()
+    g = (w + w.T).tocsr()
+    g.setdiag(0)
+    g.eliminate_zeros()
+    g.sort_indices()
+    sub = _Sub(g.indptr.astype(np.int64), g.indices.astype(np.int64), g.data)
+    dense = np.where(g.toarray() > 0, g.toarray(), np.inf)
+    for target in (0, 5, n - 1):
+        want = np.full((7, n), np.inf)
+        want[0, target] = 0.0
+        for r in range(1, 7):
+            want[r] = np.minimum(want[r - 1], (dense + want[r - 1][None, :]).min(axis=1))
+        assert np.array_equal(_hop_bounded_to(sub, target, 6), want)

@@ -190,13 +190,22 @@ def _hop_bounded_to(sub: _Sub, target: int, hmax: int) -> np.ndarray:
     out = np.full((hmax + 1, n), np.inf)
     out[0, target] = 0.0
     indptr, indices, data = sub.indptr, sub.indices, sub.data
-    rows = np.flatnonzero(np.diff(indptr))
+    scratch = np.empty(n, dtype=np.int64)
+    changed = np.array([target], dtype=np.int64)
     for r in range(1, hmax + 1):
         prev = out[r - 1]
         best = prev.copy()
-        if len(rows):
-            cand = data + prev[indices]
-            best[rows] = np.minimum(prev[rows], np.minimum.reduceat(cand, indptr[rows]))
+        if len(changed):
+            # only a neighbour of a node that improved in the last round can improve now
+            # (the others' candidates are those of the round before, already taken): the
+            # rounds cost the frontier's ties, not the whole subgraph's
+            rows = _distinct(indices[_gather(sub, changed)], scratch)
+            pos = _gather(sub, rows)
+            lens = indptr[rows + 1] - indptr[rows]
+            row_min = np.minimum.reduceat(data[pos] + prev[indices[pos]], np.cumsum(lens) - lens)
+            was = prev[rows]
+            best[rows] = np.minimum(was, row_min)
+            changed = rows[row_min < was]
         out[r] = best
     return out
 
