@@ -450,3 +450,60 @@ def test_a_server_without_gds_says_so(servers: list[Any]) -> None:
         store.gds_load_ties(pd.DataFrame(columns=["u", "v", "strength", "distance"]), 1)
     assert str(info.value).startswith(f"Neo4j at {srv.uri} has no Graph Data Science library "
                                       "(GDS): install the plugin or set neo4j.use_gds = false")
+
+
+# -- erasure ------------------------------------------------------------------------------------
+def test_forget_runs_every_erasure_statement_in_one_transaction(servers: list[Any]) -> None:
+    """What `forget` sends: the statements of cypher/erasure.cypher in order, the merged id
+    resolved, the journal decided word by word (a settled line rewritten under the pseudonym,
+    a merged-row copy deleted, a record that only shares a prefix left alone)."""
+    journal = [
+        ["journal:1", "reward_settled", '{"line_id": "L1", "earner_id": "C1", "points": 5}'],
+        ["journal:2", "merged_row", '{"alias_id": "C1-old", "client_id": "C1", "name": "x"}'],
+        ["journal:3", "reward_settled", '{"line_id": "L3", "earner_id": "C10", "points": 1}'],
+    ]
+    text = {name: st.text for name, st in STATEMENTS.items()}
+
+    def handler(query: str, params: dict[str, Any]) -> Reply:
+        if query == text["forget_resolve"]:
+            found = params["id"] in ("C1", "C1-old")
+            return Reply(["client_id", "found", "aliases"],
+                         [["C1" if found else params["id"], found, ["C1-old"] if found else []]])
+        if query == text["forget_journal_naming"]:
+            return Reply(["id", "kind", "payload"], journal)
+        if query == text["forget_client_node"]:
+            return Reply(["relationships", "clients"], [[4, 1]])
+        if query.startswith("// ") or "changed" in query:
+            return Reply(["changed"], [[len(params.get("rows", params.get("ids", [0])))]])
+        return Reply()
+
+    srv = BoltServer(handler)
+    servers.append(srv)
+    with Neo4jStore(srv.uri, settings=settings()) as store:
+        srv.runs.clear()
+        done = store.forget_client("C1-old", "ERASED-X")
+        sent = [(q, p) for q, p in srv.runs]
+        with pytest.raises(StoreError, match="unknown client id 'NOBODY'"):
+            store.forget_client("NOBODY", "ERASED-Y")
+    names = {st.text: name for name, st in STATEMENTS.items()}
+    order = [names[q] for q, _ in sent if q in names
+             and STATEMENTS[names[q]].file != "schema.cypher"]  # schema first, once
+    assert order[:12] == ["forget_resolve", "forget_journal_naming", "forget_journal_rewrite",
+                          "forget_journal_delete", "forget_pseudonym", "forget_policies_holder",
+                          "forget_policies_insured", "forget_referrals_out",
+                          "forget_referrals_in", "forget_interactions", "forget_aliases",
+                          "forget_client_node"]
+    assert order[12] == "bump_data_version"
+    params = {names[q]: p for q, p in sent if q in names}
+    assert params["forget_journal_naming"]["ids"] == ["C1", "C1-old"]
+    rewritten = params["forget_journal_rewrite"]["rows"]
+    assert [r["id"] for r in rewritten] == ["journal:1"]
+    assert '"earner_id": "ERASED-X"' in rewritten[0]["payload"]
+    assert params["forget_journal_delete"]["ids"] == ["journal:2"]
+    assert params["forget_client_node"] == {"client_id": "C1"}  # the merged id resolved
+    assert params["forget_pseudonym"] == {"pseudonym": "ERASED-X",
+                                          "name": Neo4jStore.ERASED_NAME}
+    assert done["client_id"] == "C1" and done["relationships"] == 4
+    # the unknown id stopped at the look-up: nothing was deleted, no retry
+    tail = [names.get(q) for q, _ in srv.runs[len(sent):]]
+    assert tail == ["forget_resolve"], tail

@@ -12,6 +12,7 @@ never read back from a store.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -267,6 +268,98 @@ def test_journal_is_append_only_and_ordered(store: GraphStore) -> None:
     assert [r["alias_id"] for r in store.journal("merge_undo")] == ["X"]
     assert store.journal("nothing") == []
     assert store.data_version() == before + 2
+
+
+# -- erasure ------------------------------------------------------------------------------------
+ERASED = "ERASED-CONTRACT"
+#: what must be gone after C1 is erased (name, phone, its merged id, its visit's text)
+C1_TEXT = ["张伟", "13812345678", "C1-old", "met at home"]
+
+
+def _everything(store: GraphStore) -> str:
+    """Every row the store hands out through the interface, as one text."""
+    parts = [store.nodes(lbl).to_json(orient="records", force_ascii=False) for lbl in Label]
+    parts.append(store.relationships().to_json(orient="records", force_ascii=False))
+    parts.append(store.interactions().to_json(orient="records", force_ascii=False))
+    parts.append(str(store.aliases()))
+    parts += [str(store.journal(kind)) for kind in ("merged_row", "merge_undo",
+                                                     "reward_settled")]
+    return "\n".join(parts)
+
+
+def _raw_hits(store: GraphStore, needles: list[str]) -> list[str]:
+    """Needles found below the interface: the raw bytes of the embedded store's files, or any
+    property of any node or relationship of the Neo4j database (Cypher ``find_text``)."""
+    if isinstance(store, SQLiteStore):
+        data = b"".join(Path(f"{store.path}{ext}").read_bytes() for ext in ("", "-wal")
+                        if Path(f"{store.path}{ext}").exists())
+        return [n for n in needles if n.encode() in data]
+    found = store.find_text(needles)  # type: ignore[attr-defined]
+    return [f"{r['kind']} {r['what']} {r['properties']}" for r in found]
+
+
+def test_forget_leaves_nothing_of_the_person(store: GraphStore) -> None:
+    _load(store)
+    with store.transaction():
+        store.upsert(POLICIES, _frame(POLICIES, [
+            {"policy_id": "P3", "holder_id": "C2", "insured_id": "C1", "category": "medical",
+             "annual_premium": 500.0, "start_date": "2023-01-01", "status": "in_force"}]))
+        store.upsert(RELATIONSHIPS, _frame(RELATIONSHIPS, [
+            {"src_id": "C4", "dst_id": "C1", "type": "REFERRED", "start_date": "2021-06-01"}]))
+        store.upsert(INTERACTIONS, _frame(INTERACTIONS, [
+            {"interaction_id": "I3", "agent_id": "A1", "client_id": "C1", "type": "visit",
+             "date": "2026-10-03", "outcome": "met at home"}]))
+        store.add_aliases(pd.DataFrame({"alias_id": ["C1-old"], "client_id": ["C1"],
+                                        "source_file": "clients.csv", "source_row": [7],
+                                        "reason": "same phone"}))
+        store.append_journal("reward_settled", [{"line_id": "L1", "earner_id": "C1",
+                                                 "source_id": "C3", "points": 12.5},
+                                                {"line_id": "L2", "earner_id": "C4",
+                                                 "source_id": "C2", "points": 3}])
+        store.append_journal("merged_row", [{"alias_id": "C1-old", "client_id": "C1",
+                                             "name": "张伟", "phone": "13812345678"}])
+    before = store.data_version()
+    # the person is really there before (so the checks below can fail)
+    assert all(n in _everything(store) for n in C1_TEXT)
+    assert sorted(_raw_hits(store, ["13812345678"])) != []
+
+    done = store.forget_client("C1-old", ERASED)  # a merged id names the same person
+    assert done["client_id"] == "C1"
+    assert store.data_version() > before
+
+    text = _everything(store)
+    assert [n for n in C1_TEXT if n in text] == []
+    assert re.search(r"(?<![\w-])C1(?![\w-])", text) is None, "the id C1 is still stored"
+    assert _raw_hits(store, [*C1_TEXT, '"C1"']) == []
+    assert store.get_nodes(Label.CLIENT, ["C1"]).empty
+    assert store.relationships_of(["C1"]).empty and store.interactions(["C1"]).empty
+    assert store.aliases() == {}
+    for needle in ("张伟", "13812345678", "C1-old"):
+        assert store.search_people(needle).empty, needle
+    # the pseudonym: an id and the erased marker, no personal data
+    row = store.get_nodes(Label.CLIENT, [ERASED]).iloc[0].to_dict()
+    assert row["name"] == SQLiteStore.ERASED_NAME
+    assert {k for k, v in row.items() if v is not None and v == v} == {"client_id", "name"}
+    # policies and referral records (reward evidence) moved to it; other ties went
+    pol = store.nodes(Label.POLICY).set_index("policy_id")
+    assert pol.loc["P1", "holder_id"] == ERASED and pol.loc["P3", "insured_id"] == ERASED
+    assert pol.loc["P3", "holder_id"] == "C2" and pol.loc["P2", "holder_id"] == "C2"
+    rels = store.relationships()
+    ties = set(zip(rels["src_id"], rels["dst_id"], rels["type"], strict=True))
+    assert {(ERASED, "C3", "REFERRED"), ("C4", ERASED, "REFERRED")} <= ties
+    assert not any(ERASED in (s, d) and t != "REFERRED" for s, d, t in ties), ties
+    kept = rels.loc[(rels["src_id"] == ERASED) & (rels["dst_id"] == "C3")].iloc[0]
+    assert kept["start_date"] == "2023-02-02"  # the referral's date, for its reward rule
+    # settled lines keep their points under the pseudonym; the merged-row copy is gone
+    settled = {r["line_id"]: r for r in store.journal("reward_settled")}
+    assert settled["L1"]["earner_id"] == ERASED and settled["L1"]["points"] == 12.5
+    assert settled["L2"]["earner_id"] == "C4"
+    assert store.journal("merged_row") == []
+    # the other people are untouched
+    assert set(store.nodes(Label.CLIENT)["client_id"]) == {"C2", "C3", "C4", ERASED}
+    assert list(store.interactions()["interaction_id"]) == ["I2"]
+    with pytest.raises(StoreError, match="unknown client id 'C1'"):
+        store.forget_client("C1", ERASED)
 
 
 def test_search_people(store: GraphStore) -> None:

@@ -7,6 +7,8 @@ exchanged as pandas DataFrames whose columns are the template columns in :mod:`g
 
 from __future__ import annotations
 
+import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,6 +23,59 @@ JOURNAL_KINDS: tuple[str, ...] = ("merged_row", "merge_undo", "reward_settled")
 
 class StoreError(RuntimeError):
     """A store that cannot be opened or used; the message is one line for the user."""
+
+
+#: the name of a pseudonymised client row (no personal data), on every back end
+ERASED_NAME = "已删除 erased"
+
+
+def erase_in_journal(records: Iterable[tuple[object, str, str]], ids: Sequence[str],
+                     pseudonym: str) -> tuple[list[tuple[object, str]], list[object]]:
+    """What erasing ``ids`` does to journal records ``(key, kind, payload JSON)``.
+
+    Settled reward lines (``reward_settled``) are reward evidence: they are kept, with every
+    occurrence of an id (as a whole word) replaced by ``pseudonym``, so they keep their points.
+    Any other record naming an id (merged-row copies, merge undos: personal data) is deleted.
+    The same rule on every back end; the journal is append-only for every other purpose.
+
+    Returns
+    -------
+    (rewrite, delete)
+        ``[(key, new payload)]`` and ``[key]``.
+    """
+    if not ids:
+        return [], []
+    pattern = re.compile("|".join(rf"(?<![\w]){re.escape(i)}(?![\w])" for i in ids))
+
+    def names(value: object) -> bool:
+        if isinstance(value, str):
+            return pattern.search(value) is not None
+        if isinstance(value, dict):
+            return any(names(k) or names(v) for k, v in value.items())
+        if isinstance(value, list):
+            return any(names(v) for v in value)
+        return False
+
+    def replace(value: object) -> object:
+        if isinstance(value, str):
+            return pattern.sub(pseudonym, value)
+        if isinstance(value, dict):
+            return {replace(k): replace(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [replace(v) for v in value]
+        return value
+
+    rewrite: list[tuple[object, str]] = []
+    delete: list[object] = []
+    for key, kind, payload in records:
+        data = json.loads(payload)
+        if not names(data):
+            continue
+        if kind == "reward_settled":
+            rewrite.append((key, json.dumps(replace(data), ensure_ascii=False)))
+        else:
+            delete.append(key)
+    return rewrite, delete
 
 
 class GraphStore(ABC):

@@ -51,7 +51,7 @@ from graphcrm.model import (
     RelType,
     Table,
 )
-from graphcrm.store.base import GraphStore, StoreError
+from graphcrm.store.base import ERASED_NAME, GraphStore, StoreError, erase_in_journal
 
 __all__ = [
     "CYPHER_DIR",
@@ -443,7 +443,7 @@ class Neo4jStore(GraphStore):
         for attempt in range(1, attempts + 1):
             try:
                 return call()
-            except _MissingIdsError:
+            except (_MissingIdsError, _UnknownClientError):
                 raise
             except Exception as exc:
                 if not _retryable(exc):
@@ -735,6 +735,84 @@ class Neo4jStore(GraphStore):
         return self._rel_frame(self._read("warm_path_candidates", agent_id=agent_id,
                                           target_id=target_id, types=list(REL_TYPES)))
 
+    # -- erasure (docs/privacy.md) -----------------------------------------------------------
+    ERASED_NAME = ERASED_NAME
+
+    def forget_client(self, client_id: str, pseudonym: str) -> dict[str, int]:
+        """Erase a client in ONE write transaction (``cypher/erasure.cypher``): the same rules
+        as the embedded store. What stays in the server's files (transaction logs, backups,
+        freed store records until reused) is the operator's part: docs/neo4j.md "Erasure"."""
+        names = ["forget_resolve", "forget_journal_naming", "forget_journal_rewrite",
+                 "forget_journal_delete", "forget_pseudonym", "forget_policies_holder",
+                 "forget_policies_insured", "forget_referrals_out", "forget_referrals_in",
+                 "forget_interactions", "forget_aliases", "forget_client_node"]
+        text = {n: self._statement(n) for n in names}
+
+        def one(tx: Any, statement: str, /, **params: Any) -> dict[str, Any]:
+            rec = tx.run(text[statement], params).single()
+            return rec.data() if rec is not None else {}
+
+        def work(tx: Any) -> dict[str, int]:
+            found = one(tx, "forget_resolve", id=client_id)
+            if not found.get("found"):
+                raise _UnknownClientError(client_id)
+            cid = str(found["client_id"])
+            ids = [cid, *[str(a) for a in found.get("aliases") or []]]
+            journal = [(r["id"], r["kind"], r["payload"])
+                       for r in tx.run(text["forget_journal_naming"], ids=ids)]
+            rewrite, delete = erase_in_journal(journal, ids, pseudonym)
+            done: dict[str, Any] = {
+                "journal.pseudonymised": int(one(tx, "forget_journal_rewrite", rows=[
+                    {"id": key, "payload": payload} for key, payload in rewrite]
+                    ).get("changed") or 0),
+                "journal.deleted": int(one(tx, "forget_journal_delete", ids=delete
+                                           ).get("changed") or 0),
+            }
+            one(tx, "forget_pseudonym", pseudonym=pseudonym, name=self.ERASED_NAME)
+            moved = {"client_id": cid, "pseudonym": pseudonym}
+            done["policies.holder_id"] = int(one(tx, "forget_policies_holder", **moved
+                                                 ).get("changed") or 0)
+            done["policies.insured_id"] = int(one(tx, "forget_policies_insured", **moved
+                                                  ).get("changed") or 0)
+            done["relationships.referred_pseudonymised"] = sum(
+                int(one(tx, st, **moved).get("changed") or 0)
+                for st in ("forget_referrals_out", "forget_referrals_in"))
+            done["interactions"] = int(one(tx, "forget_interactions", client_id=cid
+                                           ).get("changed") or 0)
+            done["aliases"] = int(one(tx, "forget_aliases", client_id=cid).get("changed") or 0)
+            gone = one(tx, "forget_client_node", client_id=cid)
+            done["relationships"] = int(gone.get("relationships") or 0)
+            done["clients"] = int(gone.get("clients") or 0)
+            done["client_id"] = cid
+            return done
+
+        def run() -> dict[str, int]:
+            with self._driver.session(
+                database=self.database,
+                bookmark_manager=self._driver.execute_query_bookmark_manager,
+            ) as session:
+                return session.execute_write(work)  # type: ignore[no-any-return]
+
+        with self.transaction():
+            try:
+                done = self._with_retries(run, what="forget")
+            except _UnknownClientError:
+                raise StoreError(f"unknown client id '{client_id}': no such client in "
+                                 f"{self.location}") from None
+            except _GaveUpError as exc:
+                raise StoreError(f"forget failed {exc.attempts} times ({exc.reason}); nothing "
+                                 "was erased (one transaction): run it again") from None
+            self._changes += 1
+        if self.settings.use_gds:  # the in-memory projection holds the erased node
+            with suppress(StoreError):
+                self._write_once("gds_drop", graph_name=self.settings.gds_graph_name)
+        return done
+
+    def find_text(self, needles: Sequence[str]) -> list[dict[str, Any]]:
+        """Every node or relationship with a property containing one of ``needles``: kind
+        (node / relationship), labels or type, and which properties (never their values)."""
+        return self._read("find_text", needles=[str(n) for n in needles if str(n)])
+
     # -- housekeeping ------------------------------------------------------------------------
     def foreign_nodes(self) -> int:
         """How many nodes in the database carry none of GraphCRM's labels."""
@@ -797,6 +875,10 @@ class _MissingIdsError(Exception):
     def __init__(self, ids: list[str]) -> None:
         super().__init__(", ".join(ids))
         self.ids = ids
+
+
+class _UnknownClientError(Exception):
+    pass
 
 
 class _GaveUpError(Exception):

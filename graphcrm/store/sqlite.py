@@ -41,7 +41,7 @@ from graphcrm.model import (
     RelType,
     Table,
 )
-from graphcrm.store.base import GraphStore, StoreError
+from graphcrm.store.base import ERASED_NAME, GraphStore, StoreError, erase_in_journal
 
 SCHEMA_VERSION = 1
 #: rows bound per INSERT statement (fewer when SQLite's bound-variable limit is lower)
@@ -624,8 +624,7 @@ class SQLiteStore(GraphStore):
             return "/".join(str(self._meta(k)) for k in ("store_id", "data_version", "updated"))
 
     # -- erasure -------------------------------------------------------------------------
-    #: the name of a pseudonymised client row (no personal data)
-    ERASED_NAME = "已删除 erased"
+    ERASED_NAME = ERASED_NAME
 
     def forget_client(self, client_id: str, pseudonym: str) -> dict[str, int]:
         with self._lock:
@@ -676,43 +675,13 @@ class SQLiteStore(GraphStore):
         return done
 
     def _forget_in_journal(self, ids: list[str], pseudonym: str) -> dict[str, int]:
-        """Journal records that name one of ``ids``: settled reward lines keep their points
-        with every id replaced by ``pseudonym``; merged-row copies and merge undos (personal
-        data) are deleted. The journal is append-only for every other purpose."""
-        pattern = re.compile("|".join(rf"(?<![\w]){re.escape(i)}(?![\w])" for i in ids))
-
-        def names(value: object) -> bool:
-            if isinstance(value, str):
-                return pattern.search(value) is not None
-            if isinstance(value, dict):
-                return any(names(v) for v in value.values())
-            if isinstance(value, list):
-                return any(names(v) for v in value)
-            return False
-
-        def replace(value: object) -> object:
-            if isinstance(value, str):
-                return pattern.sub(pseudonym, value)
-            if isinstance(value, dict):
-                return {k: replace(v) for k, v in value.items()}
-            if isinstance(value, list):
-                return [replace(v) for v in value]
-            return value
-
-        kept = deleted = 0
+        """Journal records that name one of ``ids`` (:func:`erase_in_journal`)."""
         rows = self._conn.execute("SELECT seq, kind, payload FROM journal").fetchall()
-        for seq, kind, payload in rows:
-            data = json.loads(payload)
-            if not names(data):
-                continue
-            if kind == "reward_settled":
-                self._conn.execute("UPDATE journal SET payload = ? WHERE seq = ?",
-                                   (json.dumps(replace(data), ensure_ascii=False), seq))
-                kept += 1
-            else:
-                self._conn.execute("DELETE FROM journal WHERE seq = ?", (seq,))
-                deleted += 1
-        return {"journal.pseudonymised": kept, "journal.deleted": deleted}
+        rewrite, delete = erase_in_journal(rows, ids, pseudonym)
+        self._conn.executemany("UPDATE journal SET payload = ? WHERE seq = ?",
+                               [(payload, seq) for seq, payload in rewrite])
+        self._conn.executemany("DELETE FROM journal WHERE seq = ?", [(seq,) for seq in delete])
+        return {"journal.pseudonymised": len(rewrite), "journal.deleted": len(delete)}
 
     def scrub(self) -> None:
         """Leave no copy of deleted rows in the files: rebuild the database (VACUUM: free
