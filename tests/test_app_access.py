@@ -14,10 +14,19 @@ from streamlit.testing.v1 import AppTest
 
 from graphcrm.config import AccessSettings
 from graphcrm.i18n import t
+from graphcrm.privacy import mask_id_number, mask_phone
 from graphcrm.store.access import AccessStore
 from graphcrm.store.sqlite import SQLiteStore
 from graphcrm.workspace import load_graph
-from tests.test_app import APP, PAGES, add_user, build_sample_store, run_app, sign_in
+from tests.test_app import (
+    ADMIN,
+    APP,
+    PAGES,
+    add_user,
+    build_sample_store,
+    run_app,
+    sign_in,
+)
 
 AGENT_PW = "agent-password-for-tests"
 MANAGER_PW = "manager-password-for-tests"
@@ -240,3 +249,49 @@ def test_scoped_graph_gives_narration_only_names_in_scope(world: dict[str, objec
             leaked = [n for n in world["hidden"] if has_name(text, n)]  # type: ignore[attr-defined]
             assert not leaked, (text, leaked[:3])
     assert through, "no warm path in the sample walks through a colleague's client"
+
+
+@pytest.mark.parametrize(("user", "password", "role"), [
+    (ADMIN, None, "admin"), ("wang", AGENT_PW, "agent"), ("li", MANAGER_PW, "manager")])
+def test_full_numbers_only_for_an_admin_on_the_person_detail(
+        world: dict[str, object], store_env: Path, user: str, password: str | None,
+        role: str) -> None:
+    """A client of the agent's own book, opened on the operation map: everyone who may see the
+    person reads the masked mobile and ID number; only an admin gets the reveal button, the
+    full numbers show for that one run, and the reveal is audited."""
+    ag = world["ag"]
+    at = run_app("page_opmap", "en", user, password) if password else run_app("page_opmap", "en")
+    at.selectbox(key="opmap_agent").set_value(world["agent"]).run()
+    at.number_input(key="opmap_limit").set_value(2000).run()
+    ids = [re.search(r"\(([^()]+)\)$", o).group(1)  # type: ignore[union-attr]
+           for o in at.selectbox(key="opmap_person").options[1:]]
+    clients = ag.clients  # type: ignore[attr-defined]
+    book = set(ag.book(world["agent"]))  # type: ignore[attr-defined]
+    person = next(i for i in ids if i in book and isinstance(clients.at[i, "phone"], str)
+                  and isinstance(clients.at[i, "id_number"], str))
+    phone, idn = str(clients.at[person, "phone"]), str(clients.at[person, "id_number"])
+    at.selectbox(key="opmap_person").set_value(person).run()
+    assert not at.exception
+    text = page_text(at).replace("\\", "")  # Markdown escapes in table cells
+    assert mask_phone(phone) in text and mask_id_number(idn) in text
+    assert phone not in text and idn not in text
+    reveal = [b for b in at.button if b.key == "reveal_numbers"]
+    if role != "admin":
+        assert reveal == []
+        with AccessStore(store_env, AccessSettings()) as acc:
+            rows = acc.audit(user=user)
+        assert "view_personal_data" not in set(rows["action"])
+        return
+    assert len(reveal) == 1
+    reveal[0].click().run()
+    assert not at.exception
+    text = page_text(at).replace("\\", "")
+    assert phone in text and idn in text
+    with AccessStore(store_env, AccessSettings()) as acc:
+        rows = acc.audit(user=ADMIN)
+    seen = rows.loc[rows["action"] == "view_personal_data"]
+    assert list(seen["target"])[-1:] == [person]
+    # the next click anywhere hides them again
+    at.number_input(key="opmap_limit").set_value(1999).run()
+    text = page_text(at).replace("\\", "")
+    assert phone not in text and mask_phone(phone) in text

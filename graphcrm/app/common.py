@@ -15,7 +15,8 @@ from graphcrm.app.auth import access_store
 from graphcrm.config import Settings, load_settings, store_location
 from graphcrm.errors import UnknownIdError
 from graphcrm.i18n import t
-from graphcrm.privacy import mask_frame, neutralise_frame
+from graphcrm.model import Label
+from graphcrm.privacy import mask_frame, mask_value, neutralise_frame
 from graphcrm.scope import Scope, display_name, filter_rows, hide_names, scoped_graph, sees
 from graphcrm.store.access import User
 from graphcrm.workspace import load_graph, open_store
@@ -245,6 +246,31 @@ def md(text: object) -> str:
     punctuation escaped; a word joiner inside ``http:``, ``www.`` and before ``@``)."""
     text = _AUTOLINK.sub("\u2060", " ".join(str(text).split()))
     return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def contact_details(ctx: Ctx, person_id: str) -> None:
+    """A client's mobile and ID number on their detail: masked for everyone who may see the
+    person (docs/privacy.md); an admin may reveal the full numbers with a button, for that one
+    run of the page, and each reveal is an audit row (``view_personal_data``). Agents and
+    managers get no button."""
+    if not ctx.sees(person_id):
+        return
+    with open_store(ctx.location, create=False, settings=ctx.settings) as store:
+        rows = store.get_nodes(Label.CLIENT, [person_id])
+    if rows.empty:
+        return
+    values = {kind: rows.iloc[0].get(kind) for kind in ("phone", "id_number")}
+    values = {k: v for k, v in values.items() if isinstance(v, str) and v.strip()}
+    if not values:
+        return
+    revealed = ctx.is_admin and st.button(
+        ctx.t("reveal_numbers"), key="reveal_numbers", on_click=audit,
+        args=(ctx, "view_personal_data", person_id, "unmasked " + ",".join(values)))
+    shown = {k: (v if revealed else mask_value(k, v)) for k, v in values.items()}
+    st.table(pd.DataFrame({"": [ctx.t(f"col_{k}") for k in shown],
+                           " ": [md(v) for v in shown.values()]}))
+    if revealed:
+        st.caption(ctx.t("revealed_note"))
 
 
 def search_digest(ctx: Ctx, text: str) -> str:

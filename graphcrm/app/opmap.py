@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from graphcrm.app.common import Ctx, agent_options, md, person_label, safe
+from graphcrm.app.common import Ctx, agent_options, contact_details, md, person_label, safe
 from graphcrm.app.viz import (
     NODE_COLOURS,
     QUADRANT_COLOURS,
@@ -174,6 +174,7 @@ def render(ctx: Ctx) -> None:
         pos = int((df["person_id"].to_numpy() == person).nonzero()[0][0])
         row = table.iloc[pos]
         st.table(pd.DataFrame({"": list(table.columns), " ": [md(v) for v in row]}))
+        contact_details(ctx, person)
         if df["status"].to_numpy()[pos] in ("client", "prospect"):
             visit_form(ctx, agent, person)
 
