@@ -180,6 +180,8 @@ def warm_graph_tables(ag: AnalysisGraph) -> None:
 
 #: the Streamlit entry script of the app
 APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
+#: what servers run: app.py behind graphcrm.app.deep_urls (deep links lead to the sign-in form)
+SERVE_SCRIPT = APP_SCRIPT.with_name("serve.py")
 
 
 def port_free(port: int) -> bool:
@@ -200,9 +202,10 @@ def free_port() -> int:
 
 
 def streamlit_command(port: int, address: str = "127.0.0.1") -> list[str]:
-    """``streamlit run app.py`` headless (no first-run e-mail prompt, no browser of its own),
-    bound to this machine only (the store holds personal data; no external-address lookup)."""
-    return [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT),
+    """``streamlit run serve.py`` (app.py with deep-URL redirects) headless (no first-run
+    e-mail prompt, no browser of its own), bound to this machine only (the store holds personal
+    data; no external-address lookup)."""
+    return [sys.executable, "-m", "streamlit", "run", str(SERVE_SCRIPT),
             "--server.port", str(port), "--server.address", address,
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
             "--browser.serverAddress", "localhost", "--browser.serverPort", str(port)]

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -119,7 +120,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]
     # no --server.address: the bind address is the one .streamlit/config.toml sets
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"),
              "--server.port", str(port), "--server.headless", "true",
              "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -270,6 +271,33 @@ def _settle_at(page: object, header: str) -> None:
     time.sleep(1.5)
 
 
+#: deep page URLs (Streamlit alone shows a blank page there: its scripts are linked relative
+#: to the page); serve.py redirects them to the root
+DEEP_PATHS = ("/a/b/c", "/page_opmap/x/y", "/a/b/c/?page=page_data", "/%E5%AE%A2%E6%88%B7/1")
+
+
+def test_deep_urls_redirect_to_the_root(app: dict[str, object]) -> None:
+    """The server's own answer (no browser): a 302 to the root for deep page URLs; Streamlit's
+    routes and one-segment page URLs are served as before."""
+    class NoFollow(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoFollow)
+
+    def answer(path: str) -> tuple[int, str]:
+        try:
+            with opener.open(f"{app['url']}{path}", timeout=30) as resp:
+                return resp.status, resp.headers.get("Location") or ""
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.headers.get("Location") or ""
+
+    for path in DEEP_PATHS:
+        assert answer(path) == (302, "/"), path
+    for path in ("/", "/page_opmap", "/_stcore/health"):
+        assert answer(path)[0] == 200, path
+
+
 def test_unsigned_visitor_sees_only_the_sign_in_form(app: dict[str, object]) -> None:
     import pandas as pd
     from playwright.sync_api import sync_playwright
@@ -278,7 +306,8 @@ def test_unsigned_visitor_sees_only_the_sign_in_form(app: dict[str, object]) -> 
     with sync_playwright() as p:
         browser = _browser(p)
         try:
-            for path in ("/", "/page_opmap", "/Data", "/?page=page_data", "/rewards?x=1"):
+            for path in ("/", "/page_opmap", "/Data", "/?page=page_data", "/rewards?x=1",
+                         *DEEP_PATHS):
                 page = browser.new_context().new_page()  # type: ignore[attr-defined]
                 page.goto(f"{app['url']}{path}", wait_until="domcontentloaded")
                 try:
@@ -294,6 +323,8 @@ def test_unsigned_visitor_sees_only_the_sign_in_form(app: dict[str, object]) -> 
                 assert page.locator("iframe").count() == 0, path
                 assert "退出登录" not in text and not PHONE.search(text), path
                 assert not [n for n in agent_names if n in text], path
+                if path in DEEP_PATHS:  # sent to the root, not a blank page at the deep URL
+                    assert urlparse(page.url).path == "/", (path, page.url)
                 page.context.close()
         finally:
             browser.close()
