@@ -117,7 +117,15 @@ def test_audit_command_filters(db: Path, tmp_path: Path) -> None:
         acc.record("bob", "view", "C2")
     code, out, _ = run("audit", "--user", "alice", "--json", "--store", str(db))
     rows = json.loads(out)["rows"]
-    assert code == 0 and [r["target"] for r in rows] == ["C1"]
+    # people are stored as per-person tokens; C1 is not a client of this store, so the
+    # command cannot show an id for it
+    with AccessStore(db, AccessSettings()) as acc:
+        token = acc.person_token("C1", create=False)
+    assert code == 0 and [r["target"] for r in rows] == [token] and token.startswith("p:")
+    code, out, _ = run("audit", "--person", "C1", "--json", "--store", str(db))
+    assert [r["user"] for r in json.loads(out)["rows"]] == ["alice"]
+    code, out, _ = run("audit", "--person", "C3", "--json", "--store", str(db))
+    assert json.loads(out)["rows"] == []
     code, out, _ = run("audit", "--since", "2999-01-01", "--json", "--store", str(db))
     assert json.loads(out)["rows"] == []
     # exports and ledgers written by the CLI are audited

@@ -88,6 +88,16 @@ def test_forget_leaves_nothing_of_the_person(db: Path) -> None:
     code, _out, err = run("rewards", "--period", "2026-03", "--store", str(db), "--settle")
     assert code == 0, err
     assert any(ln["earner_id"] == "R1" and ln["points"] > 0 for ln in before)
+    # an admin viewed the person (by the merged id too) before the request: audit rows
+    with AccessStore(db, AccessSettings()) as acc:
+        acc.record("root", "view", SECRET_ID, "operation map")
+        acc.record("root", "search", [ALIAS_ID, "R1"], "q=digest")
+        token = acc.person_token(SECRET_ID, create=False)
+        assert token is not None and len(acc.audit(person=SECRET_ID)) == 1
+        keys = [k for (k,) in sqlite3.connect(db).execute("SELECT key FROM person_keys")]
+    assert len(keys) == 3  # the person, their merged id (in the search) and R1
+    code, out, err = run("audit", "--person", SECRET_ID, "--json", "--store", str(db))
+    assert code == 0 and [r["target"] for r in json.loads(out)["rows"]] == [SECRET_ID]
     # the needles are really in the files before (so the scan below can fail)
     raw = b"".join(p.read_bytes() for p in _files(db))
     assert all(n in raw for n in NEEDLES[:4]), [n for n in NEEDLES if n not in raw]
@@ -128,6 +138,23 @@ def test_forget_leaves_nothing_of_the_person(db: Path) -> None:
     assert settled and pseudonym in json.dumps(settled, ensure_ascii=False)
     assert {ln["earner_id"] for ln in after} == \
         {pseudonym if ln["earner_id"] == SECRET_ID else ln["earner_id"] for ln in before}
+    # audit rows that named the person stay (append-only, chain intact) but name nobody now:
+    # the person's key is gone from the file, the token can no longer be tied to the id
+    with AccessStore(db, AccessSettings()) as acc:
+        assert acc.verify_audit() is None
+        trail = acc.audit()
+        assert token in " ".join(trail["target"])
+        assert acc.audit(person=SECRET_ID).empty and acc.audit(person=ALIAS_ID).empty
+        assert acc.person_token(SECRET_ID, create=False) is None
+        assert acc.people_of_tokens([SECRET_ID, ALIAS_ID]) == {}
+    raw = b"".join(p.read_bytes() for p in _files(db))
+    left = [k for (k,) in sqlite3.connect(db).execute("SELECT key FROM person_keys")]
+    assert len(left) == 1 and left[0].encode() in raw  # R1's: R1 was not erased
+    assert [k for k in keys if k not in left and k.encode() in raw] == []
+    code, out, err = run("audit", "--json", "--store", str(db))
+    shown = " ".join(r["target"] for r in json.loads(out)["rows"])
+    assert SECRET_ID not in shown and ALIAS_ID not in shown and token in shown
+    assert "R1" in shown.split()  # a person still in the store is shown by id
     # the erasure is audited, with its reason and without the person
     with AccessStore(db, AccessSettings()) as acc:
         rows = acc.audit()

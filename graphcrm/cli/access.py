@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import click
+import pandas as pd
 
 from graphcrm.cli.common import (
     config_option,
@@ -196,16 +197,21 @@ def users_list(store: str | None, config_path: str | None, as_json: bool) -> Non
 @click.option("--since", "since", type=click.DateTime(formats=["%Y-%m-%d",
                                                               "%Y-%m-%dT%H:%M:%S"]),
               default=None, metavar="DATE", help="Only rows from this date (UTC) on.")
+@click.option("--person", "person", default=None, metavar="ID",
+              help="Only rows that name this person (viewed, searched, numbers revealed).")
 @click.option("--verify", is_flag=True, help="Check the hash chain; exit 1 if broken.")
 @store_option
 @config_option
 @json_option
-def audit_command(user: str | None, since: datetime | None, verify: bool, store: str | None,
-                  config_path: str | None, as_json: bool) -> None:
+def audit_command(user: str | None, since: datetime | None, person: str | None, verify: bool,
+                  store: str | None, config_path: str | None, as_json: bool) -> None:
     """The audit trail: sign-ins (and failures), people viewed, searches, downloads, exports,
     user changes, erasures. Append-only: the store refuses updates and deletes of its rows.
 
     \b
+    People are stored as tokens (p:...) keyed per person; they are shown as the person's id
+    while the person is in the store. After `graphcrm forget` the key is gone and the token
+    names nobody (the rows stay, append-only).
     Keys in --json: rows: [{seq, at, user, action, target, detail}], intact (with --verify).
     """
     since_text = None
@@ -213,8 +219,9 @@ def audit_command(user: str | None, since: datetime | None, verify: bool, store:
         since_text = (since.date().isoformat() if since.time() == datetime.min.time()
                       else since.strftime("%Y-%m-%dT%H:%M:%S"))
     with open_access_cli(store, config_path) as acc:
-        rows = acc.audit(user=user, since=since_text)
+        rows = acc.audit(user=user, since=since_text, person=person)
         broken = acc.verify_audit() if verify else None
+        rows["target"] = _resolve_people(acc, rows, store, config_path)
     if as_json:
         data: dict[str, object] = {"rows": rows.to_dict(orient="records")}
         if verify:
@@ -228,6 +235,21 @@ def audit_command(user: str | None, since: datetime | None, verify: bool, store:
                  f"audit trail BROKEN at row {broken}")
     if verify and broken is not None:
         fail(f"audit trail broken at row {broken}")
+
+
+def _resolve_people(acc: AccessStore, rows: pd.DataFrame, store: str | None,
+                    config_path: str | None) -> pd.Series:
+    """Audit targets with person tokens shown as the ids of the people still in the store."""
+    targets = rows["target"].astype(str)
+    if not targets.str.contains("p:", regex=False).any():
+        return targets
+    try:
+        with open_store(store, create=False, settings=settings_from(config_path)) as source:
+            ids = source.nodes(Label.CLIENT, ["client_id"])["client_id"].astype(str)
+    except StoreError:
+        return targets
+    known = acc.people_of_tokens(ids)
+    return targets.map(lambda t: " ".join(known.get(x, x) for x in t.split()))
 
 
 def _wipe(path: object) -> None:
@@ -277,11 +299,15 @@ def forget_command(person: str, reason: str, store: str | None, config_path: str
     with target, open_access_cli(store, config_path) as acc:
         pseudonym = "ERASED-" + acc.digest("forget:" + person)[:12].upper()
         try:
+            aliases = target.aliases()
             changed = target.forget_client(person, pseudonym)
         except StoreError as exc:
             fail(str(exc))
             return
         client_id = str(changed.pop("client_id", person))
+        # the audit rows naming the person stay; their per-person key goes (crypto-shredding)
+        changed["audit.person_keys"] = acc.shred_people(
+            {person, client_id, *(a for a, c in aliases.items() if c == client_id)})
         snap = snapshot_path(target)
         if snap is not None:
             _wipe(snap)

@@ -39,7 +39,8 @@ from graphcrm.store.base import StoreError
 if TYPE_CHECKING:
     from graphcrm.config import AccessSettings
 
-__all__ = ["ROLES", "AccessStore", "SignIn", "User", "access_location", "open_access"]
+__all__ = ["PERSON_ACTIONS", "ROLES", "AccessStore", "SignIn", "User", "access_location",
+           "open_access"]
 
 ROLES = ("agent", "manager", "admin")
 
@@ -70,7 +71,14 @@ BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END""",
     """CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END""",
     "CREATE TABLE IF NOT EXISTS access_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    # one random key per person audited (ref = keyed digest of the id): audit rows name people
+    # by a token made with it; `forget` deletes the key, so an erased person's rows can no
+    # longer be tied to anyone, while the rows themselves stay untouched (append-only)
+    "CREATE TABLE IF NOT EXISTS person_keys (ref TEXT PRIMARY KEY, key TEXT NOT NULL)",
 )
+
+#: audit actions whose target names people (clients, prospects): stored as person tokens
+PERSON_ACTIONS = frozenset({"view", "search", "view_personal_data"})
 
 AUDIT_COLUMNS = ["seq", "at", "user", "action", "target", "detail"]
 
@@ -320,6 +328,59 @@ class AccessStore:
         return hmac.new(self._digest_key, text.strip().casefold().encode("utf-8"),
                         hashlib.sha256).hexdigest()[:16]
 
+    # -- people in the audit trail (tokens; crypto-shredded by `forget`) ---------------------
+    def _ref(self, person_id: str) -> str:
+        return hmac.new(self._digest_key, b"person:" + person_id.encode("utf-8"),
+                        hashlib.sha256).hexdigest()[:32]
+
+    @staticmethod
+    def _token(key: str, person_id: str) -> str:
+        return "p:" + hmac.new(bytes.fromhex(key), person_id.encode("utf-8"),
+                               hashlib.sha256).hexdigest()[:16]
+
+    def person_token(self, person_id: str, *, create: bool = True) -> str | None:
+        """How audit rows name ``person_id``: ``p:`` + a digest keyed with the person's own
+        random key (made on first use). None when ``create`` is off and the person has no key
+        (never audited, or erased)."""
+        ref = self._ref(person_id)
+        with self._lock:
+            row = self._conn.execute("SELECT key FROM person_keys WHERE ref = ?",
+                                     (ref,)).fetchone()
+            if row is None:
+                if not create:
+                    return None
+                key = secrets.token_hex(32)
+                self._conn.execute("INSERT OR IGNORE INTO person_keys VALUES (?, ?)", (ref, key))
+                row = self._conn.execute("SELECT key FROM person_keys WHERE ref = ?",
+                                         (ref,)).fetchone()
+        return self._token(str(row[0]), person_id)
+
+    def people_of_tokens(self, person_ids: Iterable[str]) -> dict[str, str]:
+        """``{token: id}`` for the given ids that have a key (to show audit rows with ids: the
+        living people of the store; an erased person's token maps to nobody)."""
+        with self._lock:
+            keys = dict(self._conn.execute("SELECT ref, key FROM person_keys").fetchall())
+        out = {}
+        for pid in person_ids:
+            key = keys.get(self._ref(str(pid)))
+            if key is not None:
+                out[self._token(key, str(pid))] = str(pid)
+        return out
+
+    def shred_people(self, person_ids: Iterable[str]) -> int:
+        """Delete the keys of ``person_ids`` (``forget``): their audit rows stay as they are,
+        but their tokens can no longer be tied to an id by anyone. The file is rebuilt
+        (secure_delete, VACUUM, WAL truncated) so no freed page keeps a key."""
+        refs = [(self._ref(str(p)),) for p in person_ids]
+        with self._tx():
+            before = self._conn.total_changes
+            self._conn.executemany("DELETE FROM person_keys WHERE ref = ?", refs)
+            n = self._conn.total_changes - before
+        with self._lock:
+            self._conn.execute("VACUUM")
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return n
+
     def _audit(self, user: str, action: str, target: str = "", detail: str = "") -> None:
         prev = self._conn.execute("SELECT chain FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         at = _now_iso()
@@ -331,16 +392,26 @@ class AccessStore:
 
     def record(self, user: str, action: str, target: str | Iterable[str] = "",
                detail: str = "") -> None:
-        """Append one audit row (``target``: an id, or several joined by spaces)."""
-        if not isinstance(target, str):
-            target = " ".join(str(x) for x in target)
+        """Append one audit row (``target``: an id, or several joined by spaces). For the
+        actions of :data:`PERSON_ACTIONS` each id is stored as its person token."""
+        ids = target.split() if isinstance(target, str) else [str(x) for x in target]
         with self._tx():
-            self._audit(user, action, target, detail)
+            if action in PERSON_ACTIONS:
+                ids = [str(self.person_token(i)) for i in ids]
+            self._audit(user, action, " ".join(ids), detail)
 
-    def audit(self, user: str | None = None, since: str | None = None) -> pd.DataFrame:
-        """Audit rows, oldest first; ``since`` is an ISO date or time (UTC)."""
+    def audit(self, user: str | None = None, since: str | None = None,
+              person: str | None = None) -> pd.DataFrame:
+        """Audit rows, oldest first; ``since`` is an ISO date or time (UTC); ``person`` keeps
+        the rows that name that person (by their token: none once they are erased)."""
         sql = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit WHERE 1 = 1"
         params: list[object] = []
+        if person is not None:
+            token = self.person_token(person, create=False)
+            if token is None:
+                return pd.DataFrame(columns=AUDIT_COLUMNS)
+            sql += " AND (' ' || target || ' ') LIKE ?"
+            params.append(f"% {token} %")
         if user:
             sql += " AND user = ?"
             params.append(user)
