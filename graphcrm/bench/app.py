@@ -12,8 +12,12 @@ from typing import Any
 
 import click
 
+from graphcrm.config import Settings
+from graphcrm.graph import build_graph
 from graphcrm.i18n import t
 from graphcrm.ingest.job import ingest_paths
+from graphcrm.scope import scope_for, scoped_graph
+from graphcrm.store.access import User
 from graphcrm.store.sqlite import SQLiteStore
 from graphcrm.synth import generate
 from graphcrm.workspace import free_port, streamlit_command, warm_graph
@@ -180,3 +184,47 @@ def run_app_bench(clients: int = 0, seed: int = 7, warm: bool = True,
         rows = time_pages(store)
         browser_rows = browser_times(store) if browser else []
     return {"pages": rows, "load_s": load_s, "warm_s": warm_s, "browser": browser_rows}
+
+
+def run_scope_bench(clients: int = 100_000, seed: int = 7, repeats: int = 3
+                    ) -> dict[str, Any]:
+    """The scoped copy of the analysis graph (:func:`graphcrm.scope.scoped_graph`, what every
+    page of a non-admin reads) against building the whole analysis graph
+    (:func:`graphcrm.graph.build_graph`) in the same run, on ``clients`` generated clients
+    (0 = data/sample).
+
+    Users: the agent with the biggest book and a manager of that agent's team (the copy names
+    everyone outside their scope "a client of 同事 X"). Each copy is timed ``repeats`` times
+    (scope resolution included); the best and the median are reported with their ratio to the
+    build, which is the baseline. Returns ``{"clients", "build_s", "rows": [...]}``.
+    """
+    settings = Settings()
+    with tempfile.TemporaryDirectory() as tmp:
+        files = SAMPLE
+        if clients:
+            files = Path(tmp) / "files"
+            generate(files, clients, seed)
+        store_path = load_files(files, Path(tmp) / "bench.db")
+        with SQLiteStore(store_path, create=False) as store:
+            t0 = time.perf_counter()
+            ag = build_graph(store, settings)
+            build_s = time.perf_counter() - t0
+    agent = str(ag.serving.value_counts().index[0])
+    team = str(ag.agents.at[agent, "team"])
+    users = [User("bench-agent", "agent", agent_id=agent),
+             User("bench-manager", "manager", teams=(team,))]
+    rows = []
+    for user in users:
+        times, hidden = [], 0
+        for _ in range(max(int(repeats), 1)):
+            t0 = time.perf_counter()
+            view = scoped_graph(scope_for(user, ag), ag, "zh")
+            times.append(time.perf_counter() - t0)
+            hidden = int((view.clients["name"].to_numpy() != ag.clients["name"].to_numpy())
+                         .sum())
+        times.sort()
+        best, median = times[0], times[len(times) // 2]
+        rows.append({"user": user.role, "hidden_clients": hidden,
+                     "best_s": round(best, 3), "median_s": round(median, 3),
+                     "ratio_to_build": round(median / build_s, 4) if build_s else None})
+    return {"clients": len(ag.clients), "build_s": round(build_s, 2), "rows": rows}

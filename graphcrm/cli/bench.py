@@ -137,6 +137,29 @@ def bench_app(clients: int, seed: int, warm: bool, use_browser: bool, store_path
             click.echo(f"{r['page']:<24} {r['browser_first_s']:>9}{over}")
 
 
+@bench.command("scope")
+@click.option("--clients", default=100_000, show_default=True,
+              help="Generate this many clients (0 = data/sample).")
+@click.option("--seed", default=7, show_default=True)
+@click.option("--repeats", default=3, show_default=True, help="Timings per user (median).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bench_scope(clients: int, seed: int, repeats: int, as_json: bool) -> None:
+    """The scoped graph copy of a non-admin against building the analysis graph (same run).
+
+    非管理员的范围图副本耗时, 与同次构建整张分析图对比。
+    """
+    result = app_bench.run_scope_bench(clients, seed, repeats)
+    if as_json:
+        echo_json(result)
+        return
+    click.echo(f"clients {result['clients']:,}   whole analysis graph build (baseline) "
+               f"{result['build_s']:.2f} s")
+    click.echo(f"{'user':<10} {'hidden':>8} {'best s':>8} {'median s':>9} {'/ build':>8}")
+    for r in result["rows"]:
+        click.echo(f"{r['user']:<10} {r['hidden_clients']:>8,} {r['best_s']:>8} "
+                   f"{r['median_s']:>9} {r['ratio_to_build']:>8}")
+
+
 @bench.command("faults")
 @click.option("--kills", type=int, default=100, show_default=True,
               help="Rounds: each starts an ingest and kills it with SIGKILL at a random moment.")
