@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from graphcrm.i18n import t
@@ -78,7 +79,11 @@ def display_name(scope: Scope, ag: Any, person_id: str, lang: str = "zh") -> str
     """The name ``scope`` may see: the real one, or "a client of 同事 X (team)"."""
     if sees(scope, ag, person_id):
         return ag.name(person_id)
-    agent = ag.serving_agent(person_id) or ""
+    return colleague_label(ag, ag.serving_agent(person_id) or "", lang)
+
+
+def colleague_label(ag: Any, agent: str, lang: str = "zh") -> str:
+    """How a client of ``agent`` shows to someone outside that agent's scope."""
     team = ""
     if agent in ag.agents.index and "team" in ag.agents.columns:
         value = ag.agents.at[agent, "team"]
@@ -92,10 +97,14 @@ def visible(scope: Scope, ag: Any, ids: Iterable[str]) -> list[bool]:
     ids = [str(i) for i in ids]
     if scope.agents is None:
         return [True] * len(ids)
+    return _visible_mask(scope, ag, pd.Index(ids)).tolist()
+
+
+def _visible_mask(scope: Scope, ag: Any, ids: pd.Index) -> np.ndarray:
+    """:func:`sees` for ``ids`` as a boolean array (no Python loop over the ids)."""
     serving = ag.serving.reindex(ids)
-    is_client = pd.Index(ids).isin(ag.clients.index)
-    return [not c or pd.isna(a) or a in scope.agents
-            for c, a in zip(is_client, serving.to_numpy(), strict=True)]
+    outside = serving.notna().to_numpy() & ~serving.isin(list(scope.agents or ())).to_numpy()
+    return ~(ids.isin(ag.clients.index) & outside)
 
 
 def filter_rows(scope: Scope, ag: Any, frame: pd.DataFrame, id_col: str) -> pd.DataFrame:
@@ -142,29 +151,38 @@ def scoped_graph(scope: Scope, ag: Any, lang: str = "zh") -> Any:
     Ties, policies, referrals and the serving table are unchanged, so every metric and every
     narration run on the copy gives the same numbers with only the names the user may see.
     Admins (and a scope that hides nobody) get ``ag`` itself.
+
+    The copy shares every unchanged column and table with ``ag`` (a shallow copy whose name
+    and personal columns are new arrays): its cost is a few vectorised passes over the
+    clients, not a copy of the graph (docs/benchmarks-app.md, ``graphcrm bench scope``).
     """
     if scope.agents is None or ag.clients.empty:
         return ag
     ids = ag.clients.index
-    hidden = ids[~pd.Series(visible(scope, ag, ids), index=ids).to_numpy()]
-    if len(hidden) == 0:
+    serving = ag.serving.reindex(ids)
+    agents = serving.to_numpy(dtype=object)
+    hide = serving.notna().to_numpy() & ~serving.isin(list(scope.agents)).to_numpy()
+    if not hide.any():
         return ag
-    serving = ag.serving.reindex(hidden)
-    labels: dict[Any, str] = {}
-    for agent in serving.dropna().unique():
-        first = serving.index[serving.to_numpy() == agent][0]
-        labels[agent] = display_name(scope, ag, str(first), lang)
-    names = serving.map(labels).astype(object)
-    clients = ag.clients.copy()
-    clients["name"] = clients["name"].astype(object)
-    clients.loc[hidden, "name"] = names.to_numpy()
+    pos = np.flatnonzero(hide)
+    hidden_agents = pd.Series(agents[pos])
+    labels = {a: colleague_label(ag, str(a), lang) for a in hidden_agents.unique()}
+    names = hidden_agents.map(labels).to_numpy(dtype=object)
+    clients = ag.clients.copy(deep=False)
+    column = clients["name"].to_numpy(dtype=object, copy=True)
+    column[pos] = names
+    clients["name"] = column
     for col in _PERSONAL:
         if col in clients.columns:
-            clients[col] = clients[col].astype(object)
-            clients.loc[hidden, col] = None
-    nodes = ag.nodes.copy()
-    nodes["name"] = nodes["name"].astype(object)
-    nodes.loc[hidden, "name"] = names.to_numpy()
+            column = clients[col].to_numpy(dtype=object, copy=True)
+            column[pos] = None
+            clients[col] = column
+    nodes = ag.nodes.copy(deep=False)
+    at = nodes.index.get_indexer(ids[pos])
+    found = at >= 0
+    column = nodes["name"].to_numpy(dtype=object, copy=True)
+    column[at[found]] = names[found]
+    nodes["name"] = column
     # metric caches carry no names, except the people lookup and tables with a name column
     cache = {k: v for k, v in ag._cache.items()
              if k != "lookup_people"

@@ -224,7 +224,11 @@ def test_scoped_graph_gives_narration_only_names_in_scope(world: dict[str, objec
     ag = world["ag"]
     agent = str(world["agent"])
     scope = scope_for(User("wang", "agent", agent_id=agent), ag)
+    before = ag.clients.copy(), ag.nodes.copy()  # type: ignore[attr-defined]
     view = scoped_graph(scope, ag, "en")
+    # the copy shares unchanged columns with the original: the original must stay as it was
+    pd.testing.assert_frame_equal(before[0], ag.clients)  # type: ignore[attr-defined]
+    pd.testing.assert_frame_equal(before[1], ag.nodes)  # type: ignore[attr-defined]
     serving = ag.serving.reindex(ag.clients.index)  # type: ignore[attr-defined]
     others = ag.clients.index[serving.notna() & (serving != agent)]  # type: ignore[attr-defined]
     mine = ag.book(agent)  # type: ignore[attr-defined]
