@@ -293,3 +293,21 @@ def test_policies_start_after_birth_and_agent_hire(frames: dict[str, pd.DataFram
     assert (pol["start_date"] >= pol["writing_agent_id"].map(hires)).all()
     ref = frames["relationships"]
     assert (ref.loc[ref["type"] == "REFERRED", "start_date"] != "").all()
+
+
+def test_bench_scope_reports_an_agent_and_a_manager_against_the_build() -> None:
+    """`graphcrm bench scope` on data/sample: both users, how many clients their copy hides
+    (counted here with pandas from the sample files), and a ratio to the build (no time is
+    asserted)."""
+    import pandas as pd
+
+    from graphcrm.bench.app import SAMPLE, run_scope_bench
+
+    res = run_scope_bench(0, repeats=1)
+    clients = pd.read_csv(SAMPLE / "clients.csv", dtype=str)
+    assert res["clients"] == len(clients) and res["build_s"] > 0
+    assert [r["user"] for r in res["rows"]] == ["agent", "manager"]
+    for r in res["rows"]:
+        assert 0 < r["hidden_clients"] < len(clients)
+        assert r["ratio_to_build"] == round(r["median_s"] / res["build_s"], 4) or \
+            abs(r["ratio_to_build"] - r["median_s"] / res["build_s"]) < 0.01
