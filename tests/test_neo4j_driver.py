@@ -507,3 +507,58 @@ def test_forget_runs_every_erasure_statement_in_one_transaction(servers: list[An
     # the unknown id stopped at the look-up: nothing was deleted, no retry
     tail = [names.get(q) for q, _ in srv.runs[len(sent):]]
     assert tail == ["forget_resolve"], tail
+
+
+def test_forget_command_on_neo4j_checks_and_audits_in_the_side_file(
+        servers: list[Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`graphcrm forget --store bolt://…` end to end on the wire: the merged id resolves, the
+    erasure runs, `find_text` is asked for the mobile, ID number and ids afterwards, and the
+    erasure is audited in the access side file (the graph database holds no audit)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from graphcrm.cli import main
+    from graphcrm.config import AccessSettings
+    from graphcrm.store.access import AccessStore
+
+    text = {name: st.text for name, st in STATEMENTS.items()}
+    asked: list[list[str]] = []
+
+    def handler(query: str, params: dict[str, Any]) -> Reply:
+        if query == text["data_version"]:
+            return Reply(["data_version"], [[3]])
+        if query == text["aliases"]:
+            return Reply(["alias_id", "client_id"], [["C1-old", "C1"]])
+        if query == text["get_clients"]:
+            return Reply(["p"], [[{"id": "C1", "name": "张伟", "phone": "13812345678",
+                                   "id_number": "420106199201140011"}]])
+        if query == text["forget_resolve"]:
+            return Reply(["client_id", "found", "aliases"], [["C1", True, ["C1-old"]]])
+        if query == text["forget_journal_naming"]:
+            return Reply(["id", "kind", "payload"], [])
+        if query == text["forget_client_node"]:
+            return Reply(["relationships", "clients"], [[3, 1]])
+        if query == text["find_text"]:
+            asked.append(list(params["needles"]))
+            return Reply(["kind", "what", "properties"], [])
+        if "changed" in query:
+            return Reply(["changed"], [[0]])
+        return Reply()
+
+    srv = BoltServer(handler)
+    servers.append(srv)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GRAPHCRM_NEO4J_PASSWORD", PASSWORD)
+    result = CliRunner().invoke(main, ["forget", "C1-old", "--reason", "request 7",
+                                       "--store", srv.uri, "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["client_id"] == "C1" and out["still_found"] == []
+    assert out["snapshot_rebuilt"] is False  # a server has no snapshot file
+    assert asked == [["13812345678", "420106199201140011", "C1", "C1-old"]]
+    with AccessStore(tmp_path / "graphcrm-access.db", AccessSettings()) as acc:
+        rows = acc.audit()
+    forget = rows.loc[rows["action"] == "forget"]
+    assert list(forget["target"]) == [out["pseudonym"]]
+    assert "request 7" in forget.iloc[0]["detail"] and "C1" not in forget.iloc[0]["detail"]

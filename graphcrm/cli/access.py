@@ -288,7 +288,8 @@ def forget_command(person: str, reason: str, store: str | None, config_path: str
     are not touched: erase the person there too.
 
     \b
-    Keys in --json: client_id, pseudonym, changed (rows per table), snapshot_rebuilt.
+    Keys in --json: client_id, pseudonym, changed (rows per table), snapshot_rebuilt,
+    still_found (Neo4j: nodes/ties still holding the mobile, ID number or ids; [] expected).
     """
     settings = settings_from(config_path)
     try:
@@ -298,13 +299,24 @@ def forget_command(person: str, reason: str, store: str | None, config_path: str
         return
     with target, open_access_cli(store, config_path) as acc:
         pseudonym = "ERASED-" + acc.digest("forget:" + person)[:12].upper()
+        find_text = getattr(target, "find_text", None)  # a server: check after the erasure
         try:
             aliases = target.aliases()
+            cid = aliases.get(person, person)
+            row = target.get_nodes(Label.CLIENT, [cid])
             changed = target.forget_client(person, pseudonym)
         except StoreError as exc:
             fail(str(exc))
             return
         client_id = str(changed.pop("client_id", person))
+        left: list[dict[str, object]] = []
+        if find_text is not None:
+            # mobile, ID number and ids (a name can be a namesake's): a hit is shown, not
+            # fatal, since an id can also be part of a longer one
+            needles = [str(v) for v in row.iloc[0][["phone", "id_number"]]
+                       if isinstance(v, str) and len(v.strip()) >= 6] if len(row) else []
+            left = find_text([*needles, client_id, *(a for a, c in aliases.items()
+                                                       if c == client_id)])
         # the audit rows naming the person stay; their per-person key goes (crypto-shredding)
         changed["audit.person_keys"] = acc.shred_people(
             {person, client_id, *(a for a, c in aliases.items() if c == client_id)})
@@ -316,11 +328,19 @@ def forget_command(person: str, reason: str, store: str | None, config_path: str
                    f"reason={reason}; " + ", ".join(f"{k}={v}" for k, v in changed.items()))
     if as_json:
         echo_json({"client_id": client_id, "pseudonym": pseudonym, "changed": changed,
-                   "snapshot_rebuilt": snap is not None})
+                   "snapshot_rebuilt": snap is not None, "still_found": left})
         return
     echo(f"erased {client_id}: now {pseudonym} (no personal data); "
          + ", ".join(f"{k} {v}" for k, v in changed.items()))
     echo("not touched: files outside the store (rejects files, ledgers, exports, backups)")
+    if find_text is not None:
+        echo("Neo4j keeps the person in its transaction logs and backups until they are "
+             "pruned or expired: see docs/neo4j.md, \"Erasure\"")
+        if left:
+            echo(f"check: {len(left)} nodes or ties still hold the person's mobile, ID number "
+                 f"or an id (a longer id containing it?): {left[:5]}")
+        else:
+            echo("check: no node or tie holds the person's mobile, ID number or ids")
 
 
 COMMANDS: list[click.Command] = [users, audit_command, forget_command]
