@@ -304,11 +304,18 @@ def forget_command(person: str, reason: str, store: str | None, config_path: str
             aliases = target.aliases()
             cid = aliases.get(person, person)
             row = target.get_nodes(Label.CLIENT, [cid])
+            ids = {person, cid, *(a for a, c in aliases.items() if c == cid)}
+            # the audit rows naming the person stay; their per-person key goes
+            # (crypto-shredding). An embedded store's file holds the keys and is rebuilt by
+            # the erasure right after; a side file is rebuilt here.
+            shredded = acc.shred_people(ids, rebuild=acc.path != getattr(target, "path", None)
+                                        ) if len(row) else 0
             changed = target.forget_client(person, pseudonym)
         except StoreError as exc:
             fail(str(exc))
             return
         client_id = str(changed.pop("client_id", person))
+        changed["audit.person_keys"] = shredded
         left: list[dict[str, object]] = []
         if find_text is not None:
             # mobile, ID number and ids (a name can be a namesake's): a hit is shown, not
@@ -317,9 +324,6 @@ def forget_command(person: str, reason: str, store: str | None, config_path: str
                        if isinstance(v, str) and len(v.strip()) >= 6] if len(row) else []
             left = find_text([*needles, client_id, *(a for a, c in aliases.items()
                                                        if c == client_id)])
-        # the audit rows naming the person stay; their per-person key goes (crypto-shredding)
-        changed["audit.person_keys"] = acc.shred_people(
-            {person, client_id, *(a for a, c in aliases.items() if c == client_id)})
         snap = snapshot_path(target)
         if snap is not None:
             _wipe(snap)

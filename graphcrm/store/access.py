@@ -367,15 +367,18 @@ class AccessStore:
                 out[self._token(key, str(pid))] = str(pid)
         return out
 
-    def shred_people(self, person_ids: Iterable[str]) -> int:
+    def shred_people(self, person_ids: Iterable[str], *, rebuild: bool = True) -> int:
         """Delete the keys of ``person_ids`` (``forget``): their audit rows stay as they are,
-        but their tokens can no longer be tied to an id by anyone. The file is rebuilt
-        (secure_delete, VACUUM, WAL truncated) so no freed page keeps a key."""
+        but their tokens can no longer be tied to an id by anyone. Deleted with secure_delete;
+        with ``rebuild`` the file is rebuilt too (VACUUM, WAL truncated) so no freed page keeps
+        a key (off when the caller rebuilds the same file right after)."""
         refs = [(self._ref(str(p)),) for p in person_ids]
         with self._tx():
             before = self._conn.total_changes
             self._conn.executemany("DELETE FROM person_keys WHERE ref = ?", refs)
             n = self._conn.total_changes - before
+        if not rebuild:
+            return n
         with self._lock:
             self._conn.execute("VACUUM")
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
