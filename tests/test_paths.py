@@ -255,3 +255,25 @@ def test_hop_bounded_bounds_equal_full_bellman_ford() -> None:
         for r in range(1, 7):
             want[r] = np.minimum(want[r - 1], (dense + want[r - 1][None, :]).min(axis=1))
         assert np.array_equal(_hop_bounded_to(sub, target, 6), want)
+
+
+def test_candidates_hold_every_node_of_every_short_path() -> None:
+    """The bidirectional candidate set (balls of a + b = max_hops - 1 levels) contains every
+    node of every simple path of at most max_hops ties, on a random graph, brute force."""
+    import scipy.sparse as sp
+
+    from graphcrm.metrics.paths import _candidates
+
+    rng = np.random.default_rng(8)
+    n = 60
+    a, b = rng.integers(0, n, 110), rng.integers(0, n, 110)
+    w = sp.coo_matrix((np.ones(110), (a, b)), shape=(n, n)).tocsr()
+    g = (w + w.T).tocsr()
+    g.setdiag(0)
+    g.eliminate_zeros()
+    g.sort_indices()
+    nxg = nx.from_scipy_sparse_array(g)
+    for s, t in [(0, 1), (2, 40), (5, 59), (10, 11)]:
+        for hmax in (1, 2, 3, 4, 5):
+            on_paths = {v for p in nx.all_simple_paths(nxg, s, t, cutoff=hmax) for v in p}
+            assert on_paths <= set(_candidates(g, s, t, hmax).tolist()), (s, t, hmax)

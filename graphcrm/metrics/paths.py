@@ -114,19 +114,53 @@ def _distinct(values: np.ndarray, scratch: np.ndarray) -> np.ndarray:
 
 def _ball(csr: sp.csr_matrix, start: int, depth: int) -> np.ndarray:
     """Node positions within ``depth`` hops of ``start`` (BFS on the CSR structure), sorted."""
-    seen = np.zeros(csr.shape[0], dtype=bool)
-    scratch = np.empty(csr.shape[0], dtype=np.int64)
-    seen[start] = True
-    frontier = np.array([start], dtype=np.int64)
-    indices = csr.indices
-    for _ in range(depth):
-        if not len(frontier):
+    return np.flatnonzero(_Bfs(csr, start).grow(depth).seen)
+
+
+class _Bfs:
+    """A breadth-first search from one node, grown one level at a time."""
+
+    def __init__(self, csr: sp.csr_matrix, start: int) -> None:
+        self.csr = csr
+        self.seen = np.zeros(csr.shape[0], dtype=bool)
+        self.seen[start] = True
+        self.frontier = np.array([start], dtype=np.int64)
+        self.depth = 0
+        self._scratch = np.empty(csr.shape[0], dtype=np.int64)
+
+    def next_cost(self) -> int:
+        """Ties the next level reads (the frontier's degrees)."""
+        f = self.frontier
+        return int((self.csr.indptr[f + 1] - self.csr.indptr[f]).sum())
+
+    def grow(self, levels: int = 1) -> _Bfs:
+        for _ in range(levels):
+            if not len(self.frontier):
+                break
+            nb = self.csr.indices[_gather(self.csr, self.frontier)]
+            nb = _distinct(nb[~self.seen[nb]], self._scratch)
+            self.seen[nb] = True
+            self.frontier = nb
+            self.depth += 1
+        return self
+
+
+def _candidates(csr: sp.csr_matrix, s: int, t: int, hmax: int) -> np.ndarray:
+    """Every node on some path of at most ``hmax`` ties from ``s`` to ``t`` (and others).
+
+    A node ``v`` on such a path has ``hops(s, v) + hops(v, t) <= hmax``, so for any split
+    ``a + b = hmax - 1`` it is within ``a`` hops of ``s`` or within ``b`` of ``t`` (if
+    ``hops(s, v) > a`` then ``hops(v, t) <= hmax - a - 1``). The two searches grow a level at
+    a time, each time the side whose next level reads fewer ties: a best-connected target's
+    ball stays one level smaller than a fixed half-and-half split would take it.
+    """
+    fs, ft = _Bfs(csr, s), _Bfs(csr, t)
+    for _ in range(max(hmax - 1, 0)):
+        if not len(fs.frontier) and not len(ft.frontier):
             break
-        nb = indices[_gather(csr, frontier)]
-        nb = _distinct(nb[~seen[nb]], scratch)
-        seen[nb] = True
-        frontier = nb
-    return np.flatnonzero(seen)
+        grow_s = len(fs.frontier) and (not len(ft.frontier) or fs.next_cost() <= ft.next_cost())
+        (fs if grow_s else ft).grow()
+    return np.flatnonzero(fs.seen | ft.seen)
 
 
 def _subgraph(csr: sp.csr_matrix, nodes: np.ndarray) -> _Sub:
@@ -260,7 +294,7 @@ def warm_paths(ag: AnalysisGraph, source: str, target: str, k: int | None = None
     if s == t or k <= 0 or hmax <= 0:
         return []
     c = ag.csr
-    cand = np.union1d(_ball(c.strength, s, (hmax + 1) // 2), _ball(c.strength, t, hmax // 2))
+    cand = _candidates(c.strength, s, t, hmax)
     sub = _subgraph(c.distance, cand)
     si = int(np.searchsorted(cand, s))
     ti = int(np.searchsorted(cand, t))
