@@ -20,11 +20,14 @@ N, so the two cores both work. The result is the same as one file after the othe
 Re-running the same input changes nothing: the normalisation is deterministic, the store skips
 identical rows, known aliases are not recorded twice, and the data version stays put. Files
 that hold a large share of a table already stored are compared with the stored rows first
-(:func:`changed_rows`), so only new or changed rows are written.
+(:func:`changed_rows`), so only new or changed rows are written. A file whose bytes were
+applied before (its SHA-256 noted in the store in the same transaction as its rows), that had no
+reject, and whose table has not changed since, is not read again (:func:`_fingerprint`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import signal
@@ -40,6 +43,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from graphcrm import __version__
 from graphcrm.config import Settings, load_settings
 from graphcrm.ingest.identity import MERGE_COLUMNS, resolve_clients
 from graphcrm.ingest.readers import (
@@ -238,6 +242,54 @@ def discover_inputs(paths: Sequence[str | Path]) -> list[tuple[Table, Path]]:
 
 
 # -- the job -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _FileStamp:
+    """What identifies one input's content for a re-run: ``digest`` (SHA-256 of the bytes, of
+    the template and of the rules that checked them) and the file's size and change time when
+    it was hashed (a file changed while the job ran is not noted as applied)."""
+
+    digest: str
+    size: int
+    mtime_ns: int
+
+    def still(self, path: Path) -> bool:
+        try:
+            st = path.stat()
+        except OSError:
+            return False
+        return (st.st_size, st.st_mtime_ns) == (self.size, self.mtime_ns)
+
+
+def _fingerprint(path: Path, table: Table, settings: Settings) -> _FileStamp | None:
+    """The file's :class:`_FileStamp` (None when it cannot be read: the reader says why).
+
+    The rules are part of the digest (the settings of ``[ingest]`` and this version of
+    GraphCRM): the same bytes checked by other rules may give other rows.
+    """
+    try:
+        st = path.stat()
+        with path.open("rb") as fh:
+            content = hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:
+        return None
+    rules = hashlib.sha256(repr((__version__, table.name, settings.ingest)).encode()
+                           ).hexdigest()[:16]
+    return _FileStamp(f"{content}:{rules}", st.st_size, st.st_mtime_ns)
+
+
+def _skipped(table: Table, path: Path, stamp: _FileStamp, store: GraphStore,
+             t0: float) -> FileReport | None:
+    """The report of a file the store already holds as it is (see
+    :meth:`GraphStore.ingested_file`), or None when it must be read."""
+    info = store.ingested_file(table, stamp.digest)
+    if info is None:
+        return None
+    return FileReport(str(path), table.name, info["rows_read"], info["accepted"], 0,
+                      info["merged"], 0, time.perf_counter() - t0,
+                      warnings=["unchanged since it was ingested (same bytes, its table not "
+                                "changed since): not read again"])
+
+
 def _transaction(store: GraphStore, table: Table, rows: int, settings: Settings
                  ) -> AbstractContextManager[None]:
     bulk = getattr(store, "bulk_transaction", None)
@@ -355,8 +407,15 @@ def ingest_paths(paths: Sequence[str | Path], store: GraphStore, *,
                 state = _stored_state(store)  # the later files are checked here, as stored
                 if not check_here:
                     continue
+            t0 = time.perf_counter()
+            stamp = _fingerprint(path, table, settings)
+            done = (None if stamp is None or fresh
+                    else _skipped(table, path, stamp, store, t0))
+            if done is not None:
+                files.append(done)
+                continue
             snapshot = state.snapshot()
-            job = _prepare(table, path, store, settings, state)
+            job = _prepare(table, path, store, settings, state, stamp)
             if isinstance(job, FileReport):
                 files.append(job)
                 continue
@@ -444,10 +503,11 @@ class _Prepared:
     t_end: float = 0.0  # when its write ended
     rows_to_write: int = 0  # len(frame) when prepared (new or changed rows)
     merged_originals: list[dict[str, object]] | None = None  # the merged rows, for an undo
+    stamp: _FileStamp | None = None  # its content, noted with its rows when it had no reject
 
 
 def _prepare(table: Table, path: Path, store: GraphStore | None, settings: Settings,
-             state: _JobState) -> _Prepared | FileReport:
+             state: _JobState, stamp: _FileStamp | None = None) -> _Prepared | FileReport:
     """Read, validate and resolve one file; record its ids as known (see :class:`_JobState`).
 
     ``store`` is only read when ``state`` says it may hold data; the pipeline's child process
@@ -455,6 +515,8 @@ def _prepare(table: Table, path: Path, store: GraphStore | None, settings: Setti
     """
     label = path.name
     t0 = time.perf_counter()
+    if stamp is None:  # hashed before reading: the noted digest is of what was read
+        stamp = _fingerprint(path, table, settings)
     try:
         raw = read_file(path, table, settings.ingest)
     except IngestError as exc:
@@ -502,7 +564,7 @@ def _prepare(table: Table, path: Path, store: GraphStore | None, settings: Setti
     return _Prepared(table, path, label, frame, file_merges, file_rejects,
                      raw.n + len(raw.bad_rows), len(checked.frame), merged_rows, note,
                      raw.encoding, t0, prep_seconds=time.perf_counter() - t0,
-                     rows_to_write=len(frame), merged_originals=originals)
+                     rows_to_write=len(frame), merged_originals=originals, stamp=stamp)
 
 
 def _stored_rows(table: Table, counts: dict[str, int]) -> int:
@@ -591,6 +653,12 @@ def _write_file(store: GraphStore, job: _Prepared, rows: Iterable[pd.DataFrame],
                 changed += added
                 if added and job.merged_originals:
                     changed += store.append_journal("merged_row", job.merged_originals)
+            if (job.stamp is not None and not len(job.rejects)
+                    and job.stamp.still(job.path)):
+                # committed with the rows or not at all: a re-run may then skip the file
+                store.record_ingested_file(job.table, job.stamp.digest, {
+                    "rows_read": job.rows_read, "accepted": job.accepted,
+                    "merged": job.merged})
         job.frame = job.frame.iloc[:0]  # written: free the rows while the next file validates
         if progress is not None and total == 0:
             job.progress_failed = True

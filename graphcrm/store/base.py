@@ -191,6 +191,18 @@ class GraphStore(ABC):
         """
         raise StoreError(f"{self.location}: erasure is not available for this back end yet")
 
+    def record_ingested_file(self, table: Table, digest: str, info: dict[str, int]) -> None:  # noqa: B027
+        """Inside the transaction that writes a file: note that the file whose content hash
+        is ``digest`` has been applied to ``table`` (``info``: its rows read, accepted and
+        merged). It commits or rolls back with the file's rows. Back ends that do not keep
+        such notes ignore it, and every re-run then reads every file (still a no-op)."""
+
+    def ingested_file(self, table: Table, digest: str) -> dict[str, int] | None:
+        """The note :meth:`record_ingested_file` left for ``digest``, but only while nothing
+        has changed ``table`` (or the aliases, for clients) since: re-applying the file could
+        then change nothing, so the ingest job may skip it. None otherwise."""
+        return None
+
     @staticmethod
     def _template_columns(table: Table, rows: pd.DataFrame) -> list[str]:
         """The table's template columns, after checking ``rows`` has every one of them."""

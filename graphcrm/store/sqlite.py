@@ -111,6 +111,12 @@ _BASE_DDL = (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   kind TEXT NOT NULL, recorded_at TEXT NOT NULL, payload TEXT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS journal_kind ON journal (kind, seq)",
+    # files applied by the ingest job: a re-run skips a file whose bytes were applied and
+    # whose table has not changed since (``version`` >= the table's ``changed:`` meta entry)
+    """CREATE TABLE IF NOT EXISTS ingested_files (
+  table_name TEXT NOT NULL, digest TEXT NOT NULL, rows_read INTEGER NOT NULL,
+  accepted INTEGER NOT NULL, merged INTEGER NOT NULL, version INTEGER,
+  PRIMARY KEY (table_name, digest))""",
 )
 _BASE_NAMES = tuple(re.search(r"EXISTS (\w+)", ddl).group(1)  # type: ignore[union-attr]
                     for ddl in _BASE_DDL)
@@ -233,6 +239,7 @@ class SQLiteStore(GraphStore):
         self._lock = threading.RLock()
         self._in_tx = False
         self._changes = 0
+        self._changed_tables: set[str] = set()  # in this transaction; "*" for every table
         self._bulk_empty: str | None = None  # table being bulk-loaded from empty
         self._max_variables = self._conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
 
@@ -346,6 +353,7 @@ class SQLiteStore(GraphStore):
                     raise StoreError(_busy_message(self.path, exc)) from exc
                 raise
             self._in_tx, self._changes = True, 0
+            self._changed_tables = set()
             try:
                 yield
                 if self._changes:
@@ -353,11 +361,20 @@ class SQLiteStore(GraphStore):
                         "UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
                         "WHERE key = 'data_version'"
                     )
+                    # which tables this version changed: an ingested-file note older than
+                    # its table's change no longer lets a re-run skip the file
+                    self._conn.executemany(
+                        "INSERT INTO meta SELECT ?, value FROM meta WHERE key = 'data_version' "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        [(f"changed:{t}",) for t in sorted(self._changed_tables)])
                     self._conn.execute(
                         "INSERT INTO meta VALUES ('updated', ?) "
                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                         (time.strftime("%Y-%m-%dT%H:%M:%S"),),
                     )
+                self._conn.execute(
+                    "UPDATE ingested_files SET version = (SELECT CAST(value AS INTEGER) "
+                    "FROM meta WHERE key = 'data_version') WHERE version IS NULL")
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
@@ -443,6 +460,8 @@ class SQLiteStore(GraphStore):
         self._insert_rows(table.name, cols, [_column_values(rows[c]) for c in cols], conflict)
         changed = self._conn.total_changes - before
         self._changes += changed
+        if changed:
+            self._changed_tables.add(table.name)
         return changed
 
     def _insert_rows(self, name: str, cols: list[str], columns: list[list[Any]],
@@ -482,13 +501,36 @@ class SQLiteStore(GraphStore):
         )
         added = self._conn.total_changes - before
         self._changes += added
+        if added:
+            self._changed_tables.add(CLIENTS.name)  # identity resolution reads the aliases
         return added
 
     def remove_alias(self, alias_id: str) -> bool:
         self._require_tx()
         cur = self._conn.execute("DELETE FROM aliases WHERE alias_id = ?", (alias_id,))
         self._changes += cur.rowcount
+        if cur.rowcount:
+            self._changed_tables.add(CLIENTS.name)
         return cur.rowcount > 0
+
+    def record_ingested_file(self, table: Table, digest: str, info: dict[str, int]) -> None:
+        self._require_tx()
+        self._conn.execute(
+            "INSERT OR REPLACE INTO ingested_files VALUES (?, ?, ?, ?, ?, NULL)",
+            (table.name, digest, int(info["rows_read"]), int(info["accepted"]),
+             int(info["merged"])))
+
+    def ingested_file(self, table: Table, digest: str) -> dict[str, int] | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT f.rows_read, f.accepted, f.merged FROM ingested_files f WHERE "
+                "f.table_name = ? AND f.digest = ? AND f.version IS NOT NULL AND f.version >= "
+                "(SELECT COALESCE(MAX(CAST(value AS INTEGER)), 0) FROM meta "
+                " WHERE key IN ('changed:' || f.table_name, 'changed:*'))",
+                (table.name, digest)).fetchone()
+        if row is None:
+            return None
+        return {"rows_read": row[0], "accepted": row[1], "merged": row[2]}
 
     def append_journal(self, kind: str, records: Sequence[dict[str, object]]) -> int:
         self._require_tx()
@@ -670,6 +712,7 @@ class SQLiteStore(GraphStore):
                                      (cid,)).rowcount
                 ex("DELETE FROM nodes WHERE id = ?", (cid,))
                 self._changes += 1
+                self._changed_tables.add("*")
             done["client_id"] = cid  # type: ignore[assignment]
             self.scrub()
         return done
