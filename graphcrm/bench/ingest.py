@@ -95,9 +95,10 @@ def _per_file(result: Any) -> dict[str, dict[str, float]]:
         rejected = _report_value(rep, "rejected", "n_rejected") or 0
         if isinstance(rejected, (list, tuple)):
             rejected = len(rejected)
-        entry = out.setdefault(str(name), {"seconds": 0.0, "rejected": 0})
+        entry = out.setdefault(str(name), {"seconds": 0.0, "rejected": 0, "changed": 0})
         entry["seconds"] += float(seconds)
         entry["rejected"] += int(rejected)
+        entry["changed"] += int(_report_value(rep, "changed") or 0)
     return out
 
 
@@ -151,6 +152,38 @@ def run_baseline(data_dir: Path, db: Path) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - t0, "files": files, "peak_mb": _peak_mb()}
 
 
+#: per template, a column whose values can be swapped between rows and stay valid: the
+#: "1 % changed" re-run edits it in that share of each file's rows
+CHANGE_COLUMNS = {"agents": "name", "organizations": "industry", "clients": "occupation",
+                  "policies": "annual_premium", "relationships": "confidence",
+                  "interactions": "outcome"}
+
+
+def change_rows(data_dir: Path, out_dir: Path, share: float, seed: int) -> dict[str, int]:
+    """Copy ``data_dir`` to ``out_dir`` with ``share`` of each file's rows edited (the
+    :data:`CHANGE_COLUMNS` value taken from another row); returns the rows whose value really
+    differs afterwards, per file (the rows a re-run should write)."""
+    import numpy as np
+    import pandas as pd
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    changed: dict[str, int] = {}
+    for table in TABLES:
+        frame = pd.read_csv(data_dir / f"{table.name}.csv", dtype=str, keep_default_na=False)
+        col = CHANGE_COLUMNS[table.name]
+        n = len(frame)
+        pick = rng.choice(n, size=max(1, round(n * share)), replace=False) if n else []
+        values = frame[col].to_numpy(dtype=object)
+        donors = values[rng.integers(0, n, size=len(pick))] if n else values[:0]
+        changed[table.name] = int((values[pick] != donors).sum()) if n else 0
+        values = values.copy()
+        values[pick] = donors
+        frame[col] = values
+        frame.to_csv(out_dir / f"{table.name}.csv", index=False)
+    return changed
+
+
 def _child(kind: str, data_dir: Path, db: Path) -> dict[str, Any]:
     """Run one contender in a fresh interpreter and return its JSON report."""
     cmd = [sys.executable, "-m", "graphcrm.bench.ingest", kind, str(data_dir), str(db)]
@@ -161,7 +194,8 @@ def _child(kind: str, data_dir: Path, db: Path) -> dict[str, Any]:
 
 
 def bench_ingest(clients: int, seed: int = 7, workdir: str | Path | None = None,
-                 keep: bool = False, echo: Any = None) -> dict[str, Any]:
+                 keep: bool = False, echo: Any = None, rerun: bool = False,
+                 changed_share: float = 0.01) -> dict[str, Any]:
     """Generate, ingest with GraphCRM and with the pandas baseline; return the figures.
 
     Parameters
@@ -174,6 +208,9 @@ def bench_ingest(clients: int, seed: int = 7, workdir: str | Path | None = None,
         Keep the workdir afterwards (always kept when ``workdir`` is given).
     echo
         Optional ``echo(str)`` for progress lines.
+    rerun
+        Then re-run ours twice into the store it loaded: on the same files (a no-op) and on a
+        copy with ``changed_share`` of each file's rows edited (:func:`change_rows`).
 
     Returns
     -------
@@ -206,6 +243,20 @@ def bench_ingest(clients: int, seed: int = 7, workdir: str | Path | None = None,
             figures[kind] = _child(kind, data_dir, db)
             figures[kind]["rows_per_s"] = total_rows / figures[kind]["seconds"]
             say(f"  {figures[kind]['seconds']:.1f}s, peak {figures[kind]['peak_mb']:,.0f} MiB")
+        reruns: dict[str, dict[str, Any]] = {}
+        if rerun:
+            say("re-running ours on the same files ...")
+            reruns["same"] = _child("ours", data_dir, root / "ours.db")
+            say(f"  {reruns['same']['seconds']:.1f}s, peak {reruns['same']['peak_mb']:,.0f} MiB")
+            edited = root / "data-changed"
+            shutil.rmtree(edited, ignore_errors=True)
+            expected = change_rows(data_dir, edited, changed_share, seed)
+            say(f"re-running ours with {changed_share:.0%} of rows changed "
+                f"({sum(expected.values()):,} rows differ) ...")
+            reruns["changed"] = _child("ours", edited, root / "ours.db")
+            reruns["changed"]["rows_changed_in_files"] = expected
+            say(f"  {reruns['changed']['seconds']:.1f}s, "
+                f"peak {reruns['changed']['peak_mb']:,.0f} MiB")
     finally:
         if not (keep or workdir):
             shutil.rmtree(root, ignore_errors=True)
@@ -241,6 +292,14 @@ def bench_ingest(clients: int, seed: int = 7, workdir: str | Path | None = None,
             "peak_met": ours["peak_mb"] < TARGET_PEAK_MB,
             "speed_met": ratios["speed"] >= 1.0,
         },
+        "reruns": {
+            name: {"seconds": r["seconds"], "peak_mb": r["peak_mb"],
+                   "vs_first_load": r["seconds"] / ours["seconds"],
+                   "vs_baseline": r["seconds"] / base["seconds"],
+                   "memory_vs_baseline": r["peak_mb"] / base["peak_mb"],
+                   "written": {k: v["changed"] for k, v in r["files"].items()},
+                   "rows_changed_in_files": r.get("rows_changed_in_files")}
+            for name, r in reruns.items()},
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "cpus": os.cpu_count(), "processor": platform.processor() or "unknown"},
         "workdir": str(root) if (keep or workdir) else None,
@@ -281,6 +340,15 @@ def format_table(res: dict[str, Any]) -> str:
         f"; peak < {t['peak_mb']:,.0f} MiB: {'met' if t['peak_met'] else 'MISSED'}"
         f"; >= baseline speed: {'met' if t['speed_met'] else 'MISSED'}",
     ]
+    for name, r in res.get("reruns", {}).items():
+        what = "same files" if name == "same" else "rows changed"
+        lines.append(
+            f"re-run ({what}): {r['seconds']:.2f}s = {r['vs_first_load']:.2f}x the first load,"
+            f" {r['vs_baseline']:.2f}x the baseline's load; peak {r['peak_mb']:,.0f} MiB "
+            f"({r['memory_vs_baseline']:.2f}x the baseline's); rows written "
+            f"{sum(r['written'].values()):,}"
+            + ("" if r["rows_changed_in_files"] is None else
+               f" for {sum(r['rows_changed_in_files'].values()):,} rows changed"))
     return "\n".join(lines)
 
 

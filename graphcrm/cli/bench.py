@@ -28,9 +28,14 @@ def bench() -> None:
 @click.option("--workdir", default=None, metavar="DIR",
               help="Folder for the data and stores (kept). Default: a temporary folder.")
 @click.option("--keep", is_flag=True, help="Keep the temporary folder.")
+@click.option("--rerun", is_flag=True,
+              help="Then re-run into the loaded store: the same files, and a copy with "
+                   "--changed-share of each file's rows edited.")
+@click.option("--changed-share", type=float, default=0.01, show_default=True,
+              help="Share of each file's rows edited for the second re-run.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def bench_ingest_command(clients: int, seed: int, workdir: str | None, keep: bool,
-                         as_json: bool) -> None:
+                         rerun: bool, changed_share: float, as_json: bool) -> None:
     """Generate data, ingest it, and compare with pandas read_csv + to_sql in the same run.
 
     导入基准测试: 生成数据并导入, 与 pandas read_csv + to_sql 基线对比
@@ -39,10 +44,12 @@ def bench_ingest_command(clients: int, seed: int, workdir: str | None, keep: boo
     \b
     Example:
       graphcrm bench ingest --clients 1000000
+      graphcrm bench ingest --clients 100000 --rerun
     """
     echo = None if as_json else (lambda s: click.echo(s, err=True))
     try:
-        res = ingest_bench.bench_ingest(clients, seed, workdir, keep, echo)
+        res = ingest_bench.bench_ingest(clients, seed, workdir, keep, echo, rerun,
+                                        changed_share)
     except click.ClickException as exc:
         fail(exc.message)
         return
