@@ -48,6 +48,10 @@ class IngestSettings:
     #: stored rows in pandas (one read) and only new or changed rows are written; smaller files
     #: are upserted row by row (the store skips identical rows either way)
     diff_min_share: float = 0.25
+    #: re-runs and updates: when a file names at least this many ids not seen yet in the job,
+    #: every stored node id is read in one scan instead of asking the store about each id
+    #: (a temporary table of the ids: ~10x slower per id for an edge list of 10^5 rows)
+    known_ids_scan_min: int = 20_000
     #: a first load into an empty store whose input files add up to at least this many bytes
     #: checks the next file in a second process while this one writes (0 = always, a negative
     #: value = never; docs/benchmarks-ingest.md)

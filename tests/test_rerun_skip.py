@@ -9,6 +9,7 @@ case where skipping would give a different store than reading, and checks the fi
 from __future__ import annotations
 
 import csv
+import itertools
 import shutil
 import sqlite3
 from pathlib import Path
@@ -130,3 +131,82 @@ def test_forget_makes_every_file_read_again(tmp_store: SQLiteStore) -> None:
     tmp_store.forget_client(cid, "ERASED-1")
     report = ingest_paths([SAMPLE_DIR], tmp_store, settings=Settings())
     assert not _skipped(report)
+
+
+# -- narrow files: the reference check reads the stored ids once; blank columns are literals ---
+def test_reference_check_by_one_scan_equals_asking_per_id(tmp_path: Path) -> None:
+    from graphcrm.ingest.validate import KnownIds
+    from graphcrm.model import Label as L
+
+    store = SQLiteStore(tmp_path / "s.db")
+    try:
+        ingest_paths([SAMPLE_DIR], store, settings=Settings())
+        clients = [r["client_id"] for r in _rows(SAMPLE_DIR / "clients.csv")]
+        agents = [r["agent_id"] for r in _rows(SAMPLE_DIR / "agents.csv")]
+        ids = [*clients[:50], *agents[:5], "NOBODY", clients[0]]
+        asked = KnownIds(store, ask_store=True, scan_min_ids=10**9).lookup(ids)
+        scanning = KnownIds(store, ask_store=True, scan_min_ids=1)
+        snap = scanning.snapshot()
+        scanned = scanning.lookup(ids)
+        assert list(scanned) == list(asked)
+        assert list(asked[:50]) == [L.CLIENT.value] * 50 and asked[-2] is None
+        assert list(asked[50:55]) == [L.AGENT.value] * 5
+        # a restore before the scan forgets it: the store is asked again, not trusted as read
+        scanning.restore(snap)
+        assert list(scanning.lookup(ids)) == list(asked)
+    finally:
+        store.close()
+
+
+def test_an_edge_list_file_ingests_the_same_with_either_reference_check(tmp_path: Path
+                                                                        ) -> None:
+    clients = [r["client_id"] for r in _rows(SAMPLE_DIR / "clients.csv")]
+    edges = tmp_path / "relationships.csv"
+    lines = ["src_id,dst_id,type"]
+    lines += [f"{a},{b},FRIEND_OF" for a, b in itertools.pairwise(clients[:41])]
+    lines += [f"{clients[0]},GHOST,FRIEND_OF", f"{clients[2]},{clients[1]},FRIEND_OF"]
+    edges.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    results = []
+    for scan in (1, 10**9):
+        settings = Settings()
+        settings.ingest.known_ids_scan_min = scan
+        store = SQLiteStore(tmp_path / f"s{scan}.db")
+        try:
+            ingest_paths([SAMPLE_DIR], store, settings=settings)
+            report = ingest_paths([edges], store, settings=settings)
+            ties = store.relationships()
+            results.append((report.files[0].accepted, report.files[0].rejected,
+                            report.files[0].merged,
+                            sorted(map(tuple, report.rejects[["row", "column", "reason"]]
+                                       .astype(str).to_numpy())),
+                            len(ties)))
+        finally:
+            store.close()
+    assert results[0] == results[1]
+    assert results[0][1] == 1 and results[0][2] == 1  # GHOST rejected, B-A merged into A-B
+
+
+def test_a_column_blank_in_every_row_still_overwrites_and_compares(tmp_store: SQLiteStore
+                                                                  ) -> None:
+    import pandas as pd
+
+    from graphcrm.model import RELATIONSHIPS
+
+    clients = [r["client_id"] for r in _rows(SAMPLE_DIR / "clients.csv")]
+    ingest_paths([SAMPLE_DIR / "agents.csv", SAMPLE_DIR / "organizations.csv",
+                  SAMPLE_DIR / "clients.csv"], tmp_store, settings=Settings())
+
+    def tie(confidence: object) -> pd.DataFrame:
+        row = {c: None for c in RELATIONSHIPS.column_names}
+        row.update(src_id=clients[0], dst_id=clients[1], type="FRIEND_OF",
+                   confidence=confidence)
+        return pd.DataFrame([row])
+
+    with tmp_store.transaction():
+        assert tmp_store.upsert(RELATIONSHIPS, tie(0.5)) == 1
+    with tmp_store.transaction():  # every column but the key blank: the stored 0.5 goes
+        assert tmp_store.upsert(RELATIONSHIPS, tie(None)) == 1
+    stored = tmp_store.relationships()
+    assert stored["confidence"].isna().all() and len(stored) == 1
+    with tmp_store.transaction():  # and the same blank row again changes nothing
+        assert tmp_store.upsert(RELATIONSHIPS, tie(None)) == 0

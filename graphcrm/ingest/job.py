@@ -350,7 +350,8 @@ def ingest_paths(paths: Sequence[str | Path], store: GraphStore, *,
     inputs, warnings = _discover(paths)
     version_before = store.data_version()
     fresh = version_before == 0  # nothing was ever written: the store holds nothing
-    state = _JobState(KnownIds(store, ask_store=not fresh),
+    state = _JobState(KnownIds(store, ask_store=not fresh,
+                                    scan_min_ids=settings.ingest.known_ids_scan_min),
                       {} if fresh else store.aliases(), clients_written=not fresh,
                       stored_counts=None if fresh else store.counts(),
                       supervisors={} if fresh else _stored_supervisors(store))
@@ -404,7 +405,8 @@ def ingest_paths(paths: Sequence[str | Path], store: GraphStore, *,
                     check_here = True
                 pipeline.close()
                 pipeline = None
-                state = _stored_state(store)  # the later files are checked here, as stored
+                # the later files are checked here, as stored
+                state = _stored_state(store, settings)
                 if not check_here:
                     continue
             t0 = time.perf_counter()
@@ -472,11 +474,13 @@ def _stored_supervisors(store: GraphStore) -> dict[str, str | None]:
     return dict(zip(agents["agent_id"], boss, strict=True))
 
 
-def _stored_state(store: GraphStore) -> _JobState:
+def _stored_state(store: GraphStore, settings: Settings) -> _JobState:
     """What the files left to check are validated against when the pipeline stops mid-job:
     the files written so far, read back from the store."""
     counts = store.counts()
-    return _JobState(KnownIds(store, ask_store=True), store.aliases(),
+    return _JobState(KnownIds(store, ask_store=True,
+                              scan_min_ids=settings.ingest.known_ids_scan_min),
+                     store.aliases(),
                      clients_written=counts.get(Label.CLIENT.value, 0) > 0,
                      stored_counts=counts, supervisors=_stored_supervisors(store))
 

@@ -358,10 +358,14 @@ class KnownIds:
     was written by this job). The first label recorded for an id wins.
     """
 
-    def __init__(self, store: GraphStore | None, ask_store: bool) -> None:
+    def __init__(self, store: GraphStore | None, ask_store: bool,
+                 scan_min_ids: int = 20_000) -> None:
         self._store = store if ask_store else None
         self._ids = pa.array([], type=pa.string())
         self._codes = np.array([], dtype=np.int8)
+        #: from this many unknown ids on, read every stored id once (see IngestSettings)
+        self._scan_min_ids = scan_min_ids
+        self._scanned = False  # every stored id is in _ids: the store need not be asked
 
     def _positions(self, arr: pa.Array) -> np.ndarray:
         if len(self._ids) == 0 or len(arr) == 0:
@@ -381,14 +385,28 @@ class KnownIds:
         self._ids = pa.concat_arrays([self._ids, arr])
         self._codes = np.concatenate([self._codes, codes.astype(np.int8)])
 
-    def snapshot(self) -> tuple[pa.Array, np.ndarray]:
+    def snapshot(self) -> tuple[pa.Array, np.ndarray, bool]:
         """The ids known now, for :meth:`restore` (cheap: both arrays are never mutated)."""
-        return self._ids, self._codes
+        return self._ids, self._codes, self._scanned
 
     def restore(self, snap: object) -> None:
         """Forget ids added since :meth:`snapshot` (e.g. of a file whose write failed)."""
         assert isinstance(snap, tuple)
-        self._ids, self._codes = snap
+        self._ids, self._codes, self._scanned = snap
+
+    def _scan_store(self) -> bool:
+        """Add every stored node id (one read); False when the store cannot list them."""
+        assert self._store is not None
+        listed = self._store.node_labels()
+        if listed is None:
+            return False
+        ids, labels = listed
+        if ids:
+            codes = (pd.Series(labels, dtype=object).map(LABEL_CODES)
+                     .to_numpy(dtype=np.int8))
+            self._append(pa.array(ids, type=pa.string()), codes)
+        self._scanned = True
+        return True
 
     def add(self, ids: np.ndarray | pa.Array, label: Label) -> None:
         """Record ``ids`` as nodes of ``label``."""
@@ -401,9 +419,13 @@ class KnownIds:
         """Label code (:data:`LABEL_CODES`) of each id, -1 when unknown (or blank)."""
         arr = _as_arrow(ids)
         pos = self._positions(arr)
-        if self._store is not None and (pos < 0).any():
-            missing = pc.unique(arr.filter(pa.array(pos < 0)).drop_null()).to_pylist()
-            found = self._store.labels_of(missing) if missing else {}
+        if self._store is not None and not self._scanned and (pos < 0).any():
+            unknown = pc.unique(arr.filter(pa.array(pos < 0)).drop_null())
+            if len(unknown) >= self._scan_min_ids and self._scan_store():
+                found = {}
+                pos = self._positions(arr)
+            else:
+                found = self._store.labels_of(unknown.to_pylist()) if len(unknown) else {}
             if found:
                 self._append(pa.array(list(found), type=pa.string()),
                              np.array([LABEL_CODES[v.value] for v in found.values()],

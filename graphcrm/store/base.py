@@ -191,6 +191,12 @@ class GraphStore(ABC):
         """
         raise StoreError(f"{self.location}: erasure is not available for this back end yet")
 
+    def node_labels(self) -> tuple[list[str], list[str]] | None:
+        """Every node id with its label value, as two lists, in one read (the ingest job's
+        reference check uses it when a file names many ids); None when the back end has no
+        cheap way (the job then asks :meth:`labels_of` about the ids it needs)."""
+        return None
+
     def record_ingested_file(self, table: Table, digest: str, info: dict[str, int]) -> None:  # noqa: B027
         """Inside the transaction that writes a file: note that the file whose content hash
         is ``digest`` has been applied to ``table`` (``info``: its rows read, accepted and

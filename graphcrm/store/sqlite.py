@@ -446,18 +446,27 @@ class SQLiteStore(GraphStore):
             )
         before = self._conn.total_changes
         non_key = [c for c in cols if c not in table.key]
+        # a column blank in every row of the batch is written as a NULL literal, not bound
+        # per row: an edge list fills 3 of the 8 relationship columns (binding is the cost)
+        blank = {c for c in non_key if rows[c].isna().all()}
+
+        def new(c: str) -> str:
+            return "NULL" if c in blank else f"excluded.{c}"
+
         conflict = f" ON CONFLICT({', '.join(table.key)}) DO "
         if bulk:  # an empty table without indexes: nothing to conflict with (see bulk_transaction)
             conflict = ""
         elif non_key:
             conflict += (
-                "UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in non_key)
+                "UPDATE SET " + ", ".join(f"{c} = {new(c)}" for c in non_key)
                 + f" WHERE ({', '.join(f'{table.name}.{c}' for c in non_key)}) IS NOT "
-                + f"({', '.join(f'excluded.{c}' for c in non_key)})"
+                + f"({', '.join(new(c) for c in non_key)})"
             )
         else:
             conflict += "NOTHING"
-        self._insert_rows(table.name, cols, [_column_values(rows[c]) for c in cols], conflict)
+        bound = [c for c in cols if c not in blank]
+        self._insert_rows(table.name, bound, [_column_values(rows[c]) for c in bound],
+                          conflict)
         changed = self._conn.total_changes - before
         self._changes += changed
         if changed:
@@ -585,6 +594,14 @@ class SQLiteStore(GraphStore):
     def labels_of(self, ids: Iterable[str]) -> dict[str, Label]:
         frame = self._in_ids("SELECT id, label FROM nodes WHERE id IN (SELECT id FROM _ids)", ids)
         return {i: Label(lbl) for i, lbl in zip(frame["id"], frame["label"], strict=True)}
+
+    def node_labels(self) -> tuple[list[str], list[str]] | None:
+        with self._lock:
+            rows = self._conn.execute("SELECT id, label FROM nodes").fetchall()
+        if not rows:
+            return [], []
+        ids, labels = zip(*rows, strict=True)
+        return list(ids), list(labels)
 
     def nodes(self, label: Label, columns: Sequence[str] | None = None) -> pd.DataFrame:
         table = NODE_TABLES[label]
