@@ -210,3 +210,30 @@ def test_a_column_blank_in_every_row_still_overwrites_and_compares(tmp_store: SQ
     assert stored["confidence"].isna().all() and len(stored) == 1
     with tmp_store.transaction():  # and the same blank row again changes nothing
         assert tmp_store.upsert(RELATIONSHIPS, tie(None)) == 0
+
+
+def test_duplicated_rows_equals_pandas_on_random_keys() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from graphcrm.ingest.validate import duplicated_rows
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        n = int(rng.integers(0, 40))
+        cols: list[np.ndarray] = []
+        for _k in range(int(rng.integers(1, 4))):
+            kind = int(rng.integers(0, 4))
+            if kind == 0:
+                c = np.array([["a", "b", "c", None][rng.integers(0, 4)] for _ in range(n)],
+                             dtype=object)
+            elif kind == 1:
+                c = rng.integers(0, 3, n)
+            elif kind == 2:
+                c = rng.integers(0, 2, n).astype(bool)
+            else:
+                c = np.array([["x", 1, None, 2.5][rng.integers(0, 4)] for _ in range(n)],
+                             dtype=object)
+            cols.append(c)
+        expected = pd.DataFrame(dict(enumerate(cols))).duplicated(keep="first").to_numpy()
+        assert (duplicated_rows(cols) == expected).all()

@@ -152,6 +152,131 @@ def run_baseline(data_dir: Path, db: Path) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - t0, "files": files, "peak_mb": _peak_mb()}
 
 
+#: the indexes the embedded store keeps on relationships (key and ``rel_dst``): the second
+#: narrow-file baseline builds them too, so it can answer the same "ties of x" queries
+NARROW_INDEXES = ("CREATE UNIQUE INDEX k ON relationships(src_id, type, dst_id)",
+                  "CREATE INDEX d ON relationships(dst_id)")
+
+
+def run_narrow_ours(edges: Path, db: Path) -> dict[str, Any]:
+    """Ingest the edge-list file ``edges`` into a copy of the store ``db`` (which holds the
+    people); the copy is made before the clock starts."""
+    from graphcrm.ingest.job import ingest_paths
+    from graphcrm.store.sqlite import SQLiteStore
+
+    run = db.with_name("narrow-run.db")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{run}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(db, run)
+    t0 = time.perf_counter()
+    store = SQLiteStore(run)
+    try:
+        report = ingest_paths([edges], store)
+    finally:
+        store.close()
+    seconds = time.perf_counter() - t0
+    f = report.files[0]
+    return {"seconds": seconds, "peak_mb": _peak_mb(), "accepted": f.accepted,
+            "rejected": f.rejected, "merged": f.merged, "changed": f.changed}
+
+
+def run_narrow_baseline(edges: Path, db: Path, indexes: bool = False) -> dict[str, Any]:
+    """``pd.read_csv`` + ``DataFrame.to_sql`` of the edge list (and, with ``indexes``, the
+    store's two relationship indexes)."""
+    import sqlite3
+
+    import pandas as pd
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    con = sqlite3.connect(db)
+    try:
+        frame = pd.read_csv(edges)
+        frame.to_sql("relationships", con, index=False, chunksize=BASELINE_CHUNKSIZE)
+        for sql in NARROW_INDEXES if indexes else ():
+            con.execute(sql)
+        con.commit()
+    finally:
+        con.close()
+    return {"seconds": time.perf_counter() - t0, "peak_mb": _peak_mb(), "rows": len(frame)}
+
+
+def write_edge_list(clients_csv: Path, out: Path, rows: int, seed: int) -> int:
+    """An edge-list file (``src_id,dst_id,type``: FRIEND_OF between distinct generated clients,
+    each pair once, the shape of a SNAP network) of up to ``rows`` rows; returns its rows."""
+    import numpy as np
+    import pandas as pd
+
+    ids = pd.read_csv(clients_csv, dtype=str, usecols=["client_id"])["client_id"].to_numpy()
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(0, len(ids), 3 * rows), rng.integers(0, len(ids), 3 * rows)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    pairs = pd.DataFrame({"lo": lo, "hi": hi})[lo != hi].drop_duplicates().head(rows)
+    pd.DataFrame({"src_id": ids[pairs["lo"]], "dst_id": ids[pairs["hi"]],
+                  "type": "FRIEND_OF"}).to_csv(out, index=False)
+    return len(pairs)
+
+
+def bench_narrow(clients: int, edges: int, seed: int = 7, workdir: str | Path | None = None,
+                 echo: Any = None) -> dict[str, Any]:
+    """An edge-list relationships file of ``edges`` rows into a store holding ``clients``
+    people: ours vs ``read_csv`` + ``to_sql``, and vs the same plus the store's indexes, each
+    in a fresh process; figures as ratios (speed = baseline seconds / ours)."""
+    from graphcrm.ingest.job import ingest_paths
+    from graphcrm.store.sqlite import SQLiteStore
+    from graphcrm.synth import generate
+
+    say = echo or (lambda _s: None)
+    root = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="graphcrm-narrow-"))
+    nodes = root / "nodes"
+    try:
+        say(f"generating {clients:,} clients and an edge list of {edges:,} rows ...")
+        generate(root / "data", clients, seed)
+        nodes.mkdir(parents=True, exist_ok=True)
+        for name in ("agents", "organizations", "clients"):
+            shutil.copyfile(root / "data" / f"{name}.csv", nodes / f"{name}.csv")
+        edge_file = root / "edges" / "relationships.csv"
+        edge_file.parent.mkdir(exist_ok=True)
+        n = write_edge_list(nodes / "clients.csv", edge_file, edges, seed)
+        db = root / "people.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        with SQLiteStore(db) as store:
+            ingest_paths([nodes], store)
+        figures: dict[str, dict[str, Any]] = {}
+        for kind, target in (("narrow-ours", db), ("narrow-baseline", root / "b.db"),
+                             ("narrow-baseline-indexed", root / "bi.db")):
+            say(f"{kind} ...")
+            figures[kind] = _child(kind, edge_file, target)
+            say(f"  {figures[kind]['seconds']:.2f}s, peak {figures[kind]['peak_mb']:,.0f} MiB")
+    finally:
+        if not workdir:
+            shutil.rmtree(root, ignore_errors=True)
+    ours = figures["narrow-ours"]
+    out: dict[str, Any] = {"clients": clients, "rows": n, "ours": ours}
+    for kind in ("narrow-baseline", "narrow-baseline-indexed"):
+        base = figures[kind]
+        out[kind] = {**base, "speed": base["seconds"] / ours["seconds"],
+                     "memory": ours["peak_mb"] / base["peak_mb"]}
+    return out
+
+
+def format_narrow(res: dict[str, Any]) -> str:
+    """The human-readable narrow-file report."""
+    o = res["ours"]
+    lines = [f"edge list: {res['rows']:,} rows into a store of {res['clients']:,} clients; "
+             f"ours {o['seconds']:.2f}s ({res['rows'] / o['seconds']:,.0f} rows/s), "
+             f"peak {o['peak_mb']:,.0f} MiB; accepted {o['accepted']:,}, "
+             f"rejected {o['rejected']:,}"]
+    for kind, what in (("narrow-baseline", "read_csv + to_sql"),
+                       ("narrow-baseline-indexed", "read_csv + to_sql + the two indexes")):
+        b = res[kind]
+        lines.append(f"vs {what}: {b['seconds']:.2f}s, peak {b['peak_mb']:,.0f} MiB -> "
+                     f"speed {b['speed']:.2f}x, memory {b['memory']:.2f}x")
+    return "\n".join(lines)
+
+
 #: per template, a column whose values can be swapped between rows and stay valid: the
 #: "1 % changed" re-run edits it in that share of each file's rows
 CHANGE_COLUMNS = {"agents": "name", "organizations": "industry", "clients": "occupation",
@@ -354,7 +479,9 @@ def format_table(res: dict[str, Any]) -> str:
 
 def _main(argv: list[str]) -> None:
     kind, data_dir, db = argv[0], Path(argv[1]), Path(argv[2])
-    runner = run_ours if kind == "ours" else run_baseline
+    runner = {"ours": run_ours, "baseline": run_baseline, "narrow-ours": run_narrow_ours,
+              "narrow-baseline": run_narrow_baseline,
+              "narrow-baseline-indexed": lambda e, d: run_narrow_baseline(e, d, True)}[kind]
     # the contender's own output (progress bars) goes to stderr; the report is the last line
     report = runner(data_dir, db)
     sys.stdout.write(json.dumps(report, default=str) + "\n")

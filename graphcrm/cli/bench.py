@@ -33,9 +33,13 @@ def bench() -> None:
                    "--changed-share of each file's rows edited.")
 @click.option("--changed-share", type=float, default=0.01, show_default=True,
               help="Share of each file's rows edited for the second re-run.")
+@click.option("--narrow", type=int, default=None, metavar="ROWS",
+              help="Instead: an edge-list relationships file (src_id,dst_id,type) of ROWS "
+                   "rows into a store holding the generated people.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def bench_ingest_command(clients: int, seed: int, workdir: str | None, keep: bool,
-                         rerun: bool, changed_share: float, as_json: bool) -> None:
+                         rerun: bool, changed_share: float, narrow: int | None,
+                         as_json: bool) -> None:
     """Generate data, ingest it, and compare with pandas read_csv + to_sql in the same run.
 
     导入基准测试: 生成数据并导入, 与 pandas read_csv + to_sql 基线对比
@@ -45,8 +49,20 @@ def bench_ingest_command(clients: int, seed: int, workdir: str | None, keep: boo
     Example:
       graphcrm bench ingest --clients 1000000
       graphcrm bench ingest --clients 100000 --rerun
+      graphcrm bench ingest --clients 100000 --narrow 300000
     """
     echo = None if as_json else (lambda s: click.echo(s, err=True))
+    if narrow is not None:
+        try:
+            res = ingest_bench.bench_narrow(clients, narrow, seed, workdir, echo)
+        except click.ClickException as exc:
+            fail(exc.message)
+            return
+        if as_json:
+            echo_json(res)
+        else:
+            click.echo(ingest_bench.format_narrow(res))
+        return
     try:
         res = ingest_bench.bench_ingest(clients, seed, workdir, keep, echo, rerun,
                                         changed_share)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -582,7 +582,7 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
                 swapped, ["dst_id", "src_id"]].to_numpy()
             kframe["__swapped"] = swapped
         kframe = kframe[good]
-        dup = kframe.duplicated(keep="first").to_numpy()
+        dup = duplicated_rows([kframe[c].to_numpy() for c in kframe.columns])
         if dup.any():
             gpos = np.flatnonzero(good)
             first_row = kframe.groupby(list(kframe.columns), sort=False, dropna=False).ngroup()
@@ -819,6 +819,31 @@ def _check_relationships(out: dict[str, object], probs: Problems, bad: np.ndarra
     return new_bad
 
 
+def duplicated_rows(columns: Sequence[object]) -> np.ndarray:
+    """``DataFrame.duplicated(keep="first")`` over ``columns`` (equal-length arrays; missing
+    equals missing), computed on integer codes: each text column is dictionary-encoded by
+    Arrow and the codes combined, instead of pandas hashing every Python string of every
+    column (3x faster on an edge list of 3 x 300,000 ids)."""
+    code: np.ndarray | None = None
+    for col in columns:
+        values = np.asarray(col)
+        try:
+            if values.dtype != object:
+                raise TypeError
+            enc = pc.dictionary_encode(pa.array(values, type=pa.string(), from_pandas=True),
+                                       null_encoding="encode")
+            idx = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        except (TypeError, pa.ArrowInvalid, pa.ArrowTypeError):
+            idx = pd.factorize(pd.Series(values), use_na_sentinel=False)[0].astype(np.int64)
+        if code is None:
+            code = idx
+        else:  # keep codes small: the pair (code, idx) factorised again
+            code = pd.factorize(code * (int(idx.max(initial=0)) + 1) + idx)[0].astype(np.int64)
+    if code is None:
+        return np.zeros(0, dtype=bool)
+    return pd.Series(code).duplicated(keep="first").to_numpy()
+
+
 def undirected_reversed(out: dict[str, object], bad: np.ndarray) -> np.ndarray:
     """Rows of an undirected tie (model.UNDIRECTED) whose ``src_id`` is the larger id: the
     validator turns them round, so A–B and B–A have one key in the store."""
@@ -847,7 +872,7 @@ def merge_reversed_ties(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     Returns the frame and the number of rows merged."""
     if frame.empty:
         return frame, 0
-    dup = frame.duplicated(subset=list(RELATIONSHIPS.key), keep="first").to_numpy()
+    dup = duplicated_rows([frame[c].to_numpy() for c in RELATIONSHIPS.key])
     if not dup.any():
         return frame, 0
     return frame.loc[~dup].reset_index(drop=True), int(dup.sum())
