@@ -40,21 +40,30 @@ def test_orphans_page_proposes_approves_once_and_follows_up(own_store: Path, env
     at.text_input(key="orphans_month").set_value("2026-12").run()
     no_errors(at)
     proposal = at.dataframe[1].value
-    placed = int(proposal["agent_id"].notna().sum())
-    assert placed > 0 and proposal["reason"].str.len().min() > 0
+    new_agent, reason = t("col_new_agent", "en"), t("col_reason", "en")
+    placed = int((proposal[new_agent] != t("nobody", "en")).sum())
+    assert placed > 0 and proposal[reason].str.len().min() > 0
+    # the reasons are English sentences, not codes
+    assert not proposal[reason].str.contains("RELATIVE_OF|WORKS_AT|_", regex=True).any()
     before = _version(own_store)
-    at.button(key="orphans_approve").click().run()  # no approver: nothing written
-    assert any(t("approver_needed", "en") in w.value for w in at.warning)
-    assert _version(own_store) == before
-    at.text_input(key="orphans_approver").set_value("A000001").run()
+    # the approver is the signed-in user, recorded on every new tie
+    assert any("admin" in c.value for c in at.caption)
     at.button(key="orphans_approve").click().run()
     no_errors(at)
     assert any(t("approved", "en", n=placed) in s.value for s in at.success)
     assert _version(own_store) == before + 1
+    s = SQLiteStore(own_store, create=False)
+    try:
+        from graphcrm.fieldwork.orphans import assignments
+        got = assignments(s.relationships(["SERVES"]), "2026-12")
+    finally:
+        s.close()
+    assert len(got) == placed and set(got["approved_by"]) == {"admin"}
     follow = at.dataframe[2].value
-    assert len(follow) == 3 * placed and set(follow["visit"]) == {1, 2, 3}
+    assert len(follow) == 3 * placed
+    assert set(follow[t("col_visit", "en")]) == {t("visit_n", "en", n=n) for n in (1, 2, 3)}
     # everyone with room got an agent: nothing left to approve for this month
-    assert at.dataframe[1].value["agent_id"].notna().sum() == 0
+    assert (at.dataframe[1].value[new_agent] != t("nobody", "en")).sum() == 0
     assert at.button(key="orphans_approve").disabled
 
 
@@ -67,7 +76,7 @@ def test_visit_plan_page_shows_the_week_and_offers_the_ics(own_store: Path, env_
     at.text_input(key="visits_week").set_value("2026-W49").run()
     no_errors(at)
     plan = at.dataframe[0].value
-    assert len(plan) > 0 and set(plan["day"]) <= {f"2026-{d}" for d in (
+    assert len(plan) > 0 and set(plan["日期"]) <= {f"2026-{d}" for d in (
         "11-30", "12-01", "12-02", "12-03", "12-04", "12-05", "12-06")}
     assert len(at.dataframe[1].value) > 0
     at.text_input(key="visits_week").set_value("2026-49").run()

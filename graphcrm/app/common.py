@@ -282,3 +282,13 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
     """UTF-8 with BOM so Excel opens Chinese text correctly; phones and ID numbers masked, text
     cells neutralised against spreadsheet formulas (graphcrm.privacy)."""
     return neutralise_frame(mask_frame(df)).to_csv(index=False).encode("utf-8-sig")
+
+
+def uploader_in_words(ctx: Ctx) -> None:
+    """Streamlit draws a file uploader's button and limits in English: say them in the page's
+    language instead (our own words, no user data in this style)."""
+    st.markdown(
+        "<style>[data-testid='stFileUploaderDropzoneInstructions']{display:none}"
+        "[data-testid='stFileUploaderDropzone'] button > *{display:none}"
+        "[data-testid='stFileUploaderDropzone'] button::after{content:'"
+        + ctx.t("choose_files") + "'}</style>", unsafe_allow_html=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from graphcrm.app.common import Ctx
+from graphcrm.app.common import Ctx, uploader_in_words
 from graphcrm.ingest.job import ingest_paths
 from graphcrm.privacy import mask_rejects
 from graphcrm.wording import count_words
@@ -30,13 +30,7 @@ def render(ctx: Ctx) -> None:
     st.dataframe(pd.DataFrame({ctx.t("what"): [count_label(ctx, k) for k in ctx.counts],
                                ctx.t("counts"): list(ctx.counts.values())}),
                  hide_index=True, key="data_counts")
-    # Streamlit draws the uploader's button and limits in English: say them in the page's
-    # language instead (our own words, no user data in this style)
-    st.markdown(
-        "<style>[data-testid='stFileUploaderDropzoneInstructions']{display:none}"
-        "[data-testid='stFileUploaderDropzone'] button > *{display:none}"
-        "[data-testid='stFileUploaderDropzone'] button::after{content:'"
-        + ctx.t("choose_files") + "'}</style>", unsafe_allow_html=True)
+    uploader_in_words(ctx)
     st.caption(ctx.t("upload_limits"))
     files = st.file_uploader(ctx.t("upload"), type=["csv", "xlsx"], accept_multiple_files=True,
                              help=ctx.t("upload_help"), key="data_upload")

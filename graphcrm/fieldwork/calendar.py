@@ -46,7 +46,13 @@ from graphcrm.metrics.opmap import client_tiers
 from graphcrm.metrics.tiers import MARK_MEANING, experience_plan
 
 SLOT_COLUMNS = ["day", "start", "end", "kind", "client_id", "client_name", "region",
-                "quadrant", "abc", "reason", "experience", "highlight", "planned"]
+                "quadrant", "abc", "reason", "experience", "highlight", "planned",
+                "reason_code", "reason_args", "gap"]
+
+#: ``reason_code`` of a slot: why it is in the week (``reason_args`` holds its values; the
+#: readable sentence in each language is built by :mod:`graphcrm.fieldwork.words`)
+REASON_CODES = ("q1_fixed", "carried_over", "orphan_visit", "before_event", "q2_region",
+                "q4_contact", "q4_no_room")
 
 ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 
@@ -139,6 +145,9 @@ def add_findings(plan: pd.DataFrame, findings: dict[str, str]) -> pd.DataFrame:
     out = plan.copy()
     out["reason"] = [r if c not in findings else f"{r}; coverage gap: {findings[c]}"
                      for c, r in zip(out["client_id"], out["reason"], strict=True)]
+    codes = {text: code for code, text in FINDINGS.values()}
+    out["gap"] = [codes.get(findings[c], findings[c]) if c in findings else None
+                  for c in out["client_id"]]
     return out
 
 
@@ -236,7 +245,10 @@ def week_plan(ag: AnalysisGraph, agent_id: str, week: str, *,
     -------
     DataFrame
         ``SLOT_COLUMNS``, by day and start (unplanned clients last): ``kind`` is ``visit`` or
-        ``contact``; ``quadrant`` the roman numeral; ``highlight`` marks quadrant I.
+        ``contact``; ``quadrant`` the roman numeral; ``highlight`` marks quadrant I;
+        ``reason`` is English, ``reason_code`` / ``reason_args`` the same reason as a code of
+        :data:`REASON_CODES` and its values (worded in either language by
+        :mod:`graphcrm.fieldwork.words`); ``gap`` is filled by :func:`add_findings`.
 
     Raises
     ------
@@ -270,7 +282,8 @@ def week_plan(ag: AnalysisGraph, agent_id: str, week: str, *,
 
     def add(cid: str, where: tuple[int, int] | None, reason: str, experience: str,
             q: int | None, kind: str = "visit", start: str | None = None,
-            end: str | None = None, day: date | None = None) -> None:
+            end: str | None = None, day: date | None = None,
+            why: tuple[str, dict[str, object]] = ("", {})) -> None:
         if where is not None:
             day = days[where[0]]
             start = c.visit_times[where[1]]
@@ -285,6 +298,7 @@ def week_plan(ag: AnalysisGraph, agent_id: str, week: str, *,
             "reason": reason,
             "experience": experience, "highlight": q == 1,
             "planned": day is not None,
+            "reason_code": why[0], "reason_args": why[1], "gap": None,
         })
         done.add(cid)
 
@@ -303,7 +317,7 @@ def week_plan(ag: AnalysisGraph, agent_id: str, week: str, *,
         h = _stable(cid)
         d0, s0 = h % len(days), (h // len(days)) % len(c.visit_times)
         where = grid.take(d0, s0) or grid.first_free(list(range(len(days))))
-        add(cid, where, "quadrant I A: fixed weekly time", qexp(cid), 1)
+        add(cid, where, "quadrant I A: fixed weekly time", qexp(cid), 1, why=("q1_fixed", {}))
 
     # 2. missed visits of last week
     if carry_over:
@@ -321,7 +335,8 @@ def week_plan(ag: AnalysisGraph, agent_id: str, week: str, *,
                 continue
             add(r.client_id, grid.first_free(list(range(len(days)))),
                 f"carried over: missed on {r.day} ({r.reason})", str(r.experience),
-                qof(r.client_id))
+                qof(r.client_id), why=("carried_over", {"day": r.day, "was": r.reason_code,
+                                                        "was_args": r.reason_args}))
 
     # 3. orphan visits due by the week's end
     if due is not None and len(due):
@@ -336,7 +351,10 @@ def week_plan(ag: AnalysisGraph, agent_id: str, week: str, *,
             state = "overdue since" if r.status == "overdue" else "due"
             add(r.client_id, grid.first_free(order),
                 f"orphan visit {r.visit} {state} {r.due} ({r.attempts}/{r.required} attempts)",
-                str(r.purpose), qof(r.client_id))
+                str(r.purpose), qof(r.client_id),
+                why=("orphan_visit", {"visit": int(r.visit), "status": str(r.status),
+                                      "due": str(r.due), "attempts": int(r.attempts),
+                                      "required": int(r.required)}))
 
     # 4. quadrant III A: 2-3 days before a company event of their region
     q3 = [cid for cid in wants(3) if cid not in done]
@@ -353,7 +371,8 @@ def week_plan(ag: AnalysisGraph, agent_id: str, week: str, *,
                 where = grid.first_free(targets) if targets else None
                 if where is not None:
                     add(cid, where, f"quadrant III A: before event {e.name} on {e.date}",
-                        f"invite to {e.name}; {qexp(cid)}", 3)
+                        f"invite to {e.name}; {qexp(cid)}", 3,
+                        why=("before_event", {"event": str(e.name), "date": str(e.date)}))
                     break
 
     # 5. quadrant II A/B: one region per day
@@ -367,7 +386,7 @@ def week_plan(ag: AnalysisGraph, agent_id: str, week: str, *,
             day_order = [(start_day + k) % len(days) for k in range(len(days))]
             for cid in sorted(by_region.loc[[reg]].tolist()):
                 add(cid, grid.first_free(day_order), f"quadrant II: region {reg} day",
-                    qexp(cid), 2)
+                    qexp(cid), 2, why=("q2_region", {"region": reg}))
 
     # 6. quadrant IV A/B: a fixed weekly contact time, outside the visit slots
     t0 = datetime.strptime(c.contact_time, "%H:%M")
@@ -380,12 +399,12 @@ def week_plan(ag: AnalysisGraph, agent_id: str, week: str, *,
                   if used[(d0 + k) % len(days)] < per_day), None)
         if d is None:
             add(cid, None, "quadrant IV: weekly contact time (no room this week)", qexp(cid),
-                4, kind="contact")
+                4, kind="contact", why=("q4_no_room", {}))
             continue
         st = (t0 + timedelta(minutes=used[d] * c.contact_minutes)).strftime("%H:%M")
         used[d] += 1
         add(cid, None, "quadrant IV: weekly contact time", qexp(cid), 4, kind="contact",
-            start=st, end=_end(st, c.contact_minutes), day=days[d])
+            start=st, end=_end(st, c.contact_minutes), day=days[d], why=("q4_contact", {}))
 
     out = pd.DataFrame(rows, columns=SLOT_COLUMNS)
     out = out.sort_values(["planned", "day", "start", "client_id"],

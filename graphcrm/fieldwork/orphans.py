@@ -50,7 +50,7 @@ ORPHAN_COLUMNS = ["client_id", "name", "region", "departed_agent", "departed_age
 
 PROPOSAL_COLUMNS = ["client_id", "client_name", "region", "departed_agent", "supervisor_id",
                     "agent_id", "agent_name", "agent_region", "rule", "first_year", "hops",
-                    "warmth", "book", "received_this_month", "connection", "reason"]
+                    "warmth", "book", "received_this_month", "connection", "reason", "via"]
 
 #: proposal rules, in the order they are tried
 RULES = ("team", "region", "nearest_region")
@@ -321,8 +321,8 @@ def agent_connections(ag: AnalysisGraph, client_ids: list[str], agent_ids: list[
                          "hops": fh.astype(int), "path": path_col}, columns=cols)
 
 
-def _tie_word(ag: AnalysisGraph, a: str, b: str) -> str:
-    """The type (and kind) of the tie between two nodes, e.g. ``RELATIVE_OF:spouse``."""
+def tie_between(ag: AnalysisGraph, a: str, b: str) -> tuple[str, str | None] | None:
+    """``(type, kind)`` of the tie between two nodes of the graph (None when there is none)."""
     c = ag.csr
     words = ag._cache.get("fieldwork_tie_words")
     if words is None:
@@ -333,14 +333,22 @@ def _tie_word(ag: AnalysisGraph, a: str, b: str) -> str:
     try:
         pa, pb = c.index.get_loc(a), c.index.get_loc(b)
     except KeyError:
-        return "?"
+        return None
     lo, hi = c.distance.indptr[pa], c.distance.indptr[pa + 1]
     where = np.flatnonzero(c.distance.indices[lo:hi] == pb)
     if not len(where):
-        return "?"
+        return None
     e = int(c.edge_pos[lo + where[0]])
     kind = words[1][e]
-    return str(words[0][e]) if kind is None or pd.isna(kind) else f"{words[0][e]}:{kind}"
+    return str(words[0][e]), (None if kind is None or pd.isna(kind) else str(kind))
+
+
+def _tie_word(ag: AnalysisGraph, a: str, b: str) -> str:
+    """The type (and kind) of the tie between two nodes, e.g. ``RELATIVE_OF:spouse``."""
+    tie = tie_between(ag, a, b)
+    if tie is None:
+        return "?"
+    return tie[0] if tie[1] is None else f"{tie[0]}:{tie[1]}"
 
 
 def describe_connection(ag: AnalysisGraph, client_id: str, agent_id: str,
@@ -391,8 +399,10 @@ def propose(ag: AnalysisGraph, month: str, assign_date: date | None = None,
         when no agent could take the orphan this month, and ``rule`` then says why
         (``waiting_for_team`` before the team deadline, ``no_room`` otherwise). ``hops`` /
         ``warmth`` describe the agent's existing connection to the client (None: a stranger),
-        ``book`` and ``received_this_month`` are the agent's counts before this orphan, and
-        ``reason`` is the line a supervisor reads.
+        ``book`` and ``received_this_month`` are the agent's counts before this orphan,
+        ``reason`` is the line a supervisor reads (English; :mod:`graphcrm.fieldwork.words`
+        words it in either language) and ``via`` the ids strictly between the client and the
+        agent on the warmest connection.
     """
     s: Settings = ag.settings
     o = s.orphans
@@ -493,7 +503,7 @@ def propose(ag: AnalysisGraph, month: str, assign_date: date | None = None,
             "departed_agent": r.departed_agent, "supervisor_id": sup, "agent_id": chosen,
             "agent_name": None, "agent_region": None, "rule": rule, "first_year": None,
             "hops": None, "warmth": None, "book": None, "received_this_month": None,
-            "connection": None,
+            "connection": None, "via": None,
         }
         if chosen is None:
             line["reason"] = (f"waiting for the supervisor's team (full this month) until "
@@ -512,7 +522,7 @@ def propose(ag: AnalysisGraph, month: str, assign_date: date | None = None,
             parts.append("first-year agent")
         if chosen in w:
             dist, hops, path = w[chosen]
-            line.update(hops=hops, warmth=float(np.exp(-dist)),
+            line.update(hops=hops, warmth=float(np.exp(-dist)), via=list(path),
                         connection=describe_connection(ag, c, chosen, path))
             parts.append(f"warmest connection ({hops} ties, warmth {np.exp(-dist):.2f}): "
                          f"{line['connection']}")
