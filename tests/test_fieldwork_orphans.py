@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 from datetime import date
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from graphcrm.config import Settings
 from graphcrm.fieldwork import orphans as orph
 from graphcrm.graph import build_graph
 from graphcrm.model import TABLES_BY_NAME
+from graphcrm.privacy import neutralise_frame
 from graphcrm.store.sqlite import SQLiteStore
 
 from .fieldwork_fixtures import build_branch
@@ -134,10 +136,12 @@ def test_notices_name_the_new_agent_and_list_the_orphans() -> None:
         "李四 2026-12 2: 王芳 (C1), =cmd|x (C2) by 2027-01-15",
     ]
     assert n["recipient"].tolist() == ["client", "client", "agent"]
-    safe = orph.neutralise_cells(n.assign(phone=["+8613900000001", "-1", "@x"]))
+    # one neutraliser for every CSV (graphcrm.privacy): a formula gets its apostrophe, a phone
+    # number written +86... stays a number the SMS gateway can dial
+    safe = neutralise_frame(n.assign(phone=["+8613900000001", "-1", "@x"]))
     assert safe["message"].tolist()[1] == "'=cmd|x: 李四 13800000000"
-    assert safe["phone"].tolist() == ["'+8613900000001", "'-1", "'@x"]
-    tabbed = orph.neutralise_cells(pd.DataFrame({"a": ["\tx", "\ry", "ok", "a=b"]}))
+    assert safe["phone"].tolist() == ["+8613900000001", "-1", "'@x"]
+    tabbed = neutralise_frame(pd.DataFrame({"a": ["\tx", "\ry", "ok", "a=b"]}))
     assert tabbed["a"].tolist() == ["'\tx", "'\ry", "ok", "a=b"]
 
 
@@ -183,6 +187,12 @@ def test_cli_proposes_applies_once_and_writes_safe_notices(branch: SQLiteStore,
     o1 = csv.loc[csv["recipient_id"] == "O1"].iloc[0]
     assert o1["name"] == "'=HYPERLINK(1)" and o1["message"].startswith("Dear =HYPERLINK(1)")
     assert "agent A1" in o1["message"]
+    # the gateway's file keeps the phone; the same notices as the app offers them are masked
+    assert o1["phone"] == "13900000000"
+    from graphcrm.app.common import csv_bytes
+    shown = pd.read_csv(io.BytesIO(csv_bytes(csv)), dtype=str, encoding="utf-8-sig")
+    assert shown.loc[shown["recipient_id"] == "O1", "phone"].iloc[0] == "139****0000"
+    assert not shown["phone"].dropna().str.fullmatch(r"\d{11}").any()
     a1 = csv.loc[csv["recipient_id"] == "A1"].iloc[0]["message"]
     assert "received 2 orphan clients" in a1 and "2026-12-16" in a1
     r = CliRunner().invoke(main, ["orphans", "assign", "--month", "2026-12", "--apply",

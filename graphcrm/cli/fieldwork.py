@@ -15,6 +15,7 @@ import pandas as pd
 
 from graphcrm.cli.common import (
     config_option,
+    echo,
     echo_json,
     fail,
     json_option,
@@ -22,14 +23,18 @@ from graphcrm.cli.common import (
     settings_from,
     store_option,
 )
+from graphcrm.cli.people import lang_of, lang_option
 from graphcrm.config import Settings
 from graphcrm.errors import UnknownIdError
 from graphcrm.fieldwork import calendar as cal
 from graphcrm.fieldwork import orphans as orph
 from graphcrm.fieldwork import visits as vis
-from graphcrm.i18n import t
+from graphcrm.fieldwork import words
+from graphcrm.i18n import code, t
 from graphcrm.metrics.stages import referral_funnel
 from graphcrm.model import TABLES_BY_NAME, Label
+from graphcrm.privacy import mask_frame, neutralise_frame, term_frame
+from graphcrm.wording import table_text
 from graphcrm.workspace import load_graph
 
 
@@ -53,14 +58,16 @@ def _load(store: str | None, settings: Settings) -> Any:
         return load_graph(s, settings)
 
 
-def _table(df: pd.DataFrame, columns: list[str], limit: int | None = None) -> None:
+def _table(df: pd.DataFrame, lang: str, limit: int | None = None) -> None:
+    """A worded table (graphcrm.fieldwork.words) for the terminal: phones masked, control
+    characters from data replaced, Chinese columns aligned."""
     if df.empty:
-        click.echo("(none / 无)")
+        echo(t("fw_none", lang))
         return
-    shown = df[columns] if limit is None else df[columns].head(limit)
-    click.echo(shown.to_string(index=False))
+    shown = df if limit is None else df.head(limit)
+    echo(table_text(term_frame(mask_frame(shown))))
     if limit is not None and len(df) > limit:
-        click.echo(f"... {len(df) - limit} more (use --json for all)")
+        echo(t("fw_more", lang, n=len(df) - limit))
 
 
 # -- orphans ----------------------------------------------------------------------------------
@@ -72,9 +79,11 @@ def _table(df: pd.DataFrame, columns: list[str], limit: int | None = None) -> No
 @store_option
 @config_option
 @json_option
+@lang_option
 @click.pass_context
 def orphans_command(ctx: click.Context, branch: str | None, as_of: str | None, limit: int,
-                    store: str | None, config_path: str | None, as_json: bool) -> None:
+                    store: str | None, config_path: str | None, as_json: bool,
+                    lang: str | None) -> None:
     """Orphan clients (孤儿单): in-force clients whose agent departed or who have none.
 
     \b
@@ -91,9 +100,9 @@ def orphans_command(ctx: click.Context, branch: str | None, as_of: str | None, l
     if as_json:
         echo_json({"as_of": day.isoformat(), "orphans": _records(df)})
         return
-    click.echo(f"{len(df)} orphan clients / 孤儿单客户 (as of {day})")
-    _table(df, ["client_id", "name", "region", "departed_agent", "supervisor_id", "policies",
-                "premium", "orphaned_since", "days_orphaned"], limit)
+    lang = lang_of(lang)
+    echo(t("fw_orphans_head", lang, n=len(df), date=day.isoformat()))
+    _table(words.orphans_table(ag, df, lang), lang, limit)
 
 
 @orphans_command.command("assign")
@@ -107,12 +116,11 @@ def orphans_command(ctx: click.Context, branch: str | None, as_of: str | None, l
               help="Who approved (required with --apply): kept on every new SERVES tie.")
 @click.option("--notices", "notices_path", default=None, metavar="FILE",
               help="Notices CSV written with --apply (default orphans-notices-YYYY-MM.csv).")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
-              help="Language of the notices (default the app's default language).")
 @click.option("--limit", type=int, default=50, help="Rows shown in the table (not --json).")
 @store_option
 @config_option
 @json_option
+@lang_option
 def assign_command(month: str, on: str | None, branch: str | None, apply_: bool,
                    approver: str | None, notices_path: str | None, lang: str | None,
                    limit: int, store: str | None, config_path: str | None,
@@ -124,11 +132,16 @@ def assign_command(month: str, on: str | None, branch: str | None, apply_: bool,
     the client's region, then the nearest region; the warmest existing connection, then the
     lighter book. Re-applying the same month writes nothing.
 
+    The notices file (--apply) is for the SMS gateway: its phone numbers are NOT masked (the
+    gateway needs them); text cells are formula-neutralised. Keep it where the gateway reads
+    it and delete it after sending. Notices and the table follow --lang (notices default:
+    the app's default language).
+
     \b
     --json keys: month, date, applied, written, notices (file or null), proposal: list of
     {client_id, client_name, region, departed_agent, supervisor_id, agent_id, agent_name,
     agent_region, rule, first_year, hops, warmth, book, received_this_month, connection,
-    reason}.
+    reason, via}.
     """
     settings = settings_from(config_path)
     try:
@@ -144,7 +157,8 @@ def assign_command(month: str, on: str | None, branch: str | None, apply_: bool,
         fail(f"--date {day} is not in --month {month}")
     if apply_ and not approver:
         fail("--apply needs --approver ID (who decided)")
-    lang = lang or settings.app.default_language
+    notice_lang = lang or settings.app.default_language
+    lang = lang_of(lang)
     with open_existing_store(store, settings) as s:
         ag = load_graph(s, settings)
         proposal = orph.propose(ag, month, day, branch)
@@ -158,27 +172,26 @@ def assign_command(month: str, on: str | None, branch: str | None, apply_: bool,
             clients = s.get_nodes(Label.CLIENT, assigned["client_id"])
             agents = s.get_nodes(Label.AGENT, assigned["agent_id"])
             notes = orph.notices(
-                assigned, clients, agents, month=month, language=lang,
-                client_template=t("notice_client", lang), agent_template=t("notice_agent", lang),
+                assigned, clients, agents, month=month, language=notice_lang,
+                client_template=t("notice_client", notice_lang),
+                agent_template=t("notice_agent", notice_lang),
                 first_visit_days=settings.orphans.first_visit_days,
-                separator=t("notice_separator", lang))
+                separator=t("notice_separator", notice_lang))
             out_file = Path(notices_path or f"orphans-notices-{month}.csv")
-            orph.neutralise_cells(notes).to_csv(out_file, index=False, encoding="utf-8-sig")
+            # for the SMS gateway: unmasked phones, neutralised formulas (docs/fieldwork.md)
+            neutralise_frame(notes).to_csv(out_file, index=False, encoding="utf-8-sig")
     if as_json:
         echo_json({"month": month, "date": day.isoformat(), "applied": apply_,
                    "written": written, "notices": None if out_file is None else str(out_file),
                    "proposal": _records(proposal)})
         return
-    got = proposal["agent_id"].notna().sum() if len(proposal) else 0
-    click.echo(f"{month}: {len(proposal)} orphans, {got} proposed / 拟分配 {got} 位 "
-               f"(T = {day})")
-    _table(proposal, ["client_id", "agent_id", "rule", "reason"], limit)
+    got = int(proposal["agent_id"].notna().sum()) if len(proposal) else 0
+    echo(t("fw_assign_head", lang, month=month, n=len(proposal), got=got, day=day.isoformat()))
+    _table(words.proposal_table(ag, proposal, lang), lang, limit)
     if apply_:
-        click.echo(f"applied by {approver}: {written} new SERVES ties / 新建服务关系 {written} 条; "
-                   f"notices / 通知: {out_file}")
+        echo(t("fw_applied", lang, approver=approver, n=written, file=out_file))
     else:
-        click.echo("proposal only: add --apply --approver ID to write it / 仅为建议，"
-                   "加 --apply --approver 工号 才会写入")
+        echo(t("fw_proposal_only", lang))
 
 
 # -- visits ---------------------------------------------------------------------------------
@@ -201,9 +214,10 @@ def visits_command() -> None:
 @store_option
 @config_option
 @json_option
+@lang_option
 def log_command(agent_id: str, client_id: str, type_: str, outcome: str, day: str | None,
                 rating: str | None, note: str | None, store: str | None,
-                config_path: str | None, as_json: bool) -> None:
+                config_path: str | None, as_json: bool, lang: str | None) -> None:
     """Record an attempt or a visit as an interaction (记录拜访).
 
     Checked like an ingested row: a bad value is a one-line error and nothing is written; the
@@ -228,13 +242,14 @@ def log_command(agent_id: str, client_id: str, type_: str, outcome: str, day: st
     if as_json:
         echo_json({"written": written, "interaction": rec, "data_version": version})
         return
-    what = ("recorded / 已记录" if written
-            else "already recorded, nothing changed / 已存在，未重复记录")
-    click.echo(f"{what}: {rec['agent_id']} -> {rec['client_id']} {rec['type']} {rec['date']} "
-               f"{rec['outcome']} ({rec['interaction_id']})")
-    if written:
-        click.echo("analysis snapshot is stale; the next map/paths/hubs rebuilds it / "
-                   "分析快照已过期，下次查询时重建")
+    lang = lang_of(lang)
+    if not written:
+        echo(t("fw_already", lang, id=rec["interaction_id"]))
+        return
+    echo(t("fw_recorded", lang, agent=rec["agent_id"], client=rec["client_id"],
+           type=code("interaction", rec["type"], lang), date=rec["date"],
+           outcome=code("outcome", rec["outcome"], lang), id=rec["interaction_id"]))
+    echo(t("fw_stale", lang))
 
 
 def _status(s: Any, settings: Settings, as_of: date, agent_id: str | None) -> pd.DataFrame:
@@ -253,8 +268,9 @@ def _status(s: Any, settings: Settings, as_of: date, agent_id: str | None) -> pd
 @store_option
 @config_option
 @json_option
+@lang_option
 def due_command(agent_id: str | None, week: str | None, as_of: str | None, store: str | None,
-                config_path: str | None, as_json: bool) -> None:
+                config_path: str | None, as_json: bool, lang: str | None) -> None:
     """Visits due, overdue and done in a week, with attempts made vs required; then the
     manager's roll-up per agent and team (all assigned orphans as of the date).
 
@@ -274,21 +290,20 @@ def due_command(agent_id: str | None, week: str | None, as_of: str | None, store
     with open_existing_store(store, settings) as s:
         status = _status(s, settings, day, agent_id)
         agents = s.nodes(Label.AGENT, ["agent_id", "team"])
+        ag = None if as_json else load_graph(s, settings)  # names for the human tables
     week_rows = vis.due_in_week(status, week)
     roll = vis.rollup(status, agents)
     if as_json:
         echo_json({"week": week, "as_of": day.isoformat(), "visits": _records(week_rows),
                    "agents": _records(roll["agents"]), "teams": _records(roll["teams"])})
         return
-    click.echo(f"{week} (as of {day}): visits to act on / 本周待办拜访")
-    _table(week_rows, ["agent_id", "client_id", "visit", "due", "status", "done", "attempts",
-                       "required"])
-    click.echo("\nper agent / 按业务员")
-    _table(roll["agents"], ["agent_id", "clients", "done", "overdue", "open", "attempts",
-                            "required", "rating"])
-    click.echo("\nper team / 按团队")
-    _table(roll["teams"], ["team", "clients", "done", "overdue", "open", "attempts",
-                           "required", "rating"])
+    lang = lang_of(lang)
+    echo(t("fw_due_head", lang, week=week, date=day.isoformat()))
+    _table(words.status_table(ag, week_rows, lang), lang)
+    echo("\n" + t("rollup_agents", lang))
+    _table(words.rollup_table(ag, roll["agents"], "agent_id", lang), lang)
+    echo("\n" + t("rollup_teams", lang))
+    _table(words.rollup_table(ag, roll["teams"], "team", lang), lang)
 
 
 # -- calendar -------------------------------------------------------------------------------
@@ -306,9 +321,10 @@ def due_command(agent_id: str | None, week: str | None, as_of: str | None, store
 @store_option
 @config_option
 @json_option
+@lang_option
 def calendar_command(agent_id: str, week: str | None, events_path: str | None,
                      ics_path: str | None, as_of: str | None, gaps: bool, store: str | None,
-                     config_path: str | None, as_json: bool) -> None:
+                     config_path: str | None, as_json: bool, lang: str | None) -> None:
     """The agent's week of visits (拜访计划), planned by quadrant, events and due visits.
 
     Quadrant I A clients at fixed times, last week's missed visits, the orphan visits due,
@@ -317,7 +333,8 @@ def calendar_command(agent_id: str, week: str | None, events_path: str | None,
 
     \b
     --json keys: agent, week, slots: list of {day, start, end, kind, client_id, client_name,
-    region, quadrant, abc, reason, experience, highlight, planned}, ics (file or null).
+    region, quadrant, abc, reason, experience, highlight, planned, reason_code, reason_args,
+    gap}, ics (file or null).
     """
     settings = settings_from(config_path)
     day = _date(as_of) or date.today()
@@ -345,17 +362,15 @@ def calendar_command(agent_id: str, week: str | None, events_path: str | None,
         echo_json({"agent": agent_id, "week": week, "slots": _records(plan),
                    "ics": ics_path})
         return
-    click.echo(f"{ag.name(agent_id)} ({agent_id}) {week}: "
-               f"{int(plan['planned'].sum()) if len(plan) else 0} planned / 已安排")
-    view = plan.assign(mark=plan["highlight"].map({True: "*", False: ""}))
-    planned = view["planned"].astype(bool) if len(view) else pd.Series(dtype=bool)
-    _table(view.loc[planned], ["mark", "day", "start", "kind", "client_id", "client_name",
-                               "quadrant", "reason", "experience"])
+    lang = lang_of(lang)
+    planned = plan["planned"].astype(bool) if len(plan) else pd.Series(dtype=bool)
+    echo(t("fw_calendar_head", lang, agent=words.person(ag, agent_id, lang), week=week,
+           n=int(planned.sum())))
+    _table(words.plan_table(plan, lang), lang)
     if (~planned).any():
-        click.echo(f"{int((~planned).sum())} more clients found no free time this week "
-                   "(--json lists them) / 本周时间已排满")
+        echo(t("fw_no_time", lang, n=int((~planned).sum())))
     if ics_path:
-        click.echo(f"calendar file / 日历文件: {ics_path}")
+        echo(t("fw_ics_file", lang, file=ics_path))
 
 
 # -- referral funnel --------------------------------------------------------------------------
@@ -364,8 +379,9 @@ def calendar_command(agent_id: str, week: str | None, events_path: str | None,
 @store_option
 @config_option
 @json_option
+@lang_option
 def funnel_command(team: str | None, store: str | None, config_path: str | None,
-                   as_json: bool) -> None:
+                   as_json: bool, lang: str | None) -> None:
     """The referral funnel (转介绍漏斗) per agent and team: names received -> contacted ->
     met -> converted (the material's 10:3:1).
 
@@ -383,10 +399,11 @@ def funnel_command(team: str | None, store: str | None, config_path: str | None,
     if as_json:
         echo_json({"agents": _records(agents), "teams": _records(teams)})
         return
-    click.echo("per team / 按团队")
-    _table(teams, list(teams.columns))
-    click.echo("\nper agent / 按业务员")
-    _table(agents, list(agents.columns), 50)
+    lang = lang_of(lang)
+    echo(t("rollup_teams", lang))
+    _table(words.funnel_table(ag, teams, "team", lang), lang)
+    echo("\n" + t("rollup_agents", lang))
+    _table(words.funnel_table(ag, agents, "agent_id", lang), lang, 50)
 
 
 COMMANDS: list[click.Command] = [orphans_command, visits_command, calendar_command,

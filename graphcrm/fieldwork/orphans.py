@@ -618,19 +618,3 @@ def notices(assigned: pd.DataFrame, clients: pd.DataFrame, agents: pd.DataFrame,
                          clients=separator.join(names),
                          due=(first + timedelta(days=first_visit_days)).isoformat())})
     return pd.DataFrame(rows, columns=NOTICE_COLUMNS)
-
-
-#: a CSV cell starting with one of these is a formula to a spreadsheet (CSV injection)
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise_cells(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` in which every text cell that starts with ``= + - @``, a tab or a
-    carriage return gets a leading ``'``, so a spreadsheet shows it as text instead of running
-    it as a formula."""
-    out = frame.copy()
-    for col in out.columns:
-        if out[col].dtype == object:
-            out[col] = [("'" + v) if isinstance(v, str) and v.startswith(FORMULA_START) else v
-                        for v in out[col]]
-    return out

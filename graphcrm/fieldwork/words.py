@@ -167,7 +167,7 @@ def rollup_table(ag: AnalysisGraph | None, roll: pd.DataFrame, by: str, lang: st
         t("col_agent" if by == "agent_id" else "col_team", lang): who,
         t("col_clients", lang): [num(v, 0) for v in roll["clients"]],
         t("col_visits", lang): [num(v, 0) for v in roll["visits"]],
-        t("col_done", lang): [num(v, 0) for v in roll["done"]],
+        t("col_done_visits", lang): [num(v, 0) for v in roll["done"]],
         t("col_overdue", lang): [num(v, 0) for v in roll["overdue"]],
         t("col_open", lang): [num(v, 0) for v in roll["open"]],
         t("col_attempts", lang): [f"{int(a)}/{int(r)}" for a, r in
