@@ -319,6 +319,9 @@ RELATIONSHIPS = Table(
         Column("source", "来源"),
         Column("confidence", "置信度", "float", low=0, high=1),
         Column("converted", "是否成交", "bool", help="REFERRED only: did the referee buy"),
+        Column("approved_by", "审批人", aliases=("approver",),
+               help="SERVES only: who approved the assignment (orphan clients, "
+               "`graphcrm orphans assign --apply --approver`)"),
     ),
 )
 

@@ -663,7 +663,7 @@ def build_tables(clients: int, seed: int = 7, progress: Progress | None = None,
     if not keep_rows.all():
         rels = rels[keep_rows].reset_index(drop=True)
     rels["start_date"] = _dates(rels["start_date"].to_numpy())
-    rels = rels[list(TABLES_BY_NAME["relationships"].column_names)]
+    rels = rels.reindex(columns=list(TABLES_BY_NAME["relationships"].column_names))
 
     clients_df = pd.DataFrame({
         "client_id": client_ids, "name": names,

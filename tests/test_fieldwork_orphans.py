@@ -104,7 +104,9 @@ def test_apply_writes_serves_ties_keeps_history_and_reapplying_changes_nothing(
     serves = branch.relationships(["SERVES"])
     o4 = serves.loc[serves["dst_id"] == "O4"].set_index("src_id")
     assert o4.at["R1", "start_date"] == "2026-12-03"
-    assert o4.at["R1", "source"] == "orphans:2026-12;approved:S1;from:D1;rule:region"
+    assert o4.at["R1", "source"] == "orphans:2026-12;from:D1;rule:region"
+    assert o4.at["R1", "approved_by"] == "S1"  # a field of its own, not inside source
+    assert pd.isna(o4.at["D1", "approved_by"])
     assert o4.at["D1", "start_date"] == "2020-01-01"  # the history stays
     ag2 = build_graph(branch, s)
     assert ag2.serving_agent("O4") == "R1"
@@ -119,6 +121,20 @@ def test_apply_writes_serves_ties_keeps_history_and_reapplying_changes_nothing(
     assert a.loc[a["client_id"] == "O8", ["agent_id", "approved_by", "from_agent", "rule"]
                  ].iloc[0].tolist() == ["N1", "S1", "D1", "nearest_region"]
     assert len(a) == 9  # K1 from before, and the eight
+
+
+def test_assignments_written_before_the_approver_field_are_still_read(branch: SQLiteStore
+                                                                      ) -> None:
+    """A store from before ``approved_by`` kept the approver inside ``source``."""
+    old = pd.DataFrame({"src_id": ["R1"], "dst_id": ["O4"], "type": ["SERVES"], "kind": [None],
+                        "start_date": ["2026-11-02"],
+                        "source": ["orphans:2026-11;approved:S9;from:D1;rule:region"],
+                        "confidence": [1.0], "converted": [None], "approved_by": [None]})
+    with branch.transaction():
+        branch.upsert(TABLES_BY_NAME["relationships"], old)
+    a = orph.assignments(branch.relationships(["SERVES"]), "2026-11")
+    assert a[["client_id", "agent_id", "approved_by", "from_agent"]].iloc[0].tolist() == [
+        "O4", "R1", "S9", "D1"]
 
 
 def test_notices_name_the_new_agent_and_list_the_orphans() -> None:

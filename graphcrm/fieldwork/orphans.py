@@ -22,8 +22,8 @@ client-to-client ties, at most ``orphans.connection_max_hops`` ties; departed ag
 agents are never intermediaries), then the lighter book, then the agent id. Each line says
 which rule placed it and through whom the agent knows the client.
 
-**Applying** (:func:`assignment_ties`) writes one SERVES tie per line, dated the assignment date
-and carrying ``source = "orphans:<month>;approved:<who>;from:<departed agent>;rule:<rule>"``.
+**Applying** (:func:`assignment_ties`) writes one SERVES tie per line, dated the assignment date,
+with ``approved_by = <who>`` and ``source = "orphans:<month>;from:<departed agent>;rule:<rule>"``.
 The departed agent's tie stays: it is the history. A client with a new active serving agent is
 no longer an orphan, so proposing again for the same month proposes nothing new and re-applying
 writes nothing.
@@ -79,10 +79,11 @@ def month_bounds(month: str) -> tuple[date, date]:
     return first, nxt - timedelta(days=1)
 
 
-def assignment_source(month: str, approver: str, departed: str | None, rule: str) -> str:
-    """The ``source`` text of a SERVES tie written by an approved orphan assignment."""
-    return (f"{ASSIGNMENT_SOURCE}:{month};approved:{approver};from:{departed or ''};"
-            f"rule:{rule}")
+def assignment_source(month: str, departed: str | None, rule: str) -> str:
+    """The ``source`` text of a SERVES tie written by an approved orphan assignment (the
+    approver has a column of its own, ``approved_by``; ties written before it existed carry
+    ``approved:<who>`` in ``source``, which :func:`assignments` still reads)."""
+    return f"{ASSIGNMENT_SOURCE}:{month};from:{departed or ''};rule:{rule}"
 
 
 def parse_source(source: object) -> dict[str, str] | None:
@@ -118,13 +119,17 @@ def assignments(relationships: pd.DataFrame, month: str | None = None) -> pd.Dat
     mask = [isinstance(v, str) and v.startswith(prefix) for v in serves["source"].tolist()]
     serves = serves.loc[np.asarray(mask, dtype=bool)]
     rows = []
-    for src, dst, start, source in zip(serves["src_id"], serves["dst_id"], serves["start_date"],
-                                       serves["source"], strict=True):
+    approvers = (serves["approved_by"] if "approved_by" in serves.columns
+                 else pd.Series(None, index=serves.index, dtype=object))
+    for src, dst, start, source, by in zip(serves["src_id"], serves["dst_id"],
+                                           serves["start_date"], serves["source"], approvers,
+                                           strict=True):
         f = parse_source(source) or {}
         if month is not None and f.get("month") != month:
             continue
+        approver = by if isinstance(by, str) and by else f.get("approved")
         rows.append({"client_id": dst, "agent_id": src, "assigned": _iso(start),
-                     "month": f.get("month"), "approved_by": f.get("approved"),
+                     "month": f.get("month"), "approved_by": approver,
                      "from_agent": f.get("from") or None, "rule": f.get("rule")})
     out = pd.DataFrame(rows, columns=["client_id", "agent_id", "assigned", "month",
                                       "approved_by", "from_agent", "rule"])
@@ -548,18 +553,19 @@ def assignment_ties(proposal: pd.DataFrame, month: str, assign_date: date,
     """The SERVES rows (template columns of ``relationships``) an approved proposal writes.
 
     Lines without an agent write nothing. ``start_date`` = the assignment date; ``source``
-    names the month, the approver, the departed agent and the rule (:func:`parse_source`).
+    names the month, the departed agent and the rule (:func:`parse_source`); ``approved_by``
+    the approver.
     """
     got = proposal.loc[proposal["agent_id"].notna()]
     return pd.DataFrame({
         "src_id": got["agent_id"].to_numpy(dtype=object),
         "dst_id": got["client_id"].to_numpy(dtype=object),
         "type": "SERVES", "kind": None, "start_date": assign_date.isoformat(),
-        "source": [assignment_source(month, approver, d, r)
+        "source": [assignment_source(month, d, r)
                    for d, r in zip(got["departed_agent"], got["rule"], strict=True)],
-        "confidence": 1.0, "converted": None,
+        "confidence": 1.0, "converted": None, "approved_by": approver,
     }, columns=["src_id", "dst_id", "type", "kind", "start_date", "source", "confidence",
-                "converted"])
+                "converted", "approved_by"])
 
 
 NOTICE_COLUMNS = ["recipient", "recipient_id", "name", "phone", "language", "message"]
