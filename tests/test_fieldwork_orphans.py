@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import itertools
 from datetime import date
 from pathlib import Path
 
@@ -234,9 +235,17 @@ def test_warmest_connections_match_a_plain_networkx_search(tmp_path: Path) -> No
     agents = set(ag.agents.index)
     active = sorted(ag.agents.index[ag.agents["status"] == "active"])
     orphans = orph.find_orphans(ag, date(2026, 12, 1))["client_id"].tolist()[:25]
-    got = orph.agent_connections(ag, orphans, active, 3)
-    got = {(c, a): d for c, a, d in zip(got["client_id"], got["agent_id"], got["distance"],
+    full = orph.agent_connections(ag, orphans, active, 3)
+    got = {(c, a): d for c, a, d in zip(full["client_id"], full["agent_id"], full["distance"],
                                         strict=True)}
+    # the proposal's form (path rows, tuples built on demand) holds the same paths
+    lean, ids = orph.agent_connections(ag, orphans, active, 3, path_tuples=False)
+    assert [tuple(x for x in ids[r] if x is not None) for r in lean["path"]] == \
+        list(full["path"])
+    for (c, a), p in zip(zip(full["client_id"], full["agent_id"], strict=True), full["path"],
+                         strict=True):  # each path is a real chain of ties
+        chain = [c, *p, a]
+        assert all(g.has_edge(x, y) for x, y in itertools.pairwise(chain))
     expected: dict[tuple[str, str], float] = {}
     for c in orphans:
         # all simple paths of <= 2 ties through non-agents, then one tie to an active agent

@@ -73,8 +73,14 @@ def _top_up_departures(agents: pd.DataFrame, share: float, month: str, seed: int
 
 def run_fieldwork_bench(clients: int, seed: int = 7, departed_share: float = 0.05,
                         month: str = "2026-12", week: str = "2026-W49",
-                        baseline_sample: int = 200, echo: Any = None) -> dict[str, Any]:
-    """Everything ``graphcrm bench fieldwork`` reports (documented keys, seconds ``*_s``)."""
+                        baseline_sample: int = 200, echo: Any = None,
+                        profile_path: str | None = None) -> dict[str, Any]:
+    """Everything ``graphcrm bench fieldwork`` reports (documented keys, seconds ``*_s``).
+
+    ``profile_path``: after the timed runs, run the proposal and the calendar once more under
+    :mod:`cProfile` (not timed: the profiler slows Python code) and write the functions with
+    the most cumulative time to that file, to find the hot spots at the size measured.
+    """
     say = echo or (lambda _s: None)
     out: dict[str, Any] = {"clients": clients, "seed": seed, "departed_share_asked": departed_share,
                            "month": month, "week": week}
@@ -162,9 +168,37 @@ def run_fieldwork_bench(clients: int, seed: int = 7, departed_share: float = 0.0
         base.append(time.perf_counter() - t)
     out["baseline_operation_map_s"] = round(min(base), 3)
     out["ratio_calendar_vs_operation_map"] = round(min(runs) / min(base), 3) if min(base) else None
+    if profile_path:
+        _profile(profile_path, ag, month, first, agent, week, assigned, monday)
     out["peak_rss_mb"] = round(_peak_mb(), 1)
     out["load_average_1m"] = round(os.getloadavg()[0], 1)
     out["cpu_count"] = os.cpu_count()
     out["as_of"] = date.today().isoformat()
     say(f"calendar for {agent} ({out['calendar_book']} clients): {out['calendar_s']} s")
     return out
+
+
+def _profile(path: str, ag: Any, month: str, first: date, agent: str, week: str,
+             assigned: pd.DataFrame, monday: date) -> None:
+    """cProfile of one proposal and one calendar, the top 40 functions of each to ``path``."""
+    import cProfile
+    import io
+    import pstats
+
+    text = io.StringIO()
+    for label, run in (
+            ("orphans assign", lambda: orph.propose(ag, month, first)),
+            ("calendar", lambda: cal.add_findings(
+                cal.week_plan(ag, agent, week, due=vis.visit_status(
+                    assigned, ag.interactions, ag.settings, monday)),
+                cal.gap_findings(ag, list(ag.book(agent)), monday)))):
+        prof = cProfile.Profile()
+        prof.enable()
+        run()
+        prof.disable()
+        text.write(f"== {label}\n")
+        pstats.Stats(prof, stream=text).sort_stats("cumulative").print_stats(40)
+        text.write(f"== {label}, by own time\n")
+        pstats.Stats(prof, stream=text).sort_stats("tottime").print_stats(20)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text.getvalue())

@@ -232,8 +232,11 @@ def bench_faults(kills: int, seed: int, clients: int, data_dir: Path | None,
 @click.option("--sample", type=int, default=200, show_default=True,
               help="Orphans timed for the one-search-per-orphan baseline.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (keys as in the report).")
+@click.option("--profile", "profile_path", default=None, metavar="FILE",
+              help="After the timed runs, run orphans assign and the calendar once more under "
+              "cProfile and write the top functions (cumulative time) to FILE.")
 def bench_fieldwork(clients: int, seed: int, departed: float, month: str, week: str,
-                    sample: int, as_json: bool) -> None:
+                    sample: int, as_json: bool, profile_path: str | None) -> None:
     """orphans assign for every orphan (< 60 s at 10^6) and one agent's calendar (< 1 s),
     with their baselines in the same run (docs/benchmarks-fieldwork.md).
 
@@ -241,7 +244,7 @@ def bench_fieldwork(clients: int, seed: int, departed: float, month: str, week: 
     """
     echo = None if as_json else (lambda s: click.echo(s, err=True))
     out = fieldwork_bench.run_fieldwork_bench(clients, seed, departed, month, week, sample,
-                                              echo)
+                                              echo, profile_path=profile_path)
     if as_json:
         echo_json(out)
         return

@@ -35,6 +35,7 @@ import heapq
 import itertools
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -229,7 +230,7 @@ def non_agent_ties(ag: AnalysisGraph) -> sp.csr_matrix:
 
 
 def agent_connections(ag: AnalysisGraph, client_ids: list[str], agent_ids: list[str],
-                      max_hops: int = 3) -> pd.DataFrame:
+                      max_hops: int = 3, *, path_tuples: bool = True) -> Any:
     """The warmest connection of each of ``agent_ids`` to each of ``client_ids``.
 
     Hop-bounded shortest connection distance (``-ln strength`` summed over the ties) over the
@@ -248,6 +249,12 @@ def agent_connections(ag: AnalysisGraph, client_ids: list[str], agent_ids: list[
     max_hops : int
         Longest chain of ties (1 or more; each hop costs one expansion).
 
+    path_tuples : bool
+        False: return ``(frame, path_ids)`` where ``frame["path"]`` is the row of ``path_ids``
+        (an object array, one row per pair, ``None`` past the path's end) instead of a tuple:
+        building a tuple for every reached pair costs more than the search at 10^5 when only
+        the chosen agent's path is read.
+
     Returns
     -------
     DataFrame
@@ -255,13 +262,18 @@ def agent_connections(ag: AnalysisGraph, client_ids: list[str], agent_ids: list[
         client and the agent, client side first, as a tuple), one row per reached pair.
     """
     cols = ["client_id", "agent_id", "distance", "hops", "path"]
+
+    def empty() -> Any:
+        frame = pd.DataFrame(columns=cols)
+        return frame if path_tuples else (frame, np.empty((0, 0), dtype=object))
+
     c = ag.csr
     start = c.index.get_indexer(pd.Index(client_ids).unique())
     start = start[start >= 0]
     pool = c.index.get_indexer(pd.Index(agent_ids).unique())
     pool = pool[pool >= 0]
     if not len(start) or not len(pool) or not c.distance.nnz:
-        return pd.DataFrame(columns=cols)
+        return empty()
     ties = non_agent_ties(ag)
     in_pool = np.zeros(c.distance.shape[0], dtype=bool)
     in_pool[pool] = True
@@ -305,7 +317,7 @@ def agent_connections(ag: AnalysisGraph, client_ids: list[str], agent_ids: list[
         if not len(x):
             break
     if not found:
-        return pd.DataFrame(columns=cols)
+        return empty()
     width = max(len(f) for f in found)
     fo = np.concatenate([f[0] for f in found])
     fa = np.concatenate([f[1] for f in found])
@@ -319,7 +331,15 @@ def agent_connections(ag: AnalysisGraph, client_ids: list[str], agent_ids: list[
     first = np.r_[True, (fo[1:] != fo[:-1]) | (fa[1:] != fa[:-1])]
     fo, fa, fd, fh = fo[first], fa[first], fd[first], fh[first]
     fp = [p[first] for p in fp]
-    ids = c.ids
+    ids = np.asarray(c.ids, dtype=object)
+    if not path_tuples:
+        matrix = np.full((len(fo), len(fp)), None, dtype=object)
+        for k, p in enumerate(fp):
+            ok = p >= 0
+            matrix[ok, k] = ids[p[ok]]
+        out = pd.DataFrame({"client_id": ids[fo], "agent_id": ids[fa], "distance": fd,
+                            "hops": fh.astype(int), "path": np.arange(len(fo))}, columns=cols)
+        return out, matrix
     path_col = [tuple(ids[q] for q in row if q >= 0) for row in zip(*fp, strict=True)] \
         if fp else [()] * len(fo)
     return pd.DataFrame({"client_id": ids[fo], "agent_id": ids[fa], "distance": fd,
@@ -443,11 +463,20 @@ def propose(ag: AnalysisGraph, month: str, assign_date: date | None = None,
     for heap in by_region.values():
         heapq.heapify(heap)
 
-    conn = agent_connections(ag, orph["client_id"].tolist(), list(pool), o.connection_max_hops)
-    warm: dict[str, dict[str, tuple[float, int, tuple[str, ...]]]] = {}
-    for c, a, dist, h, p in zip(conn["client_id"], conn["agent_id"], conn["distance"],
-                                conn["hops"], conn["path"], strict=True):
-        warm.setdefault(c, {})[a] = (float(dist), int(h), p)
+    conn, path_ids = agent_connections(ag, orph["client_id"].tolist(), list(pool),
+                                       o.connection_max_hops, path_tuples=False)
+    # client -> agent -> (distance, hops, row of path_ids); the path tuple is built only for
+    # the agent chosen (one per orphan), not for every reached pair
+    warm: dict[str, dict[str, tuple[float, int, int]]] = {}
+    for c, a, dist, h, p in zip(conn["client_id"].tolist(), conn["agent_id"].tolist(),
+                                conn["distance"].tolist(), conn["hops"].tolist(),
+                                conn["path"].tolist(), strict=True):
+        warm.setdefault(c, {})[a] = (dist, h, p)
+
+    def path_of(row: int) -> tuple[str, ...]:
+        if not path_ids.shape[1]:
+            return ()
+        return tuple(x for x in path_ids[row] if x is not None)
 
     def room(a: str) -> bool:
         return pool[a].received < cap
@@ -526,7 +555,8 @@ def propose(ag: AnalysisGraph, month: str, assign_date: date | None = None,
         if a.first_year:
             parts.append("first-year agent")
         if chosen in w:
-            dist, hops, path = w[chosen]
+            dist, hops, row = w[chosen]
+            path = path_of(row)
             line.update(hops=hops, warmth=float(np.exp(-dist)), via=list(path),
                         connection=describe_connection(ag, c, chosen, path))
             parts.append(f"warmest connection ({hops} ties, warmth {np.exp(-dist):.2f}): "
