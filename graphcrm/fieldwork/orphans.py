@@ -275,6 +275,7 @@ def agent_connections(ag: AnalysisGraph, client_ids: list[str], agent_ids: list[
     if not len(start) or not len(pool) or not c.distance.nnz:
         return empty()
     ties = non_agent_ties(ag)
+    width_n = np.int64(c.distance.shape[0])  # node positions < width_n: keys fit in int64
     in_pool = np.zeros(c.distance.shape[0], dtype=bool)
     in_pool[pool] = True
     to_agents = _keep_columns(c.distance, in_pool)  # node -> agent of the pool
@@ -308,9 +309,11 @@ def agent_connections(ag: AnalysisGraph, client_ids: list[str], agent_ids: list[
         for p in paths:  # simple paths only
             ok &= y != p[rep]
         y, nd, no, rep = y[ok], nd[ok], no[ok], rep[ok]
-        order = np.lexsort((nd, y, no))  # best way to each node per client
-        y, nd, no, rep = y[order], nd[order], no[order], rep[order]
-        first = np.r_[True, (no[1:] != no[:-1]) | (y[1:] != y[:-1])]
+        # best way to each node per client: one int64 key (client, node), then the distance
+        key = no * width_n + y
+        order = np.lexsort((nd, key))
+        y, nd, no, rep, key = y[order], nd[order], no[order], rep[order], key[order]
+        first = np.r_[True, key[1:] != key[:-1]]
         y, nd, no, rep = y[first], nd[first], no[first], rep[first]
         paths = [p[rep] for p in paths] + [y]
         o, x, d = no, y, nd
@@ -325,10 +328,11 @@ def agent_connections(ag: AnalysisGraph, client_ids: list[str], agent_ids: list[
     fh = np.concatenate([f[3] for f in found])
     fp = [np.concatenate([f[k] if k < len(f) else np.full(len(f[0]), -1) for f in found])
           for k in range(4, width)]
-    order = np.lexsort((fh, fd, fa, fo))
-    fo, fa, fd, fh = fo[order], fa[order], fd[order], fh[order]
+    pair = fo * width_n + fa  # (client, agent) as one int64 key
+    order = np.lexsort((fh, fd, pair))
+    fo, fa, fd, fh, pair = fo[order], fa[order], fd[order], fh[order], pair[order]
     fp = [p[order] for p in fp]
-    first = np.r_[True, (fo[1:] != fo[:-1]) | (fa[1:] != fa[:-1])]
+    first = np.r_[True, pair[1:] != pair[:-1]]
     fo, fa, fd, fh = fo[first], fa[first], fd[first], fh[first]
     fp = [p[first] for p in fp]
     ids = np.asarray(c.ids, dtype=object)
