@@ -312,3 +312,33 @@ def test_supervisor_cycle_through_stored_agents(tmp_path: Path) -> None:
     assert [(r.row, r.column, r.reason) for r in report.rejects.itertuples()] == [
         (2, "supervisor_id", "supervisor cycle: Y1 -> Y3 -> Y2 -> Y1")]
     assert boss["Y1"] is None and boss["Y5"] == "Y1"  # the good row of the same file is kept
+
+
+def test_an_older_store_gains_a_column_added_to_a_template(tmp_path: Path) -> None:
+    """A store written before a template gained a column (relationships.approved_by) gets
+    the column at its next open, and a tie with the new column can be written."""
+    import sqlite3
+
+    import pandas as pd
+
+    from graphcrm.model import AGENTS, CLIENTS, RELATIONSHIPS
+
+    db = tmp_path / "old.db"
+    SQLiteStore(db).close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("ALTER TABLE relationships DROP COLUMN approved_by")
+        cols = {r[1] for r in conn.execute("PRAGMA table_info(relationships)")}
+    assert "approved_by" not in cols
+    with SQLiteStore(db, create=False) as store:
+        with store.transaction():
+            agent = dict.fromkeys(AGENTS.column_names)
+            agent.update(agent_id="A1", name="a", hire_date="2020-01-01", status="active")
+            store.upsert(AGENTS, pd.DataFrame([agent]))
+            client = dict.fromkeys(CLIENTS.column_names)
+            client.update(client_id="C1", name="c")
+            store.upsert(CLIENTS, pd.DataFrame([client]))
+            row = dict.fromkeys(RELATIONSHIPS.column_names)
+            row.update(src_id="A1", dst_id="C1", type="SERVES", approved_by="M1")
+            store.upsert(RELATIONSHIPS, pd.DataFrame([row]))
+        got = store.relationships(["SERVES"])
+    assert got["approved_by"].tolist() == ["M1"]

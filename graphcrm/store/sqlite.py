@@ -292,7 +292,15 @@ class SQLiteStore(GraphStore):
         """The schema is all there (read without any lock: a reader never waits for a writer)."""
         names = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master")}
         need = set(_BASE_NAMES) | {t.name for t in TABLES} | set(_INDEX_NAMES)
-        return need <= names and self._meta("schema_version") is not None
+        if not (need <= names and self._meta("schema_version") is not None):
+            return False
+        # a column added to a template later (relationships.approved_by) makes an older
+        # store not ready, so the locked path below adds it
+        for table in TABLES:
+            have = {r[1] for r in self._conn.execute(f"PRAGMA table_info({table.name})")}
+            if any(c.name not in have for c in table.columns):
+                return False
+        return True
 
     def _ensure_schema(self) -> None:
         if self._schema_ready():  # every open but the first: no write lock, no waiting
