@@ -17,7 +17,15 @@ from graphcrm.errors import UnknownIdError
 from graphcrm.i18n import t
 from graphcrm.model import Label
 from graphcrm.privacy import mask_frame, mask_value, neutralise_frame
-from graphcrm.scope import Scope, display_name, filter_rows, hide_names, scoped_graph, sees
+from graphcrm.scope import (
+    Scope,
+    display_name,
+    filter_rows,
+    hide_names,
+    scoped_graph,
+    sees,
+    visible,
+)
 from graphcrm.store.access import User
 from graphcrm.workspace import load_graph, open_store
 from graphcrm.workspace import user_scope as workspace_scope
@@ -227,6 +235,18 @@ def person_label(ag: Any, node_id: str) -> str:
         return f"{name} ({node_id})"
     except KeyError:
         return str(node_id)
+
+
+def person_labels(ag: Any, ids: Any) -> dict[str, str]:
+    """``{id: "name (id)"}`` with the names the signed-in user may see, made now in the script
+    run: a select box's format function is also called outside the run (Streamlit's AppTest
+    does), where no user is known and every name would be masked."""
+    ids = [str(i) for i in ids]
+    scope = user_scope(ag)
+    names = ag.nodes["name"].reindex(ids).to_numpy()
+    seen = visible(scope, ag, ids)
+    return {i: (f"{n} ({i})" if ok and isinstance(n, str) else person_label(ag, i))
+            for i, n, ok in zip(ids, names, seen, strict=True)}
 
 
 #: every ASCII punctuation character: CommonMark lets each be backslash-escaped, and escaping

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from graphcrm.app.common import Ctx, agent_options, md, person_label, safe
+from graphcrm.app.common import Ctx, agent_options, md, person_labels, safe
 from graphcrm.app.paths import find_people, person_choice
 from graphcrm.graph.strength import reference_date
 from graphcrm.i18n import code
@@ -70,8 +70,10 @@ def render(ctx: Ctx) -> None:
     scope = st.radio(ctx.t("group_by"), ["scope_book", "scope_client"], key="gaps_scope",
                      horizontal=True, format_func=ctx.t)
     if scope == "scope_book":
-        agent = st.selectbox(ctx.t("agent_pick"), agent_options(ctx), key="gaps_agent",
-                             format_func=lambda a: person_label(ag, a))
+        agents = agent_options(ctx)
+        agent_labels = person_labels(ag, agents)
+        agent = st.selectbox(ctx.t("agent_pick"), agents, key="gaps_agent",
+                             format_func=agent_labels.__getitem__)
         ids = tuple(sorted(ag.book(agent)))
     else:
         text = st.text_input(ctx.t("client_search"), key="gaps_client").strip()

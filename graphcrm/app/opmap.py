@@ -8,7 +8,15 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from graphcrm.app.common import Ctx, agent_options, contact_details, md, person_label, safe
+from graphcrm.app.common import (
+    Ctx,
+    agent_options,
+    contact_details,
+    md,
+    person_label,
+    person_labels,
+    safe,
+)
 from graphcrm.app.viz import (
     NODE_COLOURS,
     QUADRANT_COLOURS,
@@ -135,8 +143,9 @@ def render(ctx: Ctx) -> None:
         st.info(ctx.t("no_results"))
         return
     c1, c2, c3 = st.columns([2, 1, 1])
+    agent_labels = person_labels(ag, agents)
     agent = c1.selectbox(ctx.t("agent_pick"), agents, key="opmap_agent",
-                         format_func=lambda a: person_label(ag, a))
+                         format_func=agent_labels.__getitem__)
     by = c2.radio(ctx.t("colour_by"), ["trust_level", "quadrant"], key="opmap_colour",
                   format_func=lambda v: ctx.t("colour_trust" if v == "trust_level"
                                               else "colour_quadrant"), horizontal=True)

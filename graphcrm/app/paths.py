@@ -7,7 +7,15 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from graphcrm.app.common import Ctx, agent_options, md, person_label, safe, search_digest
+from graphcrm.app.common import (
+    Ctx,
+    agent_options,
+    md,
+    person_label,
+    person_labels,
+    safe,
+    search_digest,
+)
 from graphcrm.i18n import code
 from graphcrm.metrics.influence import influence_table
 from graphcrm.metrics.lookup import closest_names
@@ -86,8 +94,9 @@ def render(ctx: Ctx) -> None:
     st.header(ctx.t("page_paths"))
     ag = ctx.graph()
     agents = agent_options(ctx)
+    agent_labels = person_labels(ag, agents)
     agent = st.selectbox(ctx.t("agent_pick"), agents, key="paths_agent",
-                         format_func=lambda a: person_label(ag, a))
+                         format_func=agent_labels.__getitem__)
     text = st.text_input(ctx.t("prospect_search"), key="paths_search")
     if not text.strip():
         st.info(ctx.t("search_hint"))

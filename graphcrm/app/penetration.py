@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from graphcrm.app.common import Ctx, md, person_label, safe
+from graphcrm.app.common import Ctx, md, person_label, person_labels, safe
 from graphcrm.app.viz import (
     EDGE_COLOURS,
     NODE_COLOURS,
@@ -90,8 +90,9 @@ def render(ctx: Ctx) -> None:
     options = list(default) + [i for i in pool[:2000] if i not in set(default)]
     options = [i for i in options if ctx.sees(i)]  # centres in the user's scope only
     c1, c2, c3 = st.columns([2, 1, 2])
+    centre_labels = person_labels(ag, options)
     centre = c1.selectbox(ctx.t("centre_pick"), options, key="pen_centre",
-                          format_func=lambda i: person_label(ag, i))
+                          format_func=centre_labels.__getitem__)
     hops = int(c2.radio(ctx.t("hops"), [1, 2], index=1, key="pen_hops", horizontal=True))
     types = c3.multiselect(ctx.t("tie_types"), TIE_TYPES, default=TIE_TYPES[:6],
                            key="pen_types", format_func=lambda v: code("tie", v, ctx.lang),

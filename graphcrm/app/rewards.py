@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from graphcrm.app.common import Ctx, md, person_label, safe
+from graphcrm.app.common import Ctx, md, person_label, person_labels, safe
 from graphcrm.i18n import code, t
 from graphcrm.metrics.rewards import SETTLED_COLUMNS, reward_ledger
 from graphcrm.wording import code_column, words_for_codes
@@ -91,8 +91,9 @@ def render(ctx: Ctx) -> None:
     tot = ctx.rows(ledger.totals, "earner_id")
     earners = ref_earners + [e for e in tot["earner_id"] if e not in chained]
     if earners:
+        earner_labels = person_labels(ag, earners)
         who = st.selectbox(ctx.t("drill"), earners, key="rewards_drill",
-                           format_func=lambda i: person_label(ag, i))
+                           format_func=earner_labels.__getitem__)
         mine = lines.loc[lines["earner_id"] == who]
         st.markdown(f"**{ctx.t('chain')}**")
         for r in mine.itertuples():

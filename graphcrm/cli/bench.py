@@ -131,14 +131,30 @@ def bench_metrics(clients: int, dataset: str | None, data_dir: Path | None, seed
 @click.option("--store", "store_path", default=None, type=click.Path(exists=True, dir_okay=False,
               path_type=Path), help="Time the pages of this existing (warmed) store instead "
               "of loading one.")
+@click.option("--user", default=None, help="With --store: the admin user to sign in as "
+              "(password from --password-stdin). A store the benchmark loads gets its own.")
+@click.option("--password-stdin", is_flag=True,
+              help="Read --user's password from the first line of stdin.")
+@click.option("--apptest/--no-apptest", default=True, show_default=True,
+              help="Also render every page twice with Streamlit's AppTest (server side only).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def bench_app(clients: int, seed: int, warm: bool, use_browser: bool, store_path: Path | None,
-              as_json: bool) -> None:
+              user: str | None, password_stdin: bool, apptest: bool, as_json: bool) -> None:
     """Render time of every app page on the sample (or a generated store), first and cached.
 
     Targets: sample < 2 s per page after the first load; 10^5 clients < 5 s.
+
+    Example (an existing store, signed in as its admin):
+      echo "$PW" | graphcrm bench app --store crm.db --user admin --password-stdin --browser
     """
-    result = app_bench.run_app_bench(clients, seed, warm, browser=use_browser, store=store_path)
+    sign_in = None
+    if user is not None:
+        if not password_stdin:
+            raise click.ClickException("--user needs --password-stdin (never a password on "
+                                       "the command line)")
+        sign_in = (user, click.get_text_stream("stdin").readline().rstrip("\r\n"))
+    result = app_bench.run_app_bench(clients, seed, warm, browser=use_browser, store=store_path,
+                                     user=sign_in, app_test=apptest)
     rows, load_s, warm_s = result["pages"], result["load_s"], result["warm_s"]
     label = (str(store_path) if store_path else f"{clients:,} clients" if clients
              else "data/sample")
