@@ -132,9 +132,9 @@ def browser_times(store_path: Path, user: tuple[str, str], lang: str = "zh",
         raise click.ClickException(f"--browser needs {CHROMIUM} (apt-get install chromium)")
     port = free_port()
     env = {**os.environ, "GRAPHCRM_STORE": str(store_path)}
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - the app's output, closed in finally
     proc = subprocess.Popen(streamlit_command(port), cwd=str(ROOT), env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     rows: list[dict[str, object]] = []
     try:
@@ -164,15 +164,24 @@ def browser_times(store_path: Path, user: tuple[str, str], lang: str = "zh",
                 for i, name in enumerate(PAGES):
                     title = t(name, lang)
                     t0 = time.perf_counter()
-                    if i == 0:
-                        page.get_by_role("button", name=t("signin_submit", lang)).click()
-                    else:
-                        page.locator("[data-testid='stSidebar'] label").filter(
-                            has_text=title).first.click()
-                    page.wait_for_selector(f"h2:has-text('{title}')", timeout=timeout * 1000)
-                    _script_done(page, timeout)
-                    if name in ("page_opmap", "page_penetration"):
-                        _network_drawn(page, timeout)
+                    try:
+                        if i == 0:
+                            page.get_by_role("button", name=t("signin_submit", lang)).click()
+                        else:
+                            page.locator("[data-testid='stSidebar'] label").filter(
+                                has_text=title).first.click()
+                        page.wait_for_selector(f"h2:has-text('{title}')",
+                                               timeout=timeout * 1000)
+                        _script_done(page, timeout)
+                        if name in ("page_opmap", "page_penetration"):
+                            _network_drawn(page, timeout)
+                    except Exception as exc:
+                        log.seek(0)
+                        shown = " ".join(page.locator("body").inner_text().split())[:600]
+                        raise click.ClickException(
+                            f"{name}: {type(exc).__name__}; the page shows: {shown}\n"
+                            f"app output: {log.read().decode(errors='replace')[-2000:]}"
+                        ) from exc
                     seconds = time.perf_counter() - t0
                     errors = page.locator("[data-testid='stException'], "
                                           "[data-testid='stAlertContentError']").count()
@@ -187,6 +196,7 @@ def browser_times(store_path: Path, user: tuple[str, str], lang: str = "zh",
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
     return rows
 
 
@@ -203,6 +213,7 @@ def run_app_bench(clients: int = 0, seed: int = 7, warm: bool = True,
     ``app_test=False`` skips the AppTest pass (the browser figures alone, on a fresh app
     process either way)."""
     if store is not None:  # an existing, warmed store: time the pages only
+        store = store.resolve()  # the app runs from the repository folder
         if user is None:
             raise click.ClickException("--store needs --user NAME (an admin) and its password "
                                        "on stdin (--password-stdin)")
