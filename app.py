@@ -42,6 +42,8 @@ lang = st.sidebar.radio(
 if st.session_state.get("_lang_shown", lang) != lang:
     common.keep_selections()  # the same page and choices, now labelled in the other language
 st.session_state["_lang_shown"] = lang
+# the analysis graph loads in the background while the sign-in form shows
+common.preload(store_location(None), load_settings())
 # nothing but the sign-in form until a user signs in (docs/privacy.md)
 user = auth.require_user(store_location(None), load_settings(), lang)
 st.sidebar.title(t("app_title", lang))

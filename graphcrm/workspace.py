@@ -21,13 +21,15 @@ from graphcrm.graph import AnalysisGraph, build_graph
 from graphcrm.metrics.bridges import betweenness
 from graphcrm.metrics.influence import influence_table
 from graphcrm.metrics.opmap import client_tiers
+from graphcrm.metrics.penetration import tie_counts
 from graphcrm.scope import Scope, scope_for
 from graphcrm.store.access import AccessStore, User, open_access
 from graphcrm.store.base import GraphStore
 from graphcrm.store.connect import open_store
 
-__all__ = ["SNAPSHOT_SUFFIX", "load_graph", "open_access_store", "open_store", "read_snapshot",
-           "save_snapshot", "snapshot_path", "user_scope", "warm_graph", "warm_graph_tables"]
+__all__ = ["SNAPSHOT_SUFFIX", "load_graph", "open_access_store", "open_store", "preload_graph",
+           "read_snapshot", "save_snapshot", "snapshot_path", "user_scope", "warm_graph",
+           "warm_graph_tables"]
 
 
 #: suffix of the analysis-graph snapshot file written beside an embedded store's file
@@ -138,18 +140,50 @@ def load_graph(store: GraphStore, settings: Settings | None = None, *,
     key = (str(store.location), store.data_version(), repr(settings))
     with _CACHE_LOCK:
         hit = _CACHE.get(key)
+        loading = _LOADING.setdefault(key, threading.Lock())
     if hit is not None:
         return hit
-    ag = read_snapshot(store, settings) if snapshot else None
-    if ag is None:
-        ag = build_graph(store, settings)
-        if snapshot:
-            save_snapshot(store, ag)
-    with _CACHE_LOCK:
-        _CACHE[key] = ag
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
+    with loading:  # a second caller (the app's preload and its first page) waits for the first
+        with _CACHE_LOCK:
+            hit = _CACHE.get(key)
+        if hit is not None:
+            return hit
+        ag = read_snapshot(store, settings) if snapshot else None
+        if ag is None:
+            ag = build_graph(store, settings)
+            if snapshot:
+                save_snapshot(store, ag)
+        with _CACHE_LOCK:
+            _CACHE[key] = ag
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.pop(next(iter(_CACHE)))
+            _LOADING.pop(key, None)
     return ag
+
+
+_LOADING: dict[tuple[str, int, str], threading.Lock] = {}
+_PRELOADS: set[tuple[str, int]] = set()
+
+
+def preload_graph(location: str, version: int, settings: Settings) -> bool:
+    """Start reading the analysis graph of ``location`` at ``version`` in a background thread
+    (once per process), so the app's first page finds it loaded: the app calls this while it
+    shows the sign-in form (10^5 clients: seconds of snapshot reading). A failure is left for
+    the page's own :func:`load_graph` call to report. Returns True when a thread started."""
+    with _CACHE_LOCK:
+        if (location, version) in _PRELOADS:
+            return False
+        _PRELOADS.add((location, version))
+
+    def run() -> None:
+        try:
+            with open_store(location, create=False, settings=settings) as store:
+                load_graph(store, settings)
+        except Exception:  # only an optimisation: the page's own load reports errors
+            return
+
+    threading.Thread(target=run, name="graphcrm-preload", daemon=True).start()
+    return True
 
 
 def warm_graph(store: GraphStore, settings: Settings | None = None) -> AnalysisGraph:
@@ -168,10 +202,12 @@ def warm_graph(store: GraphStore, settings: Settings | None = None) -> AnalysisG
 
 def warm_graph_tables(ag: AnalysisGraph) -> None:
     """Compute on ``ag`` what the first pages and commands read: the influence table with
-    circles, trust, quadrants and tiers, bridges, and the field-work lookups (calendar,
-    orphans)."""
-    influence_table(ag)
+    circles, trust, quadrants and tiers, bridges, the agents' books, tie counts, and the
+    field-work lookups (calendar, orphans)."""
+    influence_table(ag)  # also the influence scores the operation map reads
     client_tiers(ag)
+    ag.book("")  # every agent's book (the operation map's first visit)
+    tie_counts(ag)  # the penetration page's default centres
     betweenness(ag)  # bridges: sized by [metrics] betweenness_work_budget (seconds at 10^5)
     fieldwork_calendar.warm(ag)
 

@@ -161,6 +161,31 @@ def test_operation_map_and_penetration(tmp_store: SQLiteStore) -> None:
     assert set(capped.nodes["id"]) == {"P", "C6", "C3"}
 
 
+def test_busiest_centres_rank_by_networkx_degree(tmp_path: Path) -> None:
+    """The penetration page's default centres come from the CSR view; NetworkX's degree on
+    ``ag.G`` (the way they were ranked before) gives the same list, on the sample and with a
+    repeated tie and an organization pool."""
+    from graphcrm.metrics.penetration import busiest_centres, tie_counts
+
+    store = _sample_store(tmp_path / "sample.db")
+    ag = build_graph(store)
+    deg = pd.Series(dict(ag.G.degree()))
+    assert tie_counts(ag).to_dict() == deg.reindex(ag.nodes.index).to_dict()
+    for kind, pool in (("client", ag.clients.index), ("family", ag.clients.index),
+                       ("organization", ag.organizations.index)):
+        ref = deg.reindex(pool).dropna().sort_values(ascending=False, kind="stable")
+        assert busiest_centres(ag, kind) == list(ref.index[:50])
+        assert len(busiest_centres(ag, kind, 7)) == min(7, len(ref))
+    # a tie listed twice in the edge table (u-v and v-u) is one neighbour, as in a nx.Graph
+    twice = ag.edges.iloc[[0]].rename(columns={"u": "v", "v": "u"})
+    ag2 = type(ag)(**{k: v for k, v in ag.__dict__.items() if k not in ("G", "csr", "_cache")})
+    ag2.edges = pd.concat([ag.edges, twice], ignore_index=True)
+    u, v = ag.edges.iloc[0][["u", "v"]]
+    assert tie_counts(ag2)[u] == ag2.G.degree(u) == deg[u]
+    assert tie_counts(ag2)[v] == ag2.G.degree(v) == deg[v]
+    store.close()
+
+
 def test_cli_paths_map_hubs(tmp_store: SQLiteStore) -> None:
     import json
 

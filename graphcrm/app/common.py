@@ -27,7 +27,7 @@ from graphcrm.scope import (
     visible,
 )
 from graphcrm.store.access import User
-from graphcrm.workspace import load_graph, open_store
+from graphcrm.workspace import load_graph, open_store, preload_graph
 from graphcrm.workspace import user_scope as workspace_scope
 
 T = TypeVar("T")
@@ -78,6 +78,12 @@ class Ctx:
     def sees(self, node_id: str) -> bool:
         return sees(self.scope, self.graph(), node_id)
 
+    def visible(self, ids: list[str]) -> list[str]:
+        """Only the ids the signed-in user may see, in order (one pass, not one
+        :meth:`sees` per id: each call goes through the graph cache)."""
+        ag = self.graph()
+        return [i for i, ok in zip(ids, visible(self.scope, ag, ids), strict=True) if ok]
+
     def rows(self, frame: pd.DataFrame, id_col: str) -> pd.DataFrame:
         """Only the rows the signed-in user may see."""
         return filter_rows(self.scope, self.graph(), frame, id_col)
@@ -112,6 +118,19 @@ def _cached_table(location: str, version: int, name: str, args: tuple[Any, ...],
 def cached_table(location: str, version: int, name: str, fn: Callable[..., pd.DataFrame],
                  args: tuple[Any, ...]) -> pd.DataFrame:
     return _cached_table(location, version, name, args, fn)
+
+
+def preload(location: str, settings: Settings) -> None:
+    """Start reading the analysis graph in the background while the sign-in form shows (once
+    per data version and app process), so the first page after signing in finds it loaded.
+    Nothing is created or shown here: a store that cannot open is left for :func:`context`."""
+    try:
+        with open_store(location, create=False) as store:
+            version, counts = store.data_version(), store.counts()
+    except Exception:
+        return
+    if any(counts.get(k, 0) for k in ("Agent", "Client")):
+        preload_graph(location, version, settings)
 
 
 def store_info(location: str) -> tuple[int, dict[str, int]]:

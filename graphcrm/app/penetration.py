@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from graphcrm.app.common import Ctx, md, person_label, person_labels, safe
@@ -18,7 +17,7 @@ from graphcrm.app.viz import (
 )
 from graphcrm.i18n import code
 from graphcrm.metrics.narrate import penetration_summary, step_sentence
-from graphcrm.metrics.penetration import penetration_network
+from graphcrm.metrics.penetration import busiest_centres, penetration_network
 from graphcrm.wording import pct
 
 TIE_TYPES = ["RELATIVE_OF", "FRIEND_OF", "COLLEAGUE_OF", "WORKS_AT", "BUSINESS_TIE", "REFERRED",
@@ -86,9 +85,9 @@ def render(ctx: Ctx) -> None:
     kind = st.radio(ctx.t("centre_kind"), kinds, key="pen_kind", horizontal=True,
                     format_func=ctx.t)
     pool = ag.organizations.index if kind == "organization" else ag.clients.index
-    default = ctx.frame("pen_default", _busiest, kind)
+    default = ctx.frame("pen_default", busiest_centres, kind)
     options = list(default) + [i for i in pool[:2000] if i not in set(default)]
-    options = [i for i in options if ctx.sees(i)]  # centres in the user's scope only
+    options = ctx.visible(options)  # centres in the user's scope only
     c1, c2, c3 = st.columns([2, 1, 2])
     centre_labels = person_labels(ag, options)
     centre = c1.selectbox(ctx.t("centre_pick"), options, key="pen_centre",
@@ -132,12 +131,3 @@ def render(ctx: Ctx) -> None:
     st.markdown(f"**{ctx.t('legend')}**: " + legend(ctx), unsafe_allow_html=True)
     st.iframe(network_page_html(ctx, ag, net, centres), height=660)
 
-
-def _busiest(ag: Any, kind: str) -> list[str]:
-    """Centres with the most ties first, so the default view is a rich one."""
-    deg = pd.Series(dict(ag.G.degree()))
-    if kind == "organization":
-        deg = deg.reindex(ag.organizations.index).dropna()
-    else:
-        deg = deg.reindex(ag.clients.index).dropna()
-    return list(deg.sort_values(ascending=False, kind="stable").index[:50])

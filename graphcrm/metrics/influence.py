@@ -242,6 +242,9 @@ def influence_scores(ag: AnalysisGraph) -> pd.DataFrame:
         ``influence``. A person without a tie in the people graph gets 0 for the PageRank
         and power-circle parts of ``influence``, whatever their (teleport-only) PageRank.
     """
+    hit = ag._cache.get("influence")
+    if hit is not None:
+        return hit.copy()
     pr = pagerank(ag)
     df = pd.DataFrame({"pagerank": pr, "power_circle": power_circle(ag)})
     rr = referral_reach(ag).reindex(df.index)
@@ -254,7 +257,9 @@ def influence_scores(ag: AnalysisGraph) -> pd.DataFrame:
     score = sum(wt * _pct(df[col], tied if col in ("pagerank", "power_circle") else None)
                 for col, wt in weights.items()) / total
     df["influence"] = score
-    return df
+    # cached (the operation map reads it on every first visit; the warm-up saves it)
+    ag._cache["influence"] = df
+    return df.copy()
 
 
 def influence_table(ag: AnalysisGraph, with_circles: bool = True) -> pd.DataFrame:
