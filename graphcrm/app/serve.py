@@ -1,0 +1,44 @@
+"""Start the app server ready for its first visitor: ``python -m graphcrm.app.serve run app.py
+...`` takes ``streamlit``'s own arguments (``graphcrm demo`` and ``graphcrm bench app`` start
+the app this way; ``streamlit run app.py`` works too, only colder).
+
+Under plain ``streamlit run`` the first visitor pays for importing the app's modules (pandas,
+SciPy, igraph, pyvis, ...: seconds on a busy machine) and for reading the analysis graph,
+because Streamlit runs the script only when a browser connects. Here the modules are imported
+before the server listens, and the graph of ``$GRAPHCRM_STORE`` starts loading in the
+background, so both happen while the browser loads Streamlit's front end and the person signs
+in.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from streamlit.web import cli
+
+# the pages and their libraries: imported once, before the server listens
+from graphcrm.app import (
+    common,
+    data,
+    gaps,
+    hubs,
+    opmap,
+    orphans,
+    paths,
+    penetration,
+    rewards,
+    visits,
+)
+from graphcrm.config import load_settings, store_location
+
+#: the page modules this server process has imported (for the reader: what is warm)
+PAGES = (data, gaps, hubs, opmap, orphans, paths, penetration, rewards, visits)
+
+
+def main() -> None:
+    common.preload(store_location(None), load_settings())
+    sys.exit(cli.main())
+
+
+if __name__ == "__main__":
+    main()
