@@ -22,6 +22,7 @@ from graphcrm.metrics.bridges import betweenness
 from graphcrm.metrics.influence import influence_table
 from graphcrm.metrics.opmap import client_tiers
 from graphcrm.metrics.penetration import tie_counts
+from graphcrm.metrics.stages import stage_table
 from graphcrm.scope import Scope, scope_for
 from graphcrm.store.access import AccessStore, User, open_access
 from graphcrm.store.base import GraphStore
@@ -202,12 +203,13 @@ def warm_graph(store: GraphStore, settings: Settings | None = None) -> AnalysisG
 
 def warm_graph_tables(ag: AnalysisGraph) -> None:
     """Compute on ``ag`` what the first pages and commands read: the influence table with
-    circles, trust, quadrants and tiers, bridges, the agents' books, tie counts, and the
-    field-work lookups (calendar, orphans)."""
+    circles, trust, quadrants and tiers, bridges, the agents' books, tie counts, operation
+    stages, and the field-work lookups (calendar, orphans)."""
     influence_table(ag)  # also the influence scores the operation map reads
     client_tiers(ag)
     ag.book("")  # every agent's book (the operation map's first visit)
     tie_counts(ag)  # the penetration page's default centres
+    stage_table(ag)  # every client's operation stage (the operation map)
     betweenness(ag)  # bridges: sized by [metrics] betweenness_work_budget (seconds at 10^5)
     fieldwork_calendar.warm(ag)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from graphcrm.config import Settings
@@ -88,3 +89,23 @@ def test_the_funnel_never_widens(store: SQLiteStore) -> None:
         put(store, "policies", [_pol("p7", "N4", "2026-04-01")])
     a = referral_funnel(build_graph(store, Settings()))["agents"].set_index("agent_id")
     assert a.loc["AG", ["received", "contacted", "met", "converted"]].tolist() == [4, 4, 3, 3]
+
+
+def test_the_warmed_stage_table_gives_the_same_stages(tmp_path: Path) -> None:
+    """The warm-up's whole-graph stage table (read by the operation map) equals the stages
+    worked out for the map's own people, on the sample and on the hand-made store."""
+    from graphcrm.metrics.stages import stage_table
+    from tests.test_paths import _sample_store
+
+    s = _sample_store(tmp_path / "sample.db")
+    cold = build_graph(s, Settings())
+    warm = build_graph(s, Settings())
+    assert "stages" not in warm._cache
+    whole = stage_table(warm)
+    assert len(whole) == len(warm.clients) and set(whole["stage"]) <= {"hunt", "farm",
+                                                                      "harvest", "chain"}
+    for a in list(cold.agents.index[:5]):
+        ids = operation_map(cold, a)["person_id"]
+        pd.testing.assert_frame_equal(operation_stages(warm, ids), operation_stages(cold, ids))
+        pd.testing.assert_frame_equal(operation_map(warm, a), operation_map(cold, a))
+    s.close()

@@ -95,11 +95,20 @@ class Ctx:
     def audit(self, action: str, target: str | list[str] = "", detail: str = "") -> None:
         audit(self, action, target, detail)
 
-    def download(self, label: str, frame: pd.DataFrame, file_name: str, key: str) -> None:
-        """A CSV download button (masked, formula-neutralised); a click is audited."""
-        st.download_button(label, csv_bytes(frame), file_name, "text/csv", key=key,
-                           on_click=audit, args=(self, "download", file_name,
-                                                 f"rows={len(frame)}"))
+    def download(self, label: str, frame: pd.DataFrame | Callable[[], pd.DataFrame],
+                 file_name: str, key: str, rows: int | None = None) -> None:
+        """A CSV download button (masked, formula-neutralised); a click is audited.
+
+        The file is made when the button is clicked, not on every run of the page (10^5
+        clients: a second of each operation-map visit). ``frame`` may be a function that
+        makes the table then; ``rows`` is its row count for the audit trail."""
+        n = len(frame) if rows is None and isinstance(frame, pd.DataFrame) else rows
+
+        def data() -> bytes:
+            return csv_bytes(frame() if callable(frame) else frame)
+
+        st.download_button(label, data, file_name, "text/csv", key=key,
+                           on_click=audit, args=(self, "download", file_name, f"rows={n}"))
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)

@@ -166,12 +166,13 @@ def render(ctx: Ctx) -> None:
         st.markdown(legend_html(ctx, by), unsafe_allow_html=True)
     with right:
         # the grid holds the people drawn (the browser slows down on 10^4 rows); the CSV
-        # holds everyone within reach
-        table = readable(ctx, df)
-        st.dataframe(table.head(limit), hide_index=True, height=560, key="opmap_table")
-        st.caption(ctx.t("rows_shown", n=min(limit, len(table)), total=len(table)))
+        # holds everyone within reach, worded when the button is clicked
+        st.dataframe(readable(ctx, df.head(limit)), hide_index=True, height=560,
+                     key="opmap_table")
+        st.caption(ctx.t("rows_shown", n=min(limit, len(df)), total=len(df)))
         name = f"operation-map-{agent}.csv"
-        ctx.download(ctx.t("download_file", file=name), table, name, key="opmap_csv")
+        ctx.download(ctx.t("download_file", file=name), lambda: readable(ctx, df), name,
+                     key="opmap_csv", rows=len(df))
     # labels made now, in the signed-in session (a format function called later, outside the
     # script run, would not know the user and mask every name)
     labels = {"": "", **{p: person_label(ag, p) for p in shown["person_id"]}}
@@ -181,8 +182,8 @@ def render(ctx: Ctx) -> None:
         ctx.audit("view", person, "operation map")
         st.subheader(ctx.t("person_detail"))
         pos = int((df["person_id"].to_numpy() == person).nonzero()[0][0])
-        row = table.iloc[pos]
-        st.table(pd.DataFrame({"": list(table.columns), " ": [md(v) for v in row]}))
+        row = readable(ctx, df.iloc[[pos]]).iloc[0]
+        st.table(pd.DataFrame({"": list(row.index), " ": [md(v) for v in row]}))
         contact_details(ctx, person)
         if df["status"].to_numpy()[pos] in ("client", "prospect"):
             visit_form(ctx, agent, person)

@@ -69,6 +69,9 @@ def operation_stages(ag: AnalysisGraph, ids: Iterable[str] | None = None) -> pd.
     """
     people = ag.clients.index if ids is None else pd.Index(list(ids))
     people = people[people.isin(ag.clients.index)].unique()
+    whole = ag._cache.get("stages")
+    if whole is not None:  # every client's stage, saved by the warm-up (stage_table)
+        return whole.reindex(people)
     status = ag.clients["status"].reindex(people)
     pol = ag.policies.loc[ag.policies["holder_id"].isin(people),
                           ["holder_id", "start_date"]].dropna()
@@ -163,3 +166,20 @@ def referral_funnel(ag: AnalysisGraph) -> dict[str, pd.DataFrame]:
         return out.astype(object).where(out.notna(), None)
 
     return {"agents": agg("agent_id"), "teams": agg("team")}
+
+
+def stage_table(ag: AnalysisGraph) -> pd.DataFrame:
+    """:func:`operation_stages` of every client, computed once and cached on the analysis graph
+    (the warm-up saves it, so an operation map reads its people's stages instead of working
+    them out on the first visit: about a second per agent at 10^5 clients).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by client id: ``stage``, ``stage_evidence``.
+    """
+    whole = ag._cache.get("stages")
+    if whole is None:
+        whole = operation_stages(ag)
+        ag._cache["stages"] = whole
+    return whole
