@@ -118,3 +118,34 @@ def test_no_warm_then_first_metric_command_saves_its_tables(tmp_path: Path) -> N
         # nothing new was computed, so the file was not rewritten
         assert snapshot_path(store).stat().st_mtime_ns == stamp  # type: ignore[union-attr]
         assert "influence_table/True" in ag._cache
+
+
+def test_the_warm_up_saves_what_first_visits_read(tmp_store: SQLiteStore) -> None:
+    """The operation map's influence scores and stages, the books and the penetration page's
+    tie counts come with the snapshot, so a new app process does not work them out."""
+    build_world(tmp_store)
+    warm_graph(tmp_store)
+    _CACHE.clear()
+    loaded = read_snapshot(tmp_store, Settings())
+    assert loaded is not None
+    assert {"influence", "stages", "books", "tie_counts"} <= set(loaded._cache)
+
+
+def test_preload_reads_the_graph_once_in_the_background(tmp_store: SQLiteStore) -> None:
+    import time
+
+    from graphcrm.workspace import preload_graph
+
+    build_world(tmp_store)
+    warm_graph(tmp_store)
+    _CACHE.clear()
+    location, version = str(tmp_store.location), tmp_store.data_version()
+    assert preload_graph(location, version, Settings())
+    assert not preload_graph(location, version, Settings())  # once per data version
+    deadline = time.monotonic() + 120
+    while not any(k[:2] == (location, version) for k in _CACHE):
+        assert time.monotonic() < deadline, "the preload never filled the graph cache"
+        time.sleep(0.05)
+    preloaded = next(v for k, v in _CACHE.items() if k[:2] == (location, version))
+    assert load_graph(tmp_store, Settings()) is preloaded  # the page's call finds it
+    pd.testing.assert_frame_equal(_edges(preloaded), _edges(build_graph(tmp_store)))
