@@ -166,11 +166,14 @@ _LOADING: dict[tuple[str, int, str], threading.Lock] = {}
 _PRELOADS: set[tuple[str, int]] = set()
 
 
-def preload_graph(location: str, version: int, settings: Settings) -> bool:
+def preload_graph(location: str, version: int, settings: Settings, *, wait: bool = False
+                  ) -> bool:
     """Start reading the analysis graph of ``location`` at ``version`` in a background thread
     (once per process), so the app's first page finds it loaded: the app calls this while it
     shows the sign-in form (10^5 clients: seconds of snapshot reading). A failure is left for
-    the page's own :func:`load_graph` call to report. Returns True when a thread started."""
+    the page's own :func:`load_graph` call to report. ``wait`` returns only once it is read
+    (the app server, before it listens: reading a snapshot holds Python's lock for seconds,
+    which would stall the first visitor's sign-in page). Returns True when a load started."""
     with _CACHE_LOCK:
         if (location, version) in _PRELOADS:
             return False
@@ -183,7 +186,10 @@ def preload_graph(location: str, version: int, settings: Settings) -> bool:
         except Exception:  # only an optimisation: the page's own load reports errors
             return
 
-    threading.Thread(target=run, name="graphcrm-preload", daemon=True).start()
+    thread = threading.Thread(target=run, name="graphcrm-preload", daemon=True)
+    thread.start()
+    if wait:
+        thread.join()
     return True
 
 

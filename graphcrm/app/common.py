@@ -129,23 +129,36 @@ def cached_table(location: str, version: int, name: str, fn: Callable[..., pd.Da
     return _cached_table(location, version, name, args, fn)
 
 
-def preload(location: str, settings: Settings) -> None:
+def preload(location: str, settings: Settings, wait: bool = False) -> None:
     """Start reading the analysis graph in the background while the sign-in form shows (once
-    per data version and app process), so the first page after signing in finds it loaded.
+    per data version and app process), so the first page after signing in finds it loaded;
+    with ``wait`` (the server launcher, before it listens) return once it is read.
     Nothing is created or shown here: a store that cannot open is left for :func:`context`."""
     try:
         with open_store(location, create=False) as store:
-            version, counts = store.data_version(), store.counts()
+            version = store.data_version()
     except Exception:
         return
-    if any(counts.get(k, 0) for k in ("Agent", "Client")):
-        preload_graph(location, version, settings)
+    if version:  # 0: nothing loaded yet
+        preload_graph(location, version, settings, wait=wait)
+
+
+#: the store's counts per (location, fingerprint): counting is a pass over every table (1.4 s
+#: at 10^5 clients) and ran on every click; any change to the data changes the fingerprint
+_COUNTS: dict[tuple[str, str], dict[str, int]] = {}
 
 
 def store_info(location: str) -> tuple[int, dict[str, int]]:
     """(data version, counts) of the store; an absent file counts as empty (version 0)."""
     with open_store(location, create=True) as store:
-        return store.data_version(), store.counts()
+        key = (location, store.fingerprint())
+        counts = _COUNTS.get(key)
+        if counts is None:
+            counts = store.counts()
+            if len(_COUNTS) > 8:
+                _COUNTS.clear()
+            _COUNTS[key] = counts
+        return store.data_version(), dict(counts)
 
 
 def context(lang: str, user: User | None = None) -> Ctx | None:

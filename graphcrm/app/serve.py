@@ -5,9 +5,8 @@ the app this way; ``streamlit run app.py`` works too, only colder).
 Under plain ``streamlit run`` the first visitor pays for importing the app's modules (pandas,
 SciPy, igraph, pyvis, ...: seconds on a busy machine) and for reading the analysis graph,
 because Streamlit runs the script only when a browser connects. Here the modules are imported
-before the server listens, and the graph of ``$GRAPHCRM_STORE`` starts loading in the
-background, so both happen while the browser loads Streamlit's front end and the person signs
-in.
+before the server listens, and so is the analysis graph of ``$GRAPHCRM_STORE`` (the server
+answers its health check once both are done: ``graphcrm demo`` prints the address then).
 """
 
 from __future__ import annotations
@@ -36,7 +35,9 @@ PAGES = (data, gaps, hubs, opmap, orphans, paths, penetration, rewards, visits)
 
 
 def main() -> None:
-    common.preload(store_location(None), load_settings())
+    # read before the server listens: a read in the background would hold Python's lock
+    # (unpickling) while the first visitor's sign-in page runs
+    common.preload(store_location(None), load_settings(), wait=True)
     sys.exit(cli.main())
 
 

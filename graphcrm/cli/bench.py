@@ -172,7 +172,8 @@ def bench_app(clients: int, seed: int, warm: bool, use_browser: bool, store_path
     if result["browser"]:
         click.echo("\nreal browser (Chromium, first visit of each page in one session):")
         for r in result["browser"]:
-            over = "" if float(r["browser_first_s"]) < 5 else "   over the 5 s goal"
+            over = ("" if float(r["browser_first_s"]) < 5 or r["page"] == "server_start"
+                    else "   over the 5 s goal")
             click.echo(f"{r['page']:<24} {r['browser_first_s']:>9}{over}")
 
 
