@@ -1,4 +1,4 @@
-"""Start the app server ready for its first visitor: ``python -m graphcrm.app.serve run app.py
+"""Start the app server ready for its first visitor: ``python -m graphcrm.app.launch run serve.py
 ...`` takes ``streamlit``'s own arguments (``graphcrm demo`` and ``graphcrm bench app`` start
 the app this way; ``streamlit run app.py`` works too, only colder).
 
