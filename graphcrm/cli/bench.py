@@ -52,25 +52,19 @@ def bench_ingest_command(clients: int, seed: int, workdir: str | None, keep: boo
       graphcrm bench ingest --clients 100000 --narrow 300000
     """
     echo = None if as_json else (lambda s: click.echo(s, err=True))
-    if narrow is not None:
-        try:
-            res = ingest_bench.bench_narrow(clients, narrow, seed, workdir, echo)
-        except click.ClickException as exc:
-            fail(exc.message)
-            return
-        if as_json:
-            echo_json(res)
-        else:
-            click.echo(ingest_bench.format_narrow(res))
-        return
     try:
-        res = ingest_bench.bench_ingest(clients, seed, workdir, keep, echo, rerun,
-                                        changed_share)
+        if narrow is not None:
+            res = ingest_bench.bench_narrow(clients, narrow, seed, workdir, echo)
+        else:
+            res = ingest_bench.bench_ingest(clients, seed, workdir, keep, echo, rerun,
+                                            changed_share)
     except click.ClickException as exc:
         fail(exc.message)
         return
     if as_json:
         echo_json(res)
+    elif narrow is not None:
+        click.echo(ingest_bench.format_narrow(res))
     else:
         click.echo(ingest_bench.format_table(res))
 
