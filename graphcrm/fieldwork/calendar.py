@@ -151,11 +151,24 @@ def add_findings(plan: pd.DataFrame, findings: dict[str, str]) -> pd.DataFrame:
     return out
 
 
+def _interactions_of(ag: AnalysisGraph, agent_id: str) -> pd.DataFrame:
+    """The agent's interactions, through a cached agent -> row positions lookup (comparing the
+    whole interactions column with one id cost a pass over 10^6 rows on every plan)."""
+    rows = ag._cache.get("fieldwork_interactions_by_agent")
+    if rows is None:
+        inter = ag.interactions
+        rows = (pd.Series(np.arange(len(inter)), dtype=np.int64)
+                .groupby(inter["agent_id"].to_numpy(), sort=False).indices if len(inter) else {})
+        ag._cache["fieldwork_interactions_by_agent"] = rows
+    return ag.interactions.iloc[rows.get(agent_id, np.zeros(0, dtype=np.int64))]
+
+
 def warm(ag: AnalysisGraph) -> None:
     """Build the lookups the calendar and the orphan proposal use, so the first call after an
     ingest (and the snapshot) has them."""
     _family_index(ag)
     non_agent_ties(ag)
+    _interactions_of(ag, "")
 
 
 def read_events(path: str) -> pd.DataFrame:
@@ -266,7 +279,7 @@ def week_plan(ag: AnalysisGraph, agent_id: str, week: str, *,
     grid = _Grid(days, tuple(c.visit_times))
     if _book is None:  # the agent's clients with quadrant and ABC (shared with last week's plan)
         book = pd.Index(ag.book(agent_id))
-        book = book[book.isin(ag.clients.index)]
+        book = book[ag.clients.index.get_indexer(book) >= 0]  # the index's own hash table
         _book = (book, client_tiers(ag).reindex(book))
     book, tiers = _book
     qnum = tiers["quadrant"].map(c.quadrant_numbers)
@@ -325,8 +338,7 @@ def week_plan(ag: AnalysisGraph, agent_id: str, week: str, *,
                          carry_over=False, _book=_book)
         prev = prev.loc[(prev["kind"] == "visit") & prev["planned"].astype(bool)]
         pm, ps = iso_week(_shift(week, -1))
-        inter = ag.interactions
-        mine = inter.loc[(inter["agent_id"] == agent_id).to_numpy(), ["client_id", "date"]]
+        mine = _interactions_of(ag, agent_id)[["client_id", "date"]]
         when = mine["date"].astype(str).str.slice(0, 10)
         met = set(mine.loc[when.between(pm.isoformat(), ps.isoformat()).to_numpy(),
                            "client_id"])
