@@ -111,6 +111,7 @@ def test_unknown_team_or_agent_lists_the_closest(store: Path) -> None:
     ["paths", "--from", "A000001", "--to", "C0000001", "--k", "0"],
     ["paths", "--from", "A000001", "--to", "C0000001", "--max-hops", "-1"],
     ["find", "王", "--limit", "0"], ["rewards", "--period", "2026-10", "--top", "-5"],
+    ["orphans", "--limit", "-1"], ["orphans", "assign", "--month", "2026-12", "--limit", "0"],
 ])
 def test_flags_out_of_range_are_one_line_errors(store: Path, args: list[str]) -> None:
     code, out, err = run(store, *args)

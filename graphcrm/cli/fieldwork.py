@@ -23,7 +23,7 @@ from graphcrm.cli.common import (
     settings_from,
     store_option,
 )
-from graphcrm.cli.people import lang_of, lang_option
+from graphcrm.cli.people import lang_of, lang_option, positive
 from graphcrm.config import Settings
 from graphcrm.errors import UnknownIdError
 from graphcrm.fieldwork import calendar as cal
@@ -93,6 +93,7 @@ def orphans_command(ctx: click.Context, branch: str | None, as_of: str | None, l
     """
     if ctx.invoked_subcommand is not None:
         return
+    positive("--limit", limit)
     settings = settings_from(config_path)
     day = _date(as_of) or date.today()
     ag = _load(store, settings)
@@ -143,6 +144,7 @@ def assign_command(month: str, on: str | None, branch: str | None, apply_: bool,
     agent_region, rule, first_year, hops, warmth, book, received_this_month, connection,
     reason, via}.
     """
+    positive("--limit", limit)
     settings = settings_from(config_path)
     try:
         first, last = orph.month_bounds(month)
