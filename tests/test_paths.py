@@ -228,7 +228,7 @@ def test_subgraph_and_ball_match_scipy() -> None:
     import scipy.sparse as sp
     from scipy.sparse import csgraph
 
-    from graphcrm.metrics.paths import _ball, _distinct, _hops_from, _subgraph
+    from graphcrm.metrics.paths import _Bfs, _distinct, _hops_from, _subgraph
 
     rng = np.random.default_rng(11)
     n = 400
@@ -243,9 +243,9 @@ def test_subgraph_and_ball_match_scipy() -> None:
     assert sorted(_distinct(np.array([5, 3, 5, 5, 1, 3]), scratch)) == [1, 3, 5]
     for start in (0, 7, n - 1):
         for depth in (0, 1, 2, 3):
-            ball = _ball(g, start, depth)
+            ball = np.flatnonzero(_Bfs(g, start).grow(depth).seen)
             assert ball.tolist() == np.flatnonzero(hop[start] <= depth).tolist()
-        nodes = _ball(g, start, 2)
+        nodes = np.flatnonzero(_Bfs(g, start).grow(2).seen)
         sub = _subgraph(g, nodes)
         ref = g[nodes][:, nodes].tocsr()
         ref.sort_indices()

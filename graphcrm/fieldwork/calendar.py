@@ -40,7 +40,7 @@ from graphcrm.config import Settings
 from graphcrm.errors import UnknownIdError
 from graphcrm.fieldwork.orphans import non_agent_ties
 from graphcrm.fieldwork.visits import iso_week
-from graphcrm.graph import AnalysisGraph
+from graphcrm.graph import AnalysisGraph, ranges
 from graphcrm.metrics.needs import FINDINGS, coverage_gaps
 from graphcrm.metrics.opmap import client_tiers
 from graphcrm.metrics.tiers import MARK_MEANING, experience_plan
@@ -109,10 +109,7 @@ def _family_frames(ag: AnalysisGraph, client_ids: list[str]
     pos = np.unique(pos[pos >= 0])
     near = pos
     for _ in range(2):
-        lens = adj.indptr[near + 1] - adj.indptr[near]
-        starts = adj.indptr[near]
-        offs = np.repeat(np.cumsum(lens) - lens, lens)
-        nb = adj.indices[np.repeat(starts, lens) + (np.arange(int(lens.sum())) - offs)]
+        nb = adj.indices[ranges(adj.indptr[near], adj.indptr[near + 1] - adj.indptr[near])]
         near = np.union1d(near, nb)
     by_person: sp.csr_matrix = idx["by_person"]  # type: ignore[assignment]
     pol_rows = np.unique(by_person[near].indices)

@@ -43,7 +43,7 @@ import scipy.sparse as sp
 
 from graphcrm.config import Settings
 from graphcrm.fieldwork import ASSIGNMENT_SOURCE
-from graphcrm.graph import AnalysisGraph
+from graphcrm.graph import AnalysisGraph, ranges
 
 ORPHAN_COLUMNS = ["client_id", "name", "region", "departed_agent", "departed_agent_name",
                   "supervisor_id", "team", "branch", "policies", "premium", "orphaned_since",
@@ -201,13 +201,6 @@ def find_orphans(ag: AnalysisGraph, as_of: date, branch: str | None = None) -> p
 
 
 # -- warmest connection --------------------------------------------------------------------
-def _ranges(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
-    """Concatenated ``arange(start, start + len)`` for many ranges, vectorised."""
-    total = int(lens.sum())
-    offs = np.repeat(np.cumsum(lens) - lens, lens)
-    return np.repeat(starts, lens) + (np.arange(total) - offs)
-
-
 def _keep_columns(m: sp.csr_matrix, keep: np.ndarray) -> sp.csr_matrix:
     """``m`` with only the entries whose column is marked in ``keep`` (zeros kept: a tie of
     strength 1 has distance 0)."""
@@ -290,7 +283,7 @@ def agent_connections(ag: AnalysisGraph, client_ids: list[str], agent_ids: list[
         lens = ip[x + 1] - ip[x]
         if lens.sum():
             rep = np.repeat(np.arange(len(x)), lens)
-            pos = _ranges(ip[x], lens)
+            pos = ranges(ip[x], lens)
             found.append((o[rep], to_agents.indices[pos].astype(np.int64),
                           d[rep] + to_agents.data[pos],
                           np.full(len(rep), hop), *[p[rep] for p in paths]))
@@ -301,7 +294,7 @@ def agent_connections(ag: AnalysisGraph, client_ids: list[str], agent_ids: list[
         if not lens.sum():
             break
         rep = np.repeat(np.arange(len(x)), lens)
-        pos = _ranges(ip[x], lens)
+        pos = ranges(ip[x], lens)
         y = ties.indices[pos].astype(np.int64)
         nd = d[rep] + ties.data[pos]
         no = o[rep]

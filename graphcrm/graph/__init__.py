@@ -16,6 +16,8 @@ from graphcrm.graph.analysis import (
     apply_gds,
     build_graph,
     build_graph_frames,
+    ranges,
 )
 
-__all__ = ["AnalysisGraph", "CSRView", "apply_gds", "build_graph", "build_graph_frames"]
+__all__ = ["AnalysisGraph", "CSRView", "apply_gds", "build_graph", "build_graph_frames",
+           "ranges"]

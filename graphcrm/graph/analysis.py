@@ -26,6 +26,14 @@ from graphcrm.model import Label
 from graphcrm.store.base import GraphStore
 
 
+def ranges(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(start, start + len)`` for many ranges, vectorised: the positions in
+    a CSR matrix's ``indices``/``data`` of the rows that start at ``starts``."""
+    total = int(lens.sum())
+    offs = np.repeat(np.cumsum(lens) - lens, lens)
+    return np.repeat(starts, lens) + (np.arange(total) - offs)
+
+
 @dataclass
 class CSRView:
     """The analysis graph as arrays: node ``ids`` (position = index), ``index`` (id -> pos),

@@ -27,7 +27,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from graphcrm.errors import UnknownIdError
-from graphcrm.graph import AnalysisGraph
+from graphcrm.graph import AnalysisGraph, ranges
 
 __all__ = [
     "Hop",
@@ -96,7 +96,7 @@ def _gather(csr: sp.csr_matrix | _Sub, rows: np.ndarray) -> np.ndarray:
     (NumPy gather: SciPy's row fancy indexing builds a whole new matrix for it)."""
     starts = csr.indptr[rows]
     lens = csr.indptr[rows + 1] - starts
-    return _ranges(starts, lens)
+    return ranges(starts, lens)
 
 
 def _distinct(values: np.ndarray, scratch: np.ndarray) -> np.ndarray:
@@ -110,11 +110,6 @@ def _distinct(values: np.ndarray, scratch: np.ndarray) -> np.ndarray:
     order = np.arange(len(values))
     scratch[values] = order
     return values[scratch[values] == order]
-
-
-def _ball(csr: sp.csr_matrix, start: int, depth: int) -> np.ndarray:
-    """Node positions within ``depth`` hops of ``start`` (BFS on the CSR structure), sorted."""
-    return np.flatnonzero(_Bfs(csr, start).grow(depth).seen)
 
 
 class _Bfs:
@@ -420,7 +415,7 @@ def connection_distances(ag: AnalysisGraph, source: str, max_hops: int | None = 
             break
         src = np.repeat(changed, lens)
         pos = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)]) \
-            if len(changed) < 64 else _ranges(starts, lens)
+            if len(changed) < 64 else ranges(starts, lens)
         dst = indices[pos]
         cand = dist[src] + data[pos]
         better = cand < dist[dst]
@@ -445,10 +440,3 @@ def connection_distances(ag: AnalysisGraph, source: str, max_hops: int | None = 
         "distance": dist[reach], "warmth": np.exp(-dist[reach]), "hops": hops[reach],
         "first": c.ids[first[reach]], "via": c.ids[via[reach]], "tie_type": types,
     }, index=pd.Index(c.ids[reach], name="id"))
-
-
-def _ranges(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
-    """Concatenated ``arange(start, start+len)`` for many ranges, vectorised."""
-    total = int(lens.sum())
-    offs = np.repeat(np.cumsum(lens) - lens, lens)
-    return np.repeat(starts, lens) + (np.arange(total) - offs)
