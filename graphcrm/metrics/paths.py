@@ -125,8 +125,7 @@ class _Bfs:
 
     def next_cost(self) -> int:
         """Ties the next level reads (the frontier's degrees)."""
-        f = self.frontier
-        return int((self.csr.indptr[f + 1] - self.csr.indptr[f]).sum())
+        return _degree_sum(self.csr, self.frontier)
 
     def grow(self, levels: int = 1) -> _Bfs:
         for _ in range(levels):
@@ -141,13 +140,19 @@ class _Bfs:
 
 
 def _candidates(csr: sp.csr_matrix, s: int, t: int, hmax: int) -> np.ndarray:
-    """Every node on some path of at most ``hmax`` ties from ``s`` to ``t`` (and others).
+    """Every node on some path of at most ``hmax`` ties from ``s`` to ``t`` (and a few others).
 
     A node ``v`` on such a path has ``hops(s, v) + hops(v, t) <= hmax``, so for any split
     ``a + b = hmax - 1`` it is within ``a`` hops of ``s`` or within ``b`` of ``t`` (if
     ``hops(s, v) > a`` then ``hops(v, t) <= hmax - a - 1``). The two searches grow a level at
     a time, each time the side whose next level reads fewer ties: a best-connected target's
     ball stays one level smaller than a fixed half-and-half split would take it.
+
+    The outer shells of the two balls are most of them, and most of a shell leads nowhere: a
+    node exactly ``a`` hops from ``s`` and outside the target's ball is ``b + 1`` or more hops
+    from ``t``, so it is on a path only if it has a neighbour exactly ``b`` hops from ``t`` (and
+    the same the other way round). The ties between the two shells come from one gather of the
+    cheaper shell's ties; every other shell node is dropped before the subgraph reads its ties.
     """
     fs, ft = _Bfs(csr, s), _Bfs(csr, t)
     for _ in range(max(hmax - 1, 0)):
@@ -155,7 +160,27 @@ def _candidates(csr: sp.csr_matrix, s: int, t: int, hmax: int) -> np.ndarray:
             break
         grow_s = len(fs.frontier) and (not len(ft.frontier) or fs.next_cost() <= ft.next_cost())
         (fs if grow_s else ft).grow()
-    return np.flatnonzero(fs.seen | ft.seen)
+    keep = fs.seen | ft.seen
+    if fs.depth + ft.depth == hmax - 1 and len(fs.frontier) and len(ft.frontier):
+        # the ties between the two shells, gathered from the shell with fewer ties; a shell
+        # node inside the other ball is within hmax - 1 hops of both ends and stays
+        small, other = ((fs.frontier, ft.frontier) if fs.next_cost() <= ft.next_cost()
+                        else (ft.frontier, fs.frontier))
+        in_other = np.zeros(csr.shape[0], dtype=bool)
+        in_other[other] = True
+        nb = csr.indices[_gather(csr, small)]
+        linked = in_other[nb]
+        owner = np.repeat(small, csr.indptr[small + 1] - csr.indptr[small])
+        keep[fs.frontier[~ft.seen[fs.frontier]]] = False
+        keep[ft.frontier[~fs.seen[ft.frontier]]] = False
+        keep[owner[linked]] = True
+        keep[nb[linked]] = True
+        keep[[s, t]] = True  # the search starts and ends there even when no path exists
+    return np.flatnonzero(keep)
+
+
+def _degree_sum(csr: sp.csr_matrix, rows: np.ndarray) -> int:
+    return int((csr.indptr[rows + 1] - csr.indptr[rows]).sum())
 
 
 def _subgraph(csr: sp.csr_matrix, nodes: np.ndarray) -> _Sub:
