@@ -377,6 +377,9 @@ def _explain(ag: AnalysisGraph, path: list[int], distance: float,
     ids = ag.csr.ids
     if columns is None:
         columns = {col: ag.edges[col].to_numpy() for col in _EDGE_COLUMNS}
+    # node attributes by position (``ag.nodes`` is in CSR order): ``.at`` per hop cost more
+    # than the search on hard queries
+    names, labels = ag.nodes["name"].to_numpy(), ag.nodes["label"].to_numpy()
     hops: list[Hop] = []
     dist = 0.0
     for a, b in itertools.pairwise(path):
@@ -385,7 +388,7 @@ def _explain(ag: AnalysisGraph, path: list[int], distance: float,
         dist += float(e["distance"])
         lc = e["last_contact"]
         hops.append(Hop(
-            person_id=pid, name=ag.name(pid), label=ag.label(pid), tie_type=str(e["type"]),
+            person_id=pid, name=str(names[b]), label=str(labels[b]), tie_type=str(e["type"]),
             tie_kind=None if e["kind"] is None or pd.isna(e["kind"]) else str(e["kind"]),
             strength=float(e["strength"]),
             last_contact=None if lc is None or pd.isna(lc) else str(lc),
