@@ -334,16 +334,47 @@ def warm_paths(ag: AnalysisGraph, source: str, target: str, k: int | None = None
     indptr, indices, data = sub.indptr, sub.indices, sub.data
 
     counter = itertools.count()
-    heap: list[tuple[float, int, float, tuple[int, ...]]] = [
-        (bound[hmax, si], next(counter), 0.0, (si,))]
+    # A heap entry is the next child not yet taken of a partial path; the children of a path
+    # are sorted by their A* key once, and a child's next sibling enters the heap only when
+    # the child leaves it (partial expansion). Paths leave the heap in the same order as with
+    # every child pushed, but a hub's thousand ties cost one sort instead of a thousand pushes.
+    heap: list[tuple[float, int, float, tuple[int, ...], int, list[int], list[float],
+                     list[float]]] = []
+
+    def push_children(g: float, path: tuple[int, ...]) -> None:
+        left = hmax - len(path)  # ties left after the next one
+        if left < 0:
+            return
+        v = path[-1]
+        lo, hi = indptr[v], indptr[v + 1]
+        rest = bound[left][indices[lo:hi]]
+        ok = np.isfinite(rest)
+        if not ok.any():
+            return
+        d = data[lo:hi][ok]
+        keys = (g + d) + rest[ok]
+        order = np.argsort(keys, kind="stable")
+        ks = keys[order].tolist()
+        heapq.heappush(heap, (ks[0], next(counter), g, path, 0,
+                              indices[lo:hi][ok][order].tolist(), d[order].tolist(), ks))
+
     taken: set[int | None] = set()
     selected: list[tuple[float, tuple[int, ...]]] = []
     reserve: list[tuple[float, tuple[int, ...]]] = []
     expansions = 0
+    if m.path_max_expansions > 0:
+        expansions = 1
+        push_children(0.0, (si,))
     while heap and len(selected) < k and expansions < m.path_max_expansions:
-        _, _, g, path = heapq.heappop(heap)
-        v = path[-1]
-        intro = path[1] if len(path) > 2 or (len(path) == 2 and v != ti) else None
+        _, _, g0, parent, i, ws, ds, ks = heapq.heappop(heap)
+        if i + 1 < len(ws):
+            heapq.heappush(heap, (ks[i + 1], next(counter), g0, parent, i + 1, ws, ds, ks))
+        v = ws[i]
+        if v in parent:
+            continue
+        g = g0 + ds[i]
+        path = (*parent, v)
+        intro = path[1] if len(path) > 2 or v != ti else None
         if v == ti:
             if intro not in taken:
                 taken.add(intro)
@@ -351,22 +382,10 @@ def warm_paths(ag: AnalysisGraph, source: str, target: str, k: int | None = None
             elif len(reserve) < k:
                 reserve.append((g, path))
             continue
-        if len(path) >= 2 and intro in taken and len(reserve) >= k:
+        if intro in taken and len(reserve) >= k:
             continue
         expansions += 1
-        left = hmax - len(path)  # ties left after the next one
-        if left < 0:
-            continue
-        lo, hi = indptr[v], indptr[v + 1]
-        nb = indices[lo:hi]
-        hw = bound[left][nb]
-        ok = np.isfinite(hw)  # one array test instead of a Python test per neighbour
-        for w, d, rest in zip(nb[ok].tolist(), data[lo:hi][ok].tolist(), hw[ok].tolist(),
-                              strict=True):
-            if w in path:
-                continue
-            g2 = g + d
-            heapq.heappush(heap, (g2 + rest, next(counter), g2, (*path, w)))
+        push_children(g, path)
     chosen = selected + reserve[: max(0, k - len(selected))]
     columns = {col: ag.edges[col].to_numpy() for col in _EDGE_COLUMNS}
     return [_explain(ag, [int(nodes[i]) for i in p], g, columns) for g, p in chosen]
