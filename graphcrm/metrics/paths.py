@@ -20,6 +20,7 @@ import heapq
 import itertools
 import math
 from dataclasses import asdict, dataclass
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -341,22 +342,27 @@ def warm_paths(ag: AnalysisGraph, source: str, target: str, k: int | None = None
     heap: list[tuple[float, int, float, tuple[int, ...], int, list[int], list[float],
                      list[float]]] = []
 
+    # per-node tie lists and bound rows as Python lists: most expanded nodes have a dozen
+    # ties, where a NumPy call costs more than the loop over them
+    ties: dict[int, tuple[list[int], list[float]]] = {}
+    rows = bound.tolist()
+
     def push_children(g: float, path: tuple[int, ...]) -> None:
         left = hmax - len(path)  # ties left after the next one
         if left < 0:
             return
         v = path[-1]
-        lo, hi = indptr[v], indptr[v + 1]
-        rest = bound[left][indices[lo:hi]]
-        ok = np.isfinite(rest)
-        if not ok.any():
+        got = ties.get(v)
+        if got is None:
+            lo, hi = indptr[v], indptr[v + 1]
+            got = ties[v] = (indices[lo:hi].tolist(), data[lo:hi].tolist())
+        row = rows[left]
+        kids = [(g + d + row[w], w, d) for w, d in zip(*got, strict=True) if row[w] != math.inf]
+        if not kids:
             return
-        d = data[lo:hi][ok]
-        keys = (g + d) + rest[ok]
-        order = np.argsort(keys, kind="stable")
-        ks = keys[order].tolist()
-        heapq.heappush(heap, (ks[0], next(counter), g, path, 0,
-                              indices[lo:hi][ok][order].tolist(), d[order].tolist(), ks))
+        kids.sort(key=itemgetter(0))  # stable: equal keys keep the tie order
+        ks, ws, ds = (list(c) for c in zip(*kids, strict=True))
+        heapq.heappush(heap, (ks[0], next(counter), g, path, 0, ws, ds, ks))
 
     taken: set[int | None] = set()
     selected: list[tuple[float, tuple[int, ...]]] = []
