@@ -302,3 +302,19 @@ def test_candidates_hold_every_node_of_every_short_path() -> None:
         for hmax in (1, 2, 3, 4, 5):
             on_paths = {v for p in nx.all_simple_paths(nxg, s, t, cutoff=hmax) for v in p}
             assert on_paths <= set(_candidates(g, s, t, hmax).tolist()), (s, t, hmax)
+
+
+def test_candidates_drop_shell_nodes_that_lead_nowhere() -> None:
+    """Outer-shell nodes of the two balls with no tie to the other ball's shell are on no path
+    within max_hops and are not candidates (a path 0-2-3-1 with dead ends 0-4-5 and 1-6-7)."""
+    import scipy.sparse as sp
+
+    from graphcrm.metrics.paths import _candidates
+
+    edges = [(0, 2), (2, 3), (3, 1), (0, 4), (4, 5), (1, 6), (6, 7)]
+    a, b = zip(*edges, strict=True)
+    w = sp.coo_matrix((np.ones(len(edges)), (a, b)), shape=(8, 8)).tocsr()
+    g = (w + w.T).tocsr()
+    g.sort_indices()
+    # the balls are {0, 2, 4} and {1, 3, 6}; only the shell tie 2-3 leads anywhere
+    assert _candidates(g, 0, 1, 3).tolist() == [0, 1, 2, 3]

@@ -5,13 +5,14 @@ its warmth ``exp(-distance)`` is the product of the strengths. Paths are simple 
 ``max_hops`` ties (``settings.metrics.max_hops``, default 4).
 
 :func:`warm_paths` answers "how do I reach this person?" for one agent and one prospect. It
-never looks at the whole graph: the only nodes that can lie on a path of at most ``H`` hops are
-within ``ceil(H/2)`` hops of the source or ``floor(H/2)`` hops of the target, so it takes those
-two balls from the CSR view, keeps the nodes ``v`` with ``hops(s, v) + hops(v, t) <= H`` and runs
-a best-first (A*) enumeration of simple paths on that small subgraph, with the exact
-unconstrained distance to the target as an admissible heuristic. Paths therefore come out in
-order of increasing distance, exactly as :func:`networkx.shortest_simple_paths` would list them
-when filtered to ``<= H`` hops.
+never looks at the whole graph: a node on a path of at most ``H`` hops is within ``a`` hops of
+the source or ``H - a - 1`` of the target, so it grows those two balls from the CSR view (the
+cheaper side a level at a time), drops the outer-shell nodes with no tie to the other ball's
+shell, keeps the nodes ``v`` with ``hops(s, v) + hops(v, t) <= H`` and runs a best-first (A*)
+enumeration of simple paths on that small subgraph, with the hop-bounded distance to the
+target as an admissible heuristic. Paths therefore come out in order of increasing distance,
+exactly as :func:`networkx.shortest_simple_paths` would list them when filtered to ``<= H``
+hops.
 """
 
 from __future__ import annotations
