@@ -262,7 +262,7 @@ def test_hop_bounded_bounds_equal_full_bellman_ford() -> None:
     """The frontier rounds of the A* bounds equal plain Bellman–Ford rounds over every tie."""
     import scipy.sparse as sp
 
-    from graphcrm.metrics.paths import _hop_bounded_to, _Sub
+    from graphcrm.metrics.paths import _hop_bounded_to, _hops_from, _Sub
 
     rng = np.random.default_rng(3)
     n = 300
@@ -274,12 +274,21 @@ def test_hop_bounded_bounds_equal_full_bellman_ford() -> None:
     g.sort_indices()
     sub = _Sub(g.indptr.astype(np.int64), g.indices.astype(np.int64), g.data)
     dense = np.where(g.toarray() > 0, g.toarray(), np.inf)
+    skipped = 0
     for target in (0, 5, n - 1):
         want = np.full((7, n), np.inf)
         want[0, target] = 0.0
         for r in range(1, 7):
             want[r] = np.minimum(want[r - 1], (dense + want[r - 1][None, :]).min(axis=1))
         assert np.array_equal(_hop_bounded_to(sub, target, 6), want)
+        # given the hop counts from a source, exact wherever the search reads the bound
+        # (r <= 6 - hops(s, v)), and less work: some entry elsewhere is left uncomputed
+        hs = _hops_from(sub, 7, 6)
+        part = _hop_bounded_to(sub, target, 6, hs)
+        readable = np.arange(7)[:, None] <= 6 - hs[None, :]
+        assert np.array_equal(part[readable], want[readable])
+        skipped += int((part[~readable] != want[~readable]).sum())
+    assert skipped  # node n - 1 is isolated: only the two other targets skip anything
 
 
 def test_candidates_hold_every_node_of_every_short_path() -> None:

@@ -232,7 +232,8 @@ def _edge_attrs(ag: AnalysisGraph, columns: dict[str, np.ndarray], a: int, b: in
     return {col: values[pos] for col, values in columns.items()}
 
 
-def _hop_bounded_to(sub: _Sub, target: int, hmax: int) -> np.ndarray:
+def _hop_bounded_to(sub: _Sub, target: int, hmax: int,
+                    hops_from_source: np.ndarray | None = None) -> np.ndarray:
     """``D[r, v]``: the shortest distance from ``v`` to ``target`` over at most ``r`` ties
     (``r = 0..hmax``; inf when none): ``hmax`` rounds of Bellman–Ford on the (small, symmetric)
     candidate subgraph, one vectorised min-plus product each.
@@ -241,6 +242,13 @@ def _hop_bounded_to(sub: _Sub, target: int, hmax: int) -> np.ndarray:
     it allows a path to repeat a node, so a lower bound (admissible) and consistent
     (``D[r, v] <= d(v, w) + D[r-1, w]``). With it the search goes straight to the best path
     instead of exploring every cheap detour that the hop bound later rules out.
+
+    With ``hops_from_source`` (hop counts from the search's source), ``D[r, v]`` is computed
+    only where the search can read it, ``r <= hmax - hops(s, v)`` (a node reached after
+    ``j >= hops(s, v)`` ties has ``hmax - j`` left), and elsewhere is a copy of the round before,
+    not a bound. The rows such a node needs in the round before satisfy the same condition
+    (``hops(s, w) <= hops(s, v) + 1``), so what is computed is exact; the last rounds shrink to
+    the source's neighbourhood, which on a dense graph halves the work.
     """
     n = sub.n
     out = np.full((hmax + 1, n), np.inf)
@@ -256,6 +264,8 @@ def _hop_bounded_to(sub: _Sub, target: int, hmax: int) -> np.ndarray:
             # (the others' candidates are those of the round before, already taken): the
             # rounds cost the frontier's ties, not the whole subgraph's
             rows = _distinct(indices[_gather(sub, changed)], scratch)
+            if hops_from_source is not None:
+                rows = rows[hops_from_source[rows] <= hmax - r]
             pos = _gather(sub, rows)
             lens = indptr[rows + 1] - indptr[rows]
             row_min = np.minimum.reduceat(data[pos] + prev[indices[pos]], np.cumsum(lens) - lens)
@@ -322,7 +332,7 @@ def warm_paths(ag: AnalysisGraph, source: str, target: str, k: int | None = None
     ti = int(np.searchsorted(cand, t))
     hs = _hops_from(sub, si, hmax)
     # hop-bounded distances to the target (also its hop counts: the first finite round)
-    bound = _hop_bounded_to(sub, ti, hmax)
+    bound = _hop_bounded_to(sub, ti, hmax, hs)
     ht = np.where(np.isfinite(bound[hmax]), np.argmax(np.isfinite(bound), axis=0), np.inf)
     off_bound = hs + ht > hmax
     if off_bound[ti]:
