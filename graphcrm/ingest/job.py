@@ -294,7 +294,8 @@ def _transaction(store: GraphStore, table: Table, rows: int, settings: Settings
                  ) -> AbstractContextManager[None]:
     bulk = getattr(store, "bulk_transaction", None)
     if bulk is not None and rows >= settings.ingest.progress_min_rows:
-        return bulk(table.name)  # type: ignore[no-any-return]
+        return bulk(table.name,  # type: ignore[no-any-return]
+                    sort_cache_kib=settings.ingest.bulk_sort_cache_kib)
     return store.transaction()
 
 

@@ -47,6 +47,9 @@ SCHEMA_VERSION = 1
 #: rows bound per INSERT statement (fewer when SQLite's bound-variable limit is lower)
 ROWS_PER_STATEMENT = 200
 
+#: the page cache of every connection: 256 MiB (a negative size is in KiB)
+_CACHE_SIZE = -262_144
+
 _SQL_TYPES = {"int": "INTEGER", "float": "REAL", "bool": "INTEGER"}
 
 # Foreign keys other than the node id itself (column -> referenced table(column)).
@@ -246,7 +249,7 @@ class SQLiteStore(GraphStore):
     def _configure(self) -> None:
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA cache_size=-262144")  # 256 MiB page cache
+        self._conn.execute(f"PRAGMA cache_size={_CACHE_SIZE}")
         self._conn.execute("PRAGMA temp_store=MEMORY")
 
     def _open_read_only(self) -> None:
@@ -391,7 +394,8 @@ class SQLiteStore(GraphStore):
                 self._in_tx = False
 
     @contextmanager
-    def bulk_transaction(self, table_name: str) -> Iterator[None]:
+    def bulk_transaction(self, table_name: str, sort_cache_kib: int = 2_000
+                         ) -> Iterator[None]:
         """A :meth:`transaction` for a large load into one table (used by the ingest job).
 
         Foreign keys are not enforced inside it (the ingest job has checked every reference
@@ -400,11 +404,18 @@ class SQLiteStore(GraphStore):
         entries, and the indexes are rebuilt before the commit: one sort each instead of a
         random B-tree insert per row. A duplicate key then fails the ``CREATE UNIQUE INDEX``
         and the whole file is rolled back, as any failure is, indexes included.
+
+        The index builds run with a page cache of ``sort_cache_kib`` KiB and temporary files
+        on disk (``temp_store=FILE`` for the whole bulk transaction: it can only change
+        outside one): SQLite then sorts in cache-sized runs and merges them, half the CPU
+        time of one sort in the store's 256 MiB cache with in-memory temporary storage, and
+        less memory (setting ``ingest.bulk_sort_cache_kib``; docs/benchmarks-ingest.md).
         """
         if table_name not in {t.name for t in TABLES}:
             raise StoreError(f"unknown table {table_name}")
         with self._lock:
             self._conn.execute("PRAGMA foreign_keys=OFF")  # only effective outside a transaction
+            self._conn.execute("PRAGMA temp_store=FILE")  # likewise (see above)
             try:
                 with self.transaction():
                     empty = self._conn.execute(
@@ -419,13 +430,19 @@ class SQLiteStore(GraphStore):
                     self._bulk_empty = table_name if empty else None
                     yield
                     self._bulk_empty = None
-                    for _name, sql in indexes:
-                        self._conn.execute(sql)
+                    if indexes:
+                        self._conn.execute(f"PRAGMA cache_size=-{max(int(sort_cache_kib), 1)}")
+                        try:
+                            for _name, sql in indexes:
+                                self._conn.execute(sql)
+                        finally:
+                            self._conn.execute(f"PRAGMA cache_size={_CACHE_SIZE}")
                     if empty:
                         self._add_nodes_from(table_name)
             finally:
                 self._bulk_empty = None
                 self._conn.execute("PRAGMA foreign_keys=ON")
+                self._conn.execute("PRAGMA temp_store=MEMORY")
 
     def _add_nodes_from(self, table_name: str) -> None:
         """``nodes`` entries for every id of a node table, in one statement."""
