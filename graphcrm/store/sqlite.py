@@ -146,6 +146,26 @@ def _column_values(series: pd.Series) -> list[Any]:
     return [None if v is None else str(v) for v in values]
 
 
+def _constant_columns(rows: pd.DataFrame, cols: Sequence[str]) -> dict[str, str]:
+    """Text columns holding one value in every row of ``rows``, as SQL string literals (an
+    edge list's ``type``: one less value bound per row)."""
+    out: dict[str, str] = {}
+    for c in cols:
+        series = rows[c]
+        if series.dtype != object:
+            continue
+        first = series.iat[0]
+        if type(first) is not str or "\x00" in first or len(first) > 200:
+            continue
+        try:
+            same = bool((series.to_numpy() == first).all())
+        except (TypeError, ValueError):  # pd.NA and the like cannot say
+            same = False
+        if same:
+            out[c] = "'" + first.replace("'", "''") + "'"
+    return out
+
+
 def _read_only_error(exc: sqlite3.OperationalError) -> bool:
     """SQLite's ways of saying the file or its folder cannot be written."""
     text = str(exc).lower()
@@ -490,8 +510,12 @@ class SQLiteStore(GraphStore):
         else:
             conflict += "NOTHING"
         bound = [c for c in cols if c not in blank]
+        literal = _constant_columns(rows, bound) if len(rows) >= ROWS_PER_STATEMENT else {}
+        if len(literal) == len(bound):  # keep one bound column (the row count comes from it)
+            literal.pop(bound[0], None)
+        bound = [c for c in bound if c not in literal]
         self._insert_rows(table.name, bound, [_column_values(rows[c]) for c in bound],
-                          conflict)
+                          conflict, literal)
         changed = self._conn.total_changes - before
         self._changes += changed
         if changed:
@@ -499,18 +523,20 @@ class SQLiteStore(GraphStore):
         return changed
 
     def _insert_rows(self, name: str, cols: list[str], columns: list[list[Any]],
-                     conflict: str) -> None:
+                     conflict: str, literal: dict[str, str] | None = None) -> None:
         """``INSERT`` with many rows per statement (``VALUES (...), (...), ...``).
 
         Binding ``ROWS_PER_STATEMENT`` rows per statement instead of one row per
         ``executemany`` step roughly halves the time per row in CPython's sqlite3
-        (docs/benchmarks-ingest.md).
+        (docs/benchmarks-ingest.md). ``literal``: columns with one value in every row, written
+        into the statement as SQL literals instead of bound per row.
         """
+        literal = literal or {}
         n = len(columns[0]) if columns else 0
         width = len(cols)
-        per = max(1, min(ROWS_PER_STATEMENT, self._max_variables // width))
-        head = f"INSERT INTO {name} ({', '.join(cols)}) VALUES "
-        one = "(" + ", ".join("?" * width) + ")"
+        per = max(1, min(ROWS_PER_STATEMENT, self._max_variables // max(width, 1)))
+        head = f"INSERT INTO {name} ({', '.join([*cols, *literal])}) VALUES "
+        one = "(" + ", ".join(["?"] * width + list(literal.values())) + ")"
         flat = list(itertools.chain.from_iterable(zip(*columns, strict=True)))
         full = (n // per) * per
         if full:
