@@ -98,6 +98,33 @@ def _obj(arr: pa.Array) -> np.ndarray:
     return out
 
 
+@dataclass
+class _Endpoints:
+    """``src_id`` and ``dst_id`` of a relationships file encoded together by Arrow: the
+    distinct ids once (an edge list's 600,000 ends are ~100,000 people) and per row and end
+    an index into them. Self-ties, the order of the two ends, duplicate keys and the id
+    lookups are then NumPy work on integers, and each distinct id is one Python string."""
+
+    ids: pa.Array  # distinct ids ("" for blank among them)
+    src: np.ndarray  # int64 index into ids, per row
+    dst: np.ndarray
+    blank: int  # index of "" in ids, -1 when no end is blank
+
+    @classmethod
+    def of(cls, src: pa.Array, dst: pa.Array) -> _Endpoints:
+        enc = pc.dictionary_encode(pa.concat_arrays([src, dst]))
+        idx = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        blank = pc.index(enc.dictionary, "").as_py()
+        return cls(enc.dictionary, idx[:len(src)], idx[len(src):], int(blank))
+
+    def values(self) -> tuple[np.ndarray, np.ndarray]:
+        """Both ends as object arrays of ``str`` (None for blank), one object per id."""
+        distinct = np.asarray(self.ids.to_numpy(zero_copy_only=False), dtype=object)
+        if self.blank >= 0:
+            distinct[self.blank] = None
+        return distinct[self.src], distinct[self.dst]
+
+
 Fast = Callable[[pa.Array], tuple[np.ndarray, np.ndarray] | None]
 
 
@@ -504,6 +531,8 @@ def _typed(col: Column, values: np.ndarray) -> pd.Series | np.ndarray:
     if col.kind in ("int", "bool"):
         return pd.array(values, dtype="Int64")
     if col.kind == "float":
+        if isinstance(values, np.ndarray) and values.dtype == np.float64:
+            return values  # typed already (a column the file does not have)
         return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(
             dtype=np.float64)
     return values
@@ -547,9 +576,9 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
     probs = Problems()
     bad = np.zeros(n, dtype=bool)
     out: dict[str, object] = {}
-    #: columns whose values are the file's text unchanged (ids, free text): the Arrow array,
-    #: so ids are looked up, compared and deduplicated without converting them back
-    text: dict[str, pa.Array] = {}
+    #: a relationships file's two id columns, encoded together (see :class:`_Endpoints`)
+    ends_raw: dict[str, pa.Array] = {}
+    ends: _Endpoints | None = None
     for col in table.columns:
         arr = raw_columns.get(col.name)
         if arr is None:
@@ -560,9 +589,10 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
             pos = np.flatnonzero(blank)
             probs.add(pos, col.name, [""] * len(pos), "required value is blank")
             bad |= blank
+        if table is RELATIONSHIPS and col.name in ("src_id", "dst_id"):
+            ends_raw[col.name] = arr  # nothing to check in an id but what follows below
+            continue
         values, col_bad, reasons = _check_column(col, arr, settings, excel)
-        if col.kind == "ref":
-            text[col.name] = arr  # blank here is "" where ``values`` has None
         col_bad = col_bad & ~blank
         values = np.asarray(values, dtype=object)
         values[blank] = None
@@ -574,6 +604,13 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
             bad |= col_bad
             values[col_bad] = None
         out[col.name] = values
+
+    if len(ends_raw) == 2:
+        ends = _Endpoints.of(ends_raw["src_id"], ends_raw["dst_id"])
+        out["src_id"], out["dst_id"] = ends.values()
+    else:
+        for name, arr in ends_raw.items():
+            out[name] = _obj(arr)
 
     # references to merged clients go to the kept client
     if aliases:
@@ -589,15 +626,15 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
                     v = v.copy()
                     v[hit] = alias_target[pos[hit]]
                     out[col.name] = v
-                    text.pop(col.name, None)
+                    ends = None  # no longer the file's ids
 
     key = table.key[0]
     swapped = None
     bad |= check_plausible(table, out, probs, bad, settings, today or dt.date.today(),
                            supervisors)
     if table is RELATIONSHIPS:
-        bad |= _check_relationships(out, probs, bad, text)
-        swapped = undirected_reversed(out, bad, text)
+        bad |= _check_relationships(out, probs, bad, ends)
+        swapped = undirected_reversed(out, bad, ends)
     if table is INTERACTIONS:
         _derive_interaction_ids(out, bad)
 
@@ -608,7 +645,10 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
     good = ~bad
     key_code: np.ndarray | None = None  # one integer per row and key (A–B and B–A alike)
     if good.any():
-        key_values = [text.get(c, out[c]) for c in key_cols]
+        key_values: list[object] = [out[c] for c in key_cols]
+        if ends is not None:  # the ends' indices are codes already
+            key_values[key_cols.index("src_id")] = ends.src
+            key_values[key_cols.index("dst_id")] = ends.dst
         if swapped is not None:  # one key for A–B and B–A; the direction told apart
             src_i, dst_i = key_cols.index("src_id"), key_cols.index("dst_id")
             key_values[src_i], key_values[dst_i] = _turned(
@@ -650,7 +690,7 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
 
     # references: ids that exist with the right label
     if table is RELATIONSHIPS:
-        bad |= check_endpoints(out, probs, bad, known, text)
+        bad |= check_endpoints(out, probs, bad, known, ends)
         if swapped is not None and (swapped & ~bad).any():  # after the messages naming columns
             turn = swapped & ~bad
             src = np.asarray(out["src_id"], dtype=object).copy()
@@ -666,8 +706,15 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
     def kept(values: Any) -> Any:
         return values if every else values[keep]  # NumPy and pandas arrays alike
 
-    frame = pd.DataFrame({c.name: kept(_typed(c, out[c.name]) if c.kind in ("int", "bool", "float")
-                                       else out[c.name]) for c in table.columns}, copy=False)
+    def column(c: Column) -> Any:
+        values = kept(_typed(c, out[c.name]) if c.kind in ("int", "bool", "float")
+                      else out[c.name])
+        if isinstance(values, np.ndarray) and values.dtype == object:
+            # object says what it is: pandas would otherwise scan a blank column for dates
+            return pd.Series(values, dtype=object, copy=False)
+        return values
+
+    frame = pd.DataFrame({c.name: column(c) for c in table.columns}, copy=False)
     frame["__row"] = kept(rows)
     rejects = probs.frame(file, rows)
     n_bad = int(bad.sum())
@@ -829,9 +876,8 @@ def _check_refs(table: Table, out: dict[str, object], probs: Problems, bad: np.n
 
 
 def _check_relationships(out: dict[str, object], probs: Problems, bad: np.ndarray,
-                         text: dict[str, pa.Array] | None = None) -> np.ndarray:
+                         ends: _Endpoints | None = None) -> np.ndarray:
     """Kind per relationship type and self-ties (endpoints: :func:`check_endpoints`)."""
-    text = text or {}
     new_bad = np.zeros(len(bad), dtype=bool)
     types = np.asarray(out["type"], dtype=object)
     kinds = np.asarray(out["kind"], dtype=object)
@@ -862,10 +908,8 @@ def _check_relationships(out: dict[str, object], probs: Problems, bad: np.ndarra
         probs.add(pos, "kind", kinds[pos],
                   np.array([f"{t} takes no kind" for t in types[pos]], dtype=object))
         new_bad |= no_kind
-    if "src_id" in text and "dst_id" in text:  # blank ("" == "") is bad already
-        same = pc.equal(text["src_id"], text["dst_id"]).to_numpy(zero_copy_only=False)
-        self_tie = same & pc.not_equal(pc.utf8_length(text["src_id"]), 0).to_numpy(
-            zero_copy_only=False) & ~bad
+    if ends is not None:
+        self_tie = (ends.src == ends.dst) & (ends.src != ends.blank) & ~bad
     else:
         self_tie = pd.notna(src) & (src == dst) & ~bad
     if self_tie.any():
@@ -875,28 +919,34 @@ def _check_relationships(out: dict[str, object], probs: Problems, bad: np.ndarra
     return new_bad
 
 
+def _codes_of(col: object) -> np.ndarray:
+    """Integer codes of one column for :func:`key_codes`."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if not isinstance(col, pa.Array):
+        values = np.asarray(col)
+        if (values.dtype.kind in "iu" and len(values) and values.min() >= 0
+                and values.max() < 1 << 31):
+            return values.astype(np.int64)  # small non-negative integers: codes already
+        if values.dtype != object:
+            return pd.factorize(pd.Series(values), use_na_sentinel=False)[0].astype(np.int64)
+        try:
+            col = pa.array(values, type=pa.string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text
+            return pd.factorize(pd.Series(values), use_na_sentinel=False)[0].astype(np.int64)
+    enc = pc.dictionary_encode(col, null_encoding="encode")
+    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+
+
 def key_codes(columns: Sequence[object]) -> np.ndarray:
     """One integer per row, equal where every column is equal (equal-length NumPy or Arrow
     arrays; missing equals missing): each text column is dictionary-encoded by Arrow and the
     codes combined, instead of pandas hashing every Python string of every column (3x faster
-    on an edge list of 3 x 300,000 ids; an Arrow column is not converted at all)."""
+    on an edge list of 3 x 300,000 ids); Arrow columns and integer codes are not converted."""
     code: np.ndarray | None = None
+    top = 0
     for col in columns:
-        if isinstance(col, pa.ChunkedArray):
-            col = col.combine_chunks()
-        try:
-            if isinstance(col, pa.Array):
-                arrow = col
-            else:
-                values = np.asarray(col)
-                if values.dtype != object:
-                    raise TypeError
-                arrow = pa.array(values, type=pa.string(), from_pandas=True)
-            enc = pc.dictionary_encode(arrow, null_encoding="encode")
-            idx = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        except (TypeError, pa.ArrowInvalid, pa.ArrowTypeError):
-            idx = pd.factorize(pd.Series(np.asarray(col)),
-                               use_na_sentinel=False)[0].astype(np.int64)
+        idx = _codes_of(col)
         if code is None:
             code, top = idx, int(idx.max(initial=0)) + 1
             continue
@@ -921,6 +971,9 @@ def _turned(src: object, dst: object, turn: np.ndarray) -> tuple[object, object]
     if isinstance(src, pa.Array) and isinstance(dst, pa.Array):
         mask = pa.array(turn)
         return pc.if_else(mask, dst, src), pc.if_else(mask, src, dst)
+    if (isinstance(src, np.ndarray) and isinstance(dst, np.ndarray)
+            and src.dtype != object and dst.dtype != object):
+        return np.where(turn, dst, src), np.where(turn, src, dst)
     a = _as_object(src).copy()
     b = _as_object(dst).copy()
     a[turn], b[turn] = b[turn], a[turn].copy()
@@ -934,13 +987,12 @@ def _as_object(values: object) -> np.ndarray:
 
 
 def undirected_reversed(out: dict[str, object], bad: np.ndarray,
-                        text: dict[str, pa.Array] | None = None) -> np.ndarray:
+                        ends: _Endpoints | None = None) -> np.ndarray:
     """Rows of an undirected tie (model.UNDIRECTED) whose ``src_id`` is the larger id: the
     validator turns them round, so A–B and B–A have one key in the store.
 
-    ``text``: the id columns as the file's Arrow strings, when unchanged (compared there,
-    by code point as Python compares ``str``)."""
-    text = text or {}
+    ``ends``: the file's ids (compared as Arrow strings: UTF-8 bytes order as code points,
+    as Python compares ``str``)."""
     types = np.asarray(out["type"], dtype=object)
     kinds = pd.Series(np.asarray(out["kind"], dtype=object))
     src = np.asarray(out["src_id"], dtype=object)
@@ -948,17 +1000,20 @@ def undirected_reversed(out: dict[str, object], bad: np.ndarray,
     sym = np.zeros(len(types), dtype=bool)
     for rel_type, sym_kinds in UNDIRECTED.items():
         is_t = types == str(rel_type)
-        sym |= is_t if sym_kinds is None else is_t & kinds.isin(
-            [str(k) for k in sym_kinds]).to_numpy()
-    sym &= ~bad & pd.notna(src) & pd.notna(dst)
+        if sym_kinds is not None and is_t.any():
+            is_t &= kinds.isin([str(k) for k in sym_kinds]).to_numpy()
+        if sym_kinds is None or is_t.any():
+            sym |= is_t
+    if ends is not None:
+        sym &= ~bad & (ends.src != ends.blank) & (ends.dst != ends.blank)
+    else:
+        sym &= ~bad & pd.notna(src) & pd.notna(dst)
     pos = np.flatnonzero(sym)
     turn = np.zeros(len(types), dtype=bool)
-    if len(pos) and "src_id" in text and "dst_id" in text:
-        every = len(pos) == len(types)
-        a = text["src_id"] if every else text["src_id"].take(pa.array(pos))
-        b = text["dst_id"] if every else text["dst_id"].take(pa.array(pos))
-        # UTF-8 bytes order as code points do
-        turn[pos] = pc.less(b, a).to_numpy(zero_copy_only=False)
+    if len(pos) and ends is not None:
+        turn[pos] = pc.less(ends.ids.take(pa.array(ends.dst[pos])),
+                            ends.ids.take(pa.array(ends.src[pos]))).to_numpy(
+                                zero_copy_only=False)
     elif len(pos):
         turn[pos] = dst[pos].astype(str) < src[pos].astype(str)
     return turn
@@ -984,24 +1039,22 @@ def merge_reversed_ties(frame: pd.DataFrame, repeats: np.ndarray | None = None
 
 
 def check_endpoints(out: dict[str, object], probs: Problems, bad: np.ndarray,
-                    known: KnownIds, text: dict[str, pa.Array] | None = None) -> np.ndarray:
+                    known: KnownIds, ends: _Endpoints | None = None) -> np.ndarray:
     """Endpoint ids exist with the labels their relationship type allows (model.ENDPOINTS).
 
-    ``text``: the id columns as the file's Arrow strings, when unchanged (looked up as they
-    are instead of converted back to Arrow)."""
-    text = text or {}
+    ``ends``: the file's ids; each distinct id is then looked up once for both ends."""
     types = np.asarray(out["type"], dtype=object)
     type_names = [str(t) for t in ENDPOINTS]
     all_tcodes = pd.Categorical(types, categories=type_names).codes
     new_bad = np.zeros(len(bad), dtype=bool)
+    file_ends = ends  # (``ends`` below: a type's allowed labels)
+    distinct_codes = known.lookup_codes(file_ends.ids) if file_ends is not None else None
     for side, column in ((0, "src_id"), (1, "dst_id")):
         ids = np.asarray(out[column], dtype=object)
-        arrow = text.get(column)
-        if arrow is not None:  # blank is "" there, None in ``ids``
-            pos = np.flatnonzero(~bad & pc.not_equal(pc.utf8_length(arrow), 0)
-                                 .to_numpy(zero_copy_only=False))
-            codes = known.lookup_codes(arrow if len(pos) == len(ids)
-                                       else arrow.take(pa.array(pos)))
+        if file_ends is not None and distinct_codes is not None:
+            idx = file_ends.src if side == 0 else file_ends.dst
+            pos = np.flatnonzero(~bad & (idx != file_ends.blank))
+            codes = distinct_codes[idx[pos]]
         else:
             pos = np.flatnonzero(~bad & pd.notna(ids))
             codes = known.lookup_codes(ids[pos])
