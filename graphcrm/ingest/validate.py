@@ -112,6 +112,9 @@ class _Endpoints:
 
     @classmethod
     def of(cls, src: pa.Array, dst: pa.Array) -> _Endpoints:
+        src, dst = _as_arrow(src), _as_arrow(dst)
+        if src.type != dst.type:
+            src, dst = src.cast(pa.large_string()), dst.cast(pa.large_string())
         enc = pc.dictionary_encode(pa.concat_arrays([src, dst]))
         idx = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
         blank = pc.index(enc.dictionary, "").as_py()
