@@ -74,6 +74,11 @@ class IngestSettings:
     max_policy_start_days_ahead: int = 366
     #: birth dates before 1 January of this year are rejected
     min_birth_year: int = 1900
+    #: SQLite page cache (KiB) while a bulk load builds its indexes: a small cache makes
+    #: SQLite sort in cache-sized runs spilled to a temporary file and merged, which took
+    #: half the CPU time and 50 MiB less memory than one in-memory sort in the store's
+    #: 256 MiB cache (docs/benchmarks-ingest.md, "Narrow files")
+    bulk_sort_cache_kib: int = 2_000
 
 
 @dataclass

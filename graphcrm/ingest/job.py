@@ -294,7 +294,8 @@ def _transaction(store: GraphStore, table: Table, rows: int, settings: Settings
                  ) -> AbstractContextManager[None]:
     bulk = getattr(store, "bulk_transaction", None)
     if bulk is not None and rows >= settings.ingest.progress_min_rows:
-        return bulk(table.name)  # type: ignore[no-any-return]
+        return bulk(table.name,  # type: ignore[no-any-return]
+                    sort_cache_kib=settings.ingest.bulk_sort_cache_kib)
     return store.transaction()
 
 
@@ -548,7 +549,7 @@ def _prepare(table: Table, path: Path, store: GraphStore | None, settings: Setti
         frame, file_merges, merged_rows = res.frame, res.merges, res.merged_rows
         originals = [r for r in res.originals if r["alias_id"] not in state.aliases]
     if table is RELATIONSHIPS and len(frame):
-        frame, merged_rows = merge_reversed_ties(frame)
+        frame, merged_rows = merge_reversed_ties(frame, checked.reversed_repeats)
         if merged_rows:
             note.append(f"{merged_rows} rows repeat an undirected tie in reverse (B–A after "
                         "A–B): merged into the first, one tie each")

@@ -582,6 +582,10 @@ def read_file(path: str | Path, table: Table, settings: IngestSettings | None = 
                                           "one? (read row by row)")
                 numbers = np.arange(2, 2 + (len(arrow[0]) if arrow else 0), dtype=np.int64)
                 arrays, row_numbers, bad = _long_fields(arrow, numbers, headers, max_bytes)
+                del arrow
+                # the parser's buffers are free now: give them back (a 300k-row edge list:
+                # 40 of the 70 MiB the read left resident; docs/benchmarks-ingest.md)
+                pa.default_memory_pool().release_unused()
             except (pa.ArrowInvalid, UnicodeError):
                 lists = []  # ragged rows, bytes that are not text, a blank line: row by row
         else:

@@ -98,6 +98,36 @@ def _obj(arr: pa.Array) -> np.ndarray:
     return out
 
 
+@dataclass
+class _Endpoints:
+    """``src_id`` and ``dst_id`` of a relationships file encoded together by Arrow: the
+    distinct ids once (an edge list's 600,000 ends are ~100,000 people) and per row and end
+    an index into them. Self-ties, the order of the two ends, duplicate keys and the id
+    lookups are then NumPy work on integers, and each distinct id is one Python string."""
+
+    ids: pa.Array  # distinct ids ("" for blank among them)
+    src: np.ndarray  # int64 index into ids, per row
+    dst: np.ndarray
+    blank: int  # index of "" in ids, -1 when no end is blank
+
+    @classmethod
+    def of(cls, src: pa.Array, dst: pa.Array) -> _Endpoints:
+        src, dst = _as_arrow(src), _as_arrow(dst)
+        if src.type != dst.type:
+            src, dst = src.cast(pa.large_string()), dst.cast(pa.large_string())
+        enc = pc.dictionary_encode(pa.concat_arrays([src, dst]))
+        idx = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        blank = pc.index(enc.dictionary, "").as_py()
+        return cls(enc.dictionary, idx[:len(src)], idx[len(src):], int(blank))
+
+    def values(self) -> tuple[np.ndarray, np.ndarray]:
+        """Both ends as object arrays of ``str`` (None for blank), one object per id."""
+        distinct = np.asarray(self.ids.to_numpy(zero_copy_only=False), dtype=object)
+        if self.blank >= 0:
+            distinct[self.blank] = None
+        return distinct[self.src], distinct[self.dst]
+
+
 Fast = Callable[[pa.Array], tuple[np.ndarray, np.ndarray] | None]
 
 
@@ -416,11 +446,22 @@ class KnownIds:
             self._append(arr, np.full(len(arr), LABEL_CODES[label.value], dtype=np.int8))
 
     def lookup_codes(self, ids: np.ndarray | pa.Array) -> np.ndarray:
-        """Label code (:data:`LABEL_CODES`) of each id, -1 when unknown (or blank)."""
-        arr = _as_arrow(ids)
+        """Label code (:data:`LABEL_CODES`) of each id, -1 when unknown (or blank).
+
+        Each distinct id is looked up once (an edge list names each person several times)."""
+        enc = pc.dictionary_encode(_as_arrow(ids))
+        codes = self._lookup_distinct(enc.dictionary)
+        idx = enc.indices
+        if idx.null_count:  # blank: the extra code -1 at the end
+            codes = np.append(codes, np.int8(-1))
+            idx = idx.fill_null(len(codes) - 1)
+        return codes[idx.to_numpy(zero_copy_only=False)]
+
+    def _lookup_distinct(self, arr: pa.Array) -> np.ndarray:
+        """:meth:`lookup_codes` of distinct, non-null ids."""
         pos = self._positions(arr)
         if self._store is not None and not self._scanned and (pos < 0).any():
-            unknown = pc.unique(arr.filter(pa.array(pos < 0)).drop_null())
+            unknown = arr.filter(pa.array(pos < 0))
             if len(unknown) >= self._scan_min_ids and self._scan_store():
                 found = {}
                 pos = self._positions(arr)
@@ -449,6 +490,9 @@ class Validated:
     frame: pd.DataFrame  # good rows, template columns + "__row"
     rejects: pd.DataFrame  # REJECT_COLUMNS
     rows_rejected: int
+    #: relationships: the rows of ``frame`` that repeat an undirected tie of an earlier row in
+    #: reverse (for :func:`merge_reversed_ties`); None for other templates
+    reversed_repeats: np.ndarray | None = None
 
 
 def _label_name(label: str) -> str:
@@ -475,10 +519,23 @@ def _check_column(col: Column, arr: pa.Array, settings: IngestSettings, excel: b
     return _obj(arr), np.zeros(n, dtype=bool), ""
 
 
+def _absent(col: Column, n: int) -> pd.Series | np.ndarray:
+    """A column the file does not have: what :func:`_typed` makes of ``n`` blanks, built
+    directly (converting n ``None`` to a nullable integer or float array costs more than
+    the rest of an edge list's checks)."""
+    if col.kind in ("int", "bool"):
+        return pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
+    if col.kind == "float":
+        return np.full(n, np.nan, dtype=np.float64)
+    return np.full(n, None, dtype=object)
+
+
 def _typed(col: Column, values: np.ndarray) -> pd.Series | np.ndarray:
     if col.kind in ("int", "bool"):
         return pd.array(values, dtype="Int64")
     if col.kind == "float":
+        if isinstance(values, np.ndarray) and values.dtype == np.float64:
+            return values  # typed already (a column the file does not have)
         return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(
             dtype=np.float64)
     return values
@@ -522,16 +579,22 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
     probs = Problems()
     bad = np.zeros(n, dtype=bool)
     out: dict[str, object] = {}
+    #: a relationships file's two id columns, encoded together (see :class:`_Endpoints`)
+    ends_raw: dict[str, pa.Array] = {}
+    ends: _Endpoints | None = None
     for col in table.columns:
         arr = raw_columns.get(col.name)
         if arr is None:
-            out[col.name] = _typed(col, np.full(n, None, dtype=object))
+            out[col.name] = _absent(col, n)
             continue
         blank = pc.equal(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False)
         if col.required and blank.any():
             pos = np.flatnonzero(blank)
             probs.add(pos, col.name, [""] * len(pos), "required value is blank")
             bad |= blank
+        if table is RELATIONSHIPS and col.name in ("src_id", "dst_id"):
+            ends_raw[col.name] = arr  # nothing to check in an id but what follows below
+            continue
         values, col_bad, reasons = _check_column(col, arr, settings, excel)
         col_bad = col_bad & ~blank
         values = np.asarray(values, dtype=object)
@@ -544,6 +607,13 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
             bad |= col_bad
             values[col_bad] = None
         out[col.name] = values
+
+    if len(ends_raw) == 2:
+        ends = _Endpoints.of(ends_raw["src_id"], ends_raw["dst_id"])
+        out["src_id"], out["dst_id"] = ends.values()
+    else:
+        for name, arr in ends_raw.items():
+            out[name] = _obj(arr)
 
     # references to merged clients go to the kept client
     if aliases:
@@ -559,14 +629,15 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
                     v = v.copy()
                     v[hit] = alias_target[pos[hit]]
                     out[col.name] = v
+                    ends = None  # no longer the file's ids
 
     key = table.key[0]
     swapped = None
     bad |= check_plausible(table, out, probs, bad, settings, today or dt.date.today(),
                            supervisors)
     if table is RELATIONSHIPS:
-        bad |= _check_relationships(out, probs, bad)
-        swapped = undirected_reversed(out, bad)
+        bad |= _check_relationships(out, probs, bad, ends)
+        swapped = undirected_reversed(out, bad, ends)
     if table is INTERACTIONS:
         _derive_interaction_ids(out, bad)
 
@@ -575,18 +646,25 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
     # (merge_reversed_ties), so only a repeat in the same direction is rejected here.
     key_cols = [c for c in table.key]
     good = ~bad
+    key_code: np.ndarray | None = None  # one integer per row and key (A–B and B–A alike)
     if good.any():
-        kframe = pd.DataFrame({c: out[c] for c in key_cols})
+        key_values: list[object] = [out[c] for c in key_cols]
+        if ends is not None:  # the ends' indices are codes already
+            key_values[key_cols.index("src_id")] = ends.src
+            key_values[key_cols.index("dst_id")] = ends.dst
         if swapped is not None:  # one key for A–B and B–A; the direction told apart
-            kframe.loc[swapped, ["src_id", "dst_id"]] = kframe.loc[
-                swapped, ["dst_id", "src_id"]].to_numpy()
-            kframe["__swapped"] = swapped
-        kframe = kframe[good]
-        dup = duplicated_rows([kframe[c].to_numpy() for c in kframe.columns])
+            src_i, dst_i = key_cols.index("src_id"), key_cols.index("dst_id")
+            key_values[src_i], key_values[dst_i] = _turned(
+                key_values[src_i], key_values[dst_i], swapped)
+        key_code = key_codes(key_values)
+        gcode = key_code[good]
+        if swapped is not None:
+            gcode = gcode * 2 + swapped[good]
+        dup = pd.Series(gcode).duplicated(keep="first").to_numpy()
         if dup.any():
             gpos = np.flatnonzero(good)
-            first_row = kframe.groupby(list(kframe.columns), sort=False, dropna=False).ngroup()
-            first_of_group = pd.Series(rows[gpos]).groupby(first_row.to_numpy()).transform(
+            first_row = pd.factorize(gcode)[0]  # groups in order of first appearance
+            first_of_group = pd.Series(rows[gpos]).groupby(first_row).transform(
                 "first").to_numpy()
             dpos = gpos[dup]
             if len(key_cols) == 1:
@@ -615,7 +693,7 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
 
     # references: ids that exist with the right label
     if table is RELATIONSHIPS:
-        bad |= check_endpoints(out, probs, bad, known)
+        bad |= check_endpoints(out, probs, bad, known, ends)
         if swapped is not None and (swapped & ~bad).any():  # after the messages naming columns
             turn = swapped & ~bad
             src = np.asarray(out["src_id"], dtype=object).copy()
@@ -631,12 +709,26 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
     def kept(values: Any) -> Any:
         return values if every else values[keep]  # NumPy and pandas arrays alike
 
-    frame = pd.DataFrame({c.name: kept(_typed(c, out[c.name]) if c.kind in ("int", "bool", "float")
-                                       else out[c.name]) for c in table.columns}, copy=False)
+    def column(c: Column) -> Any:
+        values = kept(_typed(c, out[c.name]) if c.kind in ("int", "bool", "float")
+                      else out[c.name])
+        if isinstance(values, np.ndarray) and values.dtype == object:
+            # object says what it is: pandas would otherwise scan a blank column for dates
+            return pd.Series(values, dtype=object, copy=False)
+        return values
+
+    frame = pd.DataFrame({c.name: column(c) for c in table.columns}, copy=False)
     frame["__row"] = kept(rows)
     rejects = probs.frame(file, rows)
     n_bad = int(bad.sum())
-    return Validated(frame, rejects, n_bad)
+    repeats = None
+    if swapped is not None and key_code is not None and (swapped & keep).any():
+        # a reversed repeat needs a turned row; the same key among the kept rows is one
+        # (repeats in the same direction were rejected above)
+        repeats = pd.Series(key_code[keep]).duplicated(keep="first").to_numpy()
+    elif swapped is not None:
+        repeats = np.zeros(len(frame), dtype=bool)
+    return Validated(frame, rejects, n_bad, repeats)
 
 
 def check_plausible(table: Table, out: dict[str, object], probs: Problems, bad: np.ndarray,
@@ -786,32 +878,43 @@ def _check_refs(table: Table, out: dict[str, object], probs: Problems, bad: np.n
     return bad
 
 
-def _check_relationships(out: dict[str, object], probs: Problems, bad: np.ndarray
-                         ) -> np.ndarray:
+def _check_relationships(out: dict[str, object], probs: Problems, bad: np.ndarray,
+                         ends: _Endpoints | None = None) -> np.ndarray:
     """Kind per relationship type and self-ties (endpoints: :func:`check_endpoints`)."""
     new_bad = np.zeros(len(bad), dtype=bool)
     types = np.asarray(out["type"], dtype=object)
     kinds = np.asarray(out["kind"], dtype=object)
     src = np.asarray(out["src_id"], dtype=object)
     dst = np.asarray(out["dst_id"], dtype=object)
+    no_kinds = pd.isna(kinds)
+    any_kind = not no_kinds.all()  # an edge list has no kind column
     for rel_type, allowed in KINDS_BY_TYPE.items():
         is_t = types == rel_type.value
-        missing = is_t & pd.isna(kinds) & ~bad
+        missing = is_t & no_kinds & ~bad
         probs.add(np.flatnonzero(missing), "kind", [""] * int(missing.sum()),
                   f"{rel_type.value} needs a kind: {', '.join(allowed)}")
-        wrong = is_t & pd.notna(kinds) & ~pd.Series(kinds).isin(allowed).to_numpy() & ~bad
+        new_bad |= missing
+        if not any_kind:
+            continue
+        wrong = is_t & ~no_kinds & ~pd.Series(kinds).isin(allowed).to_numpy() & ~bad
         probs.add(np.flatnonzero(wrong), "kind", kinds[wrong],
                   f"not a kind of {rel_type.value} ({', '.join(allowed)})")
-        new_bad |= missing | wrong
-    no_kind = ~pd.Series(types).isin([t.value for t in KINDS_BY_TYPE]).to_numpy()
-    no_kind &= pd.notna(kinds)
-    no_kind &= pd.notna(types) & ~bad
+        new_bad |= wrong
+    if any_kind:
+        no_kind = ~pd.Series(types).isin([t.value for t in KINDS_BY_TYPE]).to_numpy()
+        no_kind &= ~no_kinds
+        no_kind &= pd.notna(types) & ~bad
+    else:
+        no_kind = np.zeros(len(bad), dtype=bool)
     if no_kind.any():
         pos = np.flatnonzero(no_kind)
         probs.add(pos, "kind", kinds[pos],
                   np.array([f"{t} takes no kind" for t in types[pos]], dtype=object))
         new_bad |= no_kind
-    self_tie = pd.notna(src) & (src == dst) & ~bad
+    if ends is not None:
+        self_tie = (ends.src == ends.dst) & (ends.src != ends.blank) & ~bad
+    else:
+        self_tie = pd.notna(src) & (src == dst) & ~bad
     if self_tie.any():
         pos = np.flatnonzero(self_tie)
         probs.add(pos, "dst_id", dst[pos], "relationship to itself")
@@ -819,34 +922,80 @@ def _check_relationships(out: dict[str, object], probs: Problems, bad: np.ndarra
     return new_bad
 
 
-def duplicated_rows(columns: Sequence[object]) -> np.ndarray:
-    """``DataFrame.duplicated(keep="first")`` over ``columns`` (equal-length arrays; missing
-    equals missing), computed on integer codes: each text column is dictionary-encoded by
-    Arrow and the codes combined, instead of pandas hashing every Python string of every
-    column (3x faster on an edge list of 3 x 300,000 ids)."""
-    code: np.ndarray | None = None
-    for col in columns:
+def _codes_of(col: object) -> np.ndarray:
+    """Integer codes of one column for :func:`key_codes`."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if not isinstance(col, pa.Array):
         values = np.asarray(col)
+        if (values.dtype.kind in "iu" and len(values) and values.min() >= 0
+                and values.max() < 1 << 31):
+            return values.astype(np.int64)  # small non-negative integers: codes already
+        if values.dtype != object:
+            return pd.factorize(pd.Series(values), use_na_sentinel=False)[0].astype(np.int64)
         try:
-            if values.dtype != object:
-                raise TypeError
-            enc = pc.dictionary_encode(pa.array(values, type=pa.string(), from_pandas=True),
-                                       null_encoding="encode")
-            idx = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        except (TypeError, pa.ArrowInvalid, pa.ArrowTypeError):
-            idx = pd.factorize(pd.Series(values), use_na_sentinel=False)[0].astype(np.int64)
+            col = pa.array(values, type=pa.string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text
+            return pd.factorize(pd.Series(values), use_na_sentinel=False)[0].astype(np.int64)
+    enc = pc.dictionary_encode(col, null_encoding="encode")
+    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def key_codes(columns: Sequence[object]) -> np.ndarray:
+    """One integer per row, equal where every column is equal (equal-length NumPy or Arrow
+    arrays; missing equals missing): each text column is dictionary-encoded by Arrow and the
+    codes combined, instead of pandas hashing every Python string of every column (3x faster
+    on an edge list of 3 x 300,000 ids); Arrow columns and integer codes are not converted."""
+    code: np.ndarray | None = None
+    top = 0
+    for col in columns:
+        idx = _codes_of(col)
         if code is None:
-            code = idx
-        else:  # keep codes small: the pair (code, idx) factorised again
-            code = pd.factorize(code * (int(idx.max(initial=0)) + 1) + idx)[0].astype(np.int64)
-    if code is None:
-        return np.zeros(0, dtype=bool)
-    return pd.Series(code).duplicated(keep="first").to_numpy()
+            code, top = idx, int(idx.max(initial=0)) + 1
+            continue
+        width = int(idx.max(initial=0)) + 1
+        if top * width >= 1 << 62:  # keep codes small: the codes so far factorised again
+            code = pd.factorize(code)[0].astype(np.int64)
+            top = int(code.max(initial=0)) + 1
+        code, top = code * width + idx, top * width
+    return np.zeros(0, dtype=np.int64) if code is None else code
 
 
-def undirected_reversed(out: dict[str, object], bad: np.ndarray) -> np.ndarray:
+def duplicated_rows(columns: Sequence[object]) -> np.ndarray:
+    """``DataFrame.duplicated(keep="first")`` over ``columns`` (see :func:`key_codes`)."""
+    return pd.Series(key_codes(columns)).duplicated(keep="first").to_numpy()
+
+
+def _turned(src: object, dst: object, turn: np.ndarray) -> tuple[object, object]:
+    """``src`` and ``dst`` with the values of the rows in ``turn`` exchanged (Arrow arrays
+    stay Arrow)."""
+    if not turn.any():
+        return src, dst
+    if isinstance(src, pa.Array) and isinstance(dst, pa.Array):
+        mask = pa.array(turn)
+        return pc.if_else(mask, dst, src), pc.if_else(mask, src, dst)
+    if (isinstance(src, np.ndarray) and isinstance(dst, np.ndarray)
+            and src.dtype != object and dst.dtype != object):
+        return np.where(turn, dst, src), np.where(turn, src, dst)
+    a = _as_object(src).copy()
+    b = _as_object(dst).copy()
+    a[turn], b[turn] = b[turn], a[turn].copy()
+    return a, b
+
+
+def _as_object(values: object) -> np.ndarray:
+    if isinstance(values, pa.Array):
+        return _obj(values)
+    return np.asarray(values, dtype=object)
+
+
+def undirected_reversed(out: dict[str, object], bad: np.ndarray,
+                        ends: _Endpoints | None = None) -> np.ndarray:
     """Rows of an undirected tie (model.UNDIRECTED) whose ``src_id`` is the larger id: the
-    validator turns them round, so A–B and B–A have one key in the store."""
+    validator turns them round, so A–B and B–A have one key in the store.
+
+    ``ends``: the file's ids (compared as Arrow strings: UTF-8 bytes order as code points,
+    as Python compares ``str``)."""
     types = np.asarray(out["type"], dtype=object)
     kinds = pd.Series(np.asarray(out["kind"], dtype=object))
     src = np.asarray(out["src_id"], dtype=object)
@@ -854,45 +1003,69 @@ def undirected_reversed(out: dict[str, object], bad: np.ndarray) -> np.ndarray:
     sym = np.zeros(len(types), dtype=bool)
     for rel_type, sym_kinds in UNDIRECTED.items():
         is_t = types == str(rel_type)
-        sym |= is_t if sym_kinds is None else is_t & kinds.isin(
-            [str(k) for k in sym_kinds]).to_numpy()
-    sym &= ~bad & pd.notna(src) & pd.notna(dst)
+        if sym_kinds is not None and is_t.any():
+            is_t &= kinds.isin([str(k) for k in sym_kinds]).to_numpy()
+        if sym_kinds is None or is_t.any():
+            sym |= is_t
+    if ends is not None:
+        sym &= ~bad & (ends.src != ends.blank) & (ends.dst != ends.blank)
+    else:
+        sym &= ~bad & pd.notna(src) & pd.notna(dst)
     pos = np.flatnonzero(sym)
     turn = np.zeros(len(types), dtype=bool)
-    if len(pos):
+    if len(pos) and ends is not None:
+        turn[pos] = pc.less(ends.ids.take(pa.array(ends.dst[pos])),
+                            ends.ids.take(pa.array(ends.src[pos]))).to_numpy(
+                                zero_copy_only=False)
+    elif len(pos):
         turn[pos] = dst[pos].astype(str) < src[pos].astype(str)
     return turn
 
 
-def merge_reversed_ties(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+def merge_reversed_ties(frame: pd.DataFrame, repeats: np.ndarray | None = None
+                        ) -> tuple[pd.DataFrame, int]:
     """Drop rows of a validated relationships frame that repeat an undirected tie already in it
     in reverse (same key once :func:`undirected_reversed` rows are turned round); the first
     row is kept.
 
+    ``repeats``: those rows as :func:`validate` found them (``Validated.reversed_repeats``),
+    so the keys need not be compared again; computed from ``frame`` when None.
+
     Returns the frame and the number of rows merged."""
     if frame.empty:
         return frame, 0
-    dup = duplicated_rows([frame[c].to_numpy() for c in RELATIONSHIPS.key])
+    dup = (duplicated_rows([frame[c].to_numpy() for c in RELATIONSHIPS.key])
+           if repeats is None else repeats)
     if not dup.any():
         return frame, 0
     return frame.loc[~dup].reset_index(drop=True), int(dup.sum())
 
 
 def check_endpoints(out: dict[str, object], probs: Problems, bad: np.ndarray,
-                    known: KnownIds) -> np.ndarray:
-    """Endpoint ids exist with the labels their relationship type allows (model.ENDPOINTS)."""
+                    known: KnownIds, ends: _Endpoints | None = None) -> np.ndarray:
+    """Endpoint ids exist with the labels their relationship type allows (model.ENDPOINTS).
+
+    ``ends``: the file's ids; each distinct id is then looked up once for both ends."""
     types = np.asarray(out["type"], dtype=object)
     type_names = [str(t) for t in ENDPOINTS]
+    all_tcodes = pd.Categorical(types, categories=type_names).codes
     new_bad = np.zeros(len(bad), dtype=bool)
+    file_ends = ends  # (``ends`` below: a type's allowed labels)
+    distinct_codes = known.lookup_codes(file_ends.ids) if file_ends is not None else None
     for side, column in ((0, "src_id"), (1, "dst_id")):
         ids = np.asarray(out[column], dtype=object)
-        pos = np.flatnonzero(~bad & pd.notna(ids))
-        codes = known.lookup_codes(ids[pos])
+        if file_ends is not None and distinct_codes is not None:
+            idx = file_ends.src if side == 0 else file_ends.dst
+            pos = np.flatnonzero(~bad & (idx != file_ends.blank))
+            codes = distinct_codes[idx[pos]]
+        else:
+            pos = np.flatnonzero(~bad & pd.notna(ids))
+            codes = known.lookup_codes(ids[pos])
         unknown = codes < 0
         if unknown.any():
             probs.add(pos[unknown], column, ids[pos[unknown]], "unknown id")
             new_bad[pos[unknown]] = True
-        tcodes = pd.Categorical(types[pos], categories=type_names).codes
+        tcodes = all_tcodes[pos]
         # allowed[type code, label code]: one table lookup per row instead of a set test per type
         allowed = np.zeros((len(type_names) + 1, len(LABEL_CODES) + 1), dtype=bool)
         for code, ends in enumerate(ENDPOINTS.values()):

@@ -47,6 +47,9 @@ SCHEMA_VERSION = 1
 #: rows bound per INSERT statement (fewer when SQLite's bound-variable limit is lower)
 ROWS_PER_STATEMENT = 200
 
+#: the page cache of every connection: 256 MiB (a negative size is in KiB)
+_CACHE_SIZE = -262_144
+
 _SQL_TYPES = {"int": "INTEGER", "float": "REAL", "bool": "INTEGER"}
 
 # Foreign keys other than the node id itself (column -> referenced table(column)).
@@ -141,6 +144,28 @@ def _column_values(series: pd.Series) -> list[Any]:
     if pd.api.types.is_float_dtype(series) or pd.api.types.is_integer_dtype(series):
         return values
     return [None if v is None else str(v) for v in values]
+
+
+def _constant_columns(rows: pd.DataFrame, cols: Sequence[str]) -> dict[str, str]:
+    """Text columns holding one value in every row of ``rows``, as SQL string literals (an
+    edge list's ``type``: one less value bound per row)."""
+    out: dict[str, str] = {}
+    for c in cols:
+        series = rows[c]
+        if series.dtype != object:
+            continue
+        first = series.iat[0]
+        if type(first) is not str or "\x00" in first or len(first) > 200:
+            continue
+        values = series.to_numpy()
+        try:  # a few rows first: an id column differs at once, without a pass over all
+            same = (bool((values[:8] == first).all()) and bool((values[-8:] == first).all())
+                    and bool((values == first).all()))
+        except (TypeError, ValueError):  # pd.NA and the like cannot say
+            same = False
+        if same:
+            out[c] = "'" + first.replace("'", "''") + "'"
+    return out
 
 
 def _read_only_error(exc: sqlite3.OperationalError) -> bool:
@@ -246,7 +271,7 @@ class SQLiteStore(GraphStore):
     def _configure(self) -> None:
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA cache_size=-262144")  # 256 MiB page cache
+        self._conn.execute(f"PRAGMA cache_size={_CACHE_SIZE}")
         self._conn.execute("PRAGMA temp_store=MEMORY")
 
     def _open_read_only(self) -> None:
@@ -391,7 +416,8 @@ class SQLiteStore(GraphStore):
                 self._in_tx = False
 
     @contextmanager
-    def bulk_transaction(self, table_name: str) -> Iterator[None]:
+    def bulk_transaction(self, table_name: str, sort_cache_kib: int = 2_000
+                         ) -> Iterator[None]:
         """A :meth:`transaction` for a large load into one table (used by the ingest job).
 
         Foreign keys are not enforced inside it (the ingest job has checked every reference
@@ -400,11 +426,18 @@ class SQLiteStore(GraphStore):
         entries, and the indexes are rebuilt before the commit: one sort each instead of a
         random B-tree insert per row. A duplicate key then fails the ``CREATE UNIQUE INDEX``
         and the whole file is rolled back, as any failure is, indexes included.
+
+        The index builds run with a page cache of ``sort_cache_kib`` KiB and temporary files
+        on disk (``temp_store=FILE`` for the whole bulk transaction: it can only change
+        outside one): SQLite then sorts in cache-sized runs and merges them, half the CPU
+        time of one sort in the store's 256 MiB cache with in-memory temporary storage, and
+        less memory (setting ``ingest.bulk_sort_cache_kib``; docs/benchmarks-ingest.md).
         """
         if table_name not in {t.name for t in TABLES}:
             raise StoreError(f"unknown table {table_name}")
         with self._lock:
             self._conn.execute("PRAGMA foreign_keys=OFF")  # only effective outside a transaction
+            self._conn.execute("PRAGMA temp_store=FILE")  # likewise (see above)
             try:
                 with self.transaction():
                     empty = self._conn.execute(
@@ -419,13 +452,19 @@ class SQLiteStore(GraphStore):
                     self._bulk_empty = table_name if empty else None
                     yield
                     self._bulk_empty = None
-                    for _name, sql in indexes:
-                        self._conn.execute(sql)
+                    if indexes:
+                        self._conn.execute(f"PRAGMA cache_size=-{max(int(sort_cache_kib), 1)}")
+                        try:
+                            for _name, sql in indexes:
+                                self._conn.execute(sql)
+                        finally:
+                            self._conn.execute(f"PRAGMA cache_size={_CACHE_SIZE}")
                     if empty:
                         self._add_nodes_from(table_name)
             finally:
                 self._bulk_empty = None
                 self._conn.execute("PRAGMA foreign_keys=ON")
+                self._conn.execute("PRAGMA temp_store=MEMORY")
 
     def _add_nodes_from(self, table_name: str) -> None:
         """``nodes`` entries for every id of a node table, in one statement."""
@@ -456,7 +495,7 @@ class SQLiteStore(GraphStore):
         non_key = [c for c in cols if c not in table.key]
         # a column blank in every row of the batch is written as a NULL literal, not bound
         # per row: an edge list fills 3 of the 8 relationship columns (binding is the cost)
-        blank = {c for c in non_key if rows[c].isna().all()}
+        blank = {c for c in non_key if pd.isna(rows[c].iat[0]) and rows[c].isna().all()}
 
         def new(c: str) -> str:
             return "NULL" if c in blank else f"excluded.{c}"
@@ -473,8 +512,12 @@ class SQLiteStore(GraphStore):
         else:
             conflict += "NOTHING"
         bound = [c for c in cols if c not in blank]
+        literal = _constant_columns(rows, bound) if len(rows) >= ROWS_PER_STATEMENT else {}
+        if len(literal) == len(bound):  # keep one bound column (the row count comes from it)
+            literal.pop(bound[0], None)
+        bound = [c for c in bound if c not in literal]
         self._insert_rows(table.name, bound, [_column_values(rows[c]) for c in bound],
-                          conflict)
+                          conflict, literal)
         changed = self._conn.total_changes - before
         self._changes += changed
         if changed:
@@ -482,18 +525,20 @@ class SQLiteStore(GraphStore):
         return changed
 
     def _insert_rows(self, name: str, cols: list[str], columns: list[list[Any]],
-                     conflict: str) -> None:
+                     conflict: str, literal: dict[str, str] | None = None) -> None:
         """``INSERT`` with many rows per statement (``VALUES (...), (...), ...``).
 
         Binding ``ROWS_PER_STATEMENT`` rows per statement instead of one row per
         ``executemany`` step roughly halves the time per row in CPython's sqlite3
-        (docs/benchmarks-ingest.md).
+        (docs/benchmarks-ingest.md). ``literal``: columns with one value in every row, written
+        into the statement as SQL literals instead of bound per row.
         """
+        literal = literal or {}
         n = len(columns[0]) if columns else 0
         width = len(cols)
-        per = max(1, min(ROWS_PER_STATEMENT, self._max_variables // width))
-        head = f"INSERT INTO {name} ({', '.join(cols)}) VALUES "
-        one = "(" + ", ".join("?" * width) + ")"
+        per = max(1, min(ROWS_PER_STATEMENT, self._max_variables // max(width, 1)))
+        head = f"INSERT INTO {name} ({', '.join([*cols, *literal])}) VALUES "
+        one = "(" + ", ".join(["?"] * width + list(literal.values())) + ")"
         flat = list(itertools.chain.from_iterable(zip(*columns, strict=True)))
         full = (n // per) * per
         if full:
@@ -604,12 +649,22 @@ class SQLiteStore(GraphStore):
         return {i: Label(lbl) for i, lbl in zip(frame["id"], frame["label"], strict=True)}
 
     def node_labels(self) -> tuple[list[str], list[str]] | None:
+        """Every node id and its label, grouped by label: each label's ids come as one text
+        joined by SQLite and split by Python (a third of the time of a row per id); a label
+        whose ids hold the separator is read row by row."""
+        ids: list[str] = []
+        labels: list[str] = []
         with self._lock:
-            rows = self._conn.execute("SELECT id, label FROM nodes").fetchall()
-        if not rows:
-            return [], []
-        ids, labels = zip(*rows, strict=True)
-        return list(ids), list(labels)
+            for label, count, joined in self._conn.execute(
+                    "SELECT label, COUNT(*), group_concat(id, char(31)) FROM nodes "
+                    "GROUP BY label").fetchall():
+                part = joined.split("\x1f") if joined is not None else []
+                if len(part) != count:  # an id holds the separator
+                    part = [r[0] for r in self._conn.execute(
+                        "SELECT id FROM nodes WHERE label = ?", (label,))]
+                ids += part
+                labels += [label] * len(part)
+        return ids, labels
 
     def nodes(self, label: Label, columns: Sequence[str] | None = None) -> pd.DataFrame:
         table = NODE_TABLES[label]

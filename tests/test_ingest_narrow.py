@@ -1,0 +1,231 @@
+"""Edge-list relationships files (issue 15, "narrow files") on real files and a real SQLite store.
+
+The expected ties below come from a plain-Python reading of the rules (first row wins, A–B
+and B–A of an undirected tie are one tie, a repeat in the same direction is a reject, unknown
+ids and self-ties are rejects), written independently of the vectorised code under test.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from graphcrm.config import Settings
+from graphcrm.ingest.job import ingest_paths
+from graphcrm.ingest.validate import LABEL_CODES, KnownIds, duplicated_rows, key_codes
+from graphcrm.model import CLIENTS, RELATIONSHIPS, Label
+from graphcrm.store.sqlite import ROWS_PER_STATEMENT, SQLiteStore
+
+PEOPLE = [f"C{i:03d}" for i in range(60)]
+
+
+def _full(table: object, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the template's other columns blank (the store takes whole rows)."""
+    return frame.reindex(columns=list(table.column_names)).astype(object)  # type: ignore[attr-defined]
+
+
+def _people(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "clients.csv").write_text(
+        "client_id,name\n" + "".join(f"{c},人{c}\n" for c in PEOPLE), encoding="utf-8")
+    return folder
+
+
+def _edge_rows(seed: int, n: int) -> list[tuple[str, str, str]]:
+    """Edge-list rows with reversed repeats, same-direction repeats, unknown ids, self-ties,
+    blanks and a directed type (REFERRED keeps its direction)."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        a, b = rng.choice(PEOPLE), rng.choice(PEOPLE)
+        r = rng.random()
+        if r < 0.03:
+            a = "X" + a[1:]  # unknown id
+        elif r < 0.05:
+            b = a  # self-tie
+        elif r < 0.06:
+            b = ""  # blank
+        rows.append((a, b, "REFERRED" if rng.random() < 0.2 else "FRIEND_OF"))
+    return rows
+
+
+def _expected(rows: list[tuple[str, str, str]]) -> tuple[set[tuple[str, str, str]], int, int]:
+    """(stored ties, rejected rows, merged reversed repeats), rule by rule: a blank or a
+    self-tie is a reject; a row repeating an earlier row's tie in the same direction is a
+    duplicate (a reject, whatever its ids); then an unknown id is a reject; then a row whose
+    undirected tie is already kept in the other direction is merged into it."""
+    known = set(PEOPLE)
+    directions: set[tuple[tuple[str, str, str], bool]] = set()
+    kept: set[tuple[str, str, str]] = set()
+    rejected = merged = 0
+    for src, dst, typ in rows:
+        if not src or not dst or src == dst:
+            rejected += 1
+            continue
+        turned = typ == "FRIEND_OF" and dst < src
+        key = (dst, typ, src) if turned else (src, typ, dst)
+        if (key, turned) in directions:
+            rejected += 1
+            continue
+        directions.add((key, turned))
+        if src not in known or dst not in known:
+            rejected += 1
+        elif key in kept:
+            merged += 1
+        else:
+            kept.add(key)
+    return kept, rejected, merged
+
+
+def _write_edges(path: Path, rows: list[tuple[str, str, str]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("src_id,dst_id,type\n" + "".join(f"{a},{b},{t}\n" for a, b, t in rows),
+                    encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("bulk", [True, False])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_edge_list_stores_what_the_rules_say(tmp_path: Path, bulk: bool, seed: int) -> None:
+    rows = _edge_rows(seed, 3000)
+    ties, rejected, merged = _expected(rows)
+    assert merged > 50 and rejected > 100  # the file exercises both
+    store = SQLiteStore(tmp_path / "crm.db")
+    ingest_paths([_people(tmp_path / "people")], store)
+    settings = Settings()
+    settings.ingest.progress_min_rows = 0 if bulk else 10**9  # bulk_transaction or not
+    settings.ingest.batch_rows = 700
+    report = ingest_paths([_write_edges(tmp_path / "e" / "relationships.csv", rows)], store,
+                          settings=settings)
+    f = report.files[0]
+    assert (f.rows_read, f.rejected, f.merged) == (len(rows), rejected, merged)
+    stored = store.relationships(columns=["src_id", "type", "dst_id"])
+    assert len(stored) == len(ties)
+    assert set(stored.itertuples(index=False, name=None)) == ties
+    counts = store.counts()
+    assert counts["FRIEND_OF"] + counts["REFERRED"] == len(ties)  # stats counts ties
+    store.close()
+
+
+def test_bulk_load_gives_back_the_store_settings_and_indexes(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "crm.db")
+    ingest_paths([_people(tmp_path / "people")], store)
+    settings = Settings()
+    settings.ingest.progress_min_rows = 0
+    settings.ingest.bulk_sort_cache_kib = 64
+    ingest_paths([_write_edges(tmp_path / "e" / "relationships.csv", _edge_rows(3, 500))],
+                 store, settings=settings)
+    con = store._conn  # the store's own connection: its settings must be as opened
+    assert con.execute("PRAGMA temp_store").fetchone()[0] == 2  # MEMORY
+    assert con.execute("PRAGMA cache_size").fetchone()[0] == -262_144
+    assert con.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    names = {r[0] for r in con.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'relationships'")}
+    assert {"relationships_key", "rel_dst"} <= names
+    plan = " ".join(r[3] for r in con.execute(
+        "EXPLAIN QUERY PLAN SELECT * FROM relationships WHERE dst_id = 'C001'"))
+    assert "rel_dst" in plan
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    store.close()
+
+
+def test_node_labels_reads_an_id_holding_the_separator(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "crm.db")
+    ids = ["C1", "C\x1f2", "C3"]
+    with store.transaction():
+        store.upsert(CLIENTS, _full(CLIENTS, pd.DataFrame({"client_id": ids,
+                                                           "name": ["a", "b", "c"]})))
+    got_ids, got_labels = store.node_labels()
+    assert sorted(got_ids) == sorted(ids)
+    assert got_labels == [Label.CLIENT.value] * 3
+    store.close()
+
+
+@pytest.mark.parametrize("bulk", [True, False])
+def test_a_column_with_one_value_is_stored_exactly(tmp_path: Path, bulk: bool) -> None:
+    n = 2 * ROWS_PER_STATEMENT + 7  # two full statements and a short one
+    store = SQLiteStore(tmp_path / "crm.db")
+    people = [f"P{i:04d}" for i in range(n + 1)]
+    with store.transaction():
+        store.upsert(CLIENTS, _full(CLIENTS, pd.DataFrame({"client_id": people, "name": people})))
+
+    def ties(source: str) -> pd.DataFrame:
+        return _full(RELATIONSHIPS, pd.DataFrame({"src_id": people[:-1], "dst_id": people[1:],
+                                                  "type": "FRIEND_OF", "source": source}))
+
+    tx = store.bulk_transaction("relationships") if bulk else store.transaction()
+    with tx:
+        assert store.upsert(RELATIONSHIPS, ties("O'Brien's list; DROP TABLE x")) == n
+    with store.transaction():  # the upsert path: the constant replaces every stored value
+        assert store.upsert(RELATIONSHIPS, ties("it's new")) == n
+    with store.transaction():  # and the same again changes nothing
+        assert store.upsert(RELATIONSHIPS, ties("it's new")) == 0
+    stored = store.relationships()
+    assert len(stored) == n
+    assert set(stored["source"]) == {"it's new"} and set(stored["type"]) == {"FRIEND_OF"}
+    assert sorted(stored["src_id"]) == people[:-1]
+    store.close()
+
+
+def test_key_codes_equal_pandas_when_the_codes_must_be_narrowed() -> None:
+    rng = np.random.default_rng(5)
+    n = 70_000  # five columns of ~40,000 distinct values each: their product passes 2^62
+    cols: list[object] = []
+    for k in range(5):
+        values = rng.integers(0, 65_000, n).astype(str).astype(object)
+        values[rng.random(n) < 0.01] = None
+        cols.append(pa.array(values, type=pa.string()) if k % 2 else values)
+    frame = pd.DataFrame({k: np.asarray(c.to_pylist() if isinstance(c, pa.Array) else c,
+                                        dtype=object) for k, c in enumerate(cols)})
+    frame.iloc[n // 2:n // 2 + 500] = frame.iloc[:500].to_numpy()  # real repeats
+    cols = [pa.array(frame[k].to_numpy(), type=pa.string(), from_pandas=True) if k % 2
+            else frame[k].to_numpy() for k in range(5)]
+    expected = frame.duplicated(keep="first").to_numpy()
+    assert expected.sum() >= 500
+    assert (duplicated_rows(cols) == expected).all()
+    codes = key_codes(cols)
+    assert len(np.unique(codes)) == len(frame.drop_duplicates())
+
+
+def test_lookup_codes_with_repeats_blanks_and_unknown_ids(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "crm.db")
+    with store.transaction():
+        store.upsert(CLIENTS, _full(CLIENTS, pd.DataFrame({"client_id": ["S1", "S2"],
+                                                           "name": ["a", "b"]})))
+    known = KnownIds(store, ask_store=True, scan_min_ids=2)
+    known.add(np.array(["A1", "A2"], dtype=object), Label.AGENT)
+    ids = np.array(["A1", None, "S2", "A1", "nobody", "S1", None, "S2"], dtype=object)
+    client, agent = LABEL_CODES["Client"], LABEL_CODES["Agent"]
+    want = [agent, -1, client, agent, -1, client, -1, client]
+    assert known.lookup_codes(ids).tolist() == want
+    assert known.lookup_codes(pa.array(ids, type=pa.string())).tolist() == want
+    assert known.lookup_codes(np.array([], dtype=object)).tolist() == []
+    store.close()
+
+
+def test_sqlite_file_of_a_bulk_edge_list_passes_integrity_check(tmp_path: Path) -> None:
+    db = tmp_path / "crm.db"
+    store = SQLiteStore(db)
+    ingest_paths([_people(tmp_path / "people")], store)
+    settings = Settings()
+    settings.ingest.progress_min_rows = 0
+    settings.ingest.bulk_sort_cache_kib = 16  # runs spilled to temporary files and merged
+    ingest_paths([_write_edges(tmp_path / "e" / "relationships.csv", _edge_rows(4, 4000))],
+                 store, settings=settings)
+    store.close()
+    con = sqlite3.connect(db)
+    try:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        # the key index is what a "ties of x" query reads, in key order
+        rows = con.execute("SELECT src_id, type, dst_id FROM relationships "
+                           "INDEXED BY relationships_key ORDER BY src_id, type, dst_id"
+                           ).fetchall()
+        assert rows == sorted(rows) and len(rows) == len(set(rows))
+    finally:
+        con.close()
