@@ -147,7 +147,7 @@ class MetricSettings:
     #: bridges: exact betweenness (every node a source) up to this many nodes
     betweenness_exact_max_nodes: int = 2_000
     #: above it, sampled sources: work budget / ties, kept within [min_samples, samples]
-    betweenness_work_budget: int = 15_000_000
+    betweenness_work_budget: int = 10_000_000
     betweenness_samples: int = 500
     betweenness_min_samples: int = 16
     #: threads NetworKit's sampled betweenness runs the sources on (OpenMP; 1 = bit-identical
