@@ -34,6 +34,7 @@ correlation over the exact top 100 is >= 0.9 at the sample sizes the budget give
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -48,6 +49,10 @@ __all__ = ["betweenness", "sample_size"]
 
 #: igraph needs positive weights; a distance-0 tie (strength 1) counts as this much
 _MIN_DISTANCE = 1e-9
+
+#: NetworKit's seed and thread count are process-wide: one estimate at a time (two app sessions
+#: computing at once would otherwise draw each other's sources)
+_NK_LOCK = threading.Lock()
 
 #: progress callback: (sources done, sources in all)
 Progress = Callable[[int, int], None]
@@ -153,17 +158,18 @@ def _estimate(n: int, upper: Any, weights: np.ndarray, k: int, seed: int, thread
     g = nk.graph.GraphFromCoo((weights, (upper.row.astype(np.uint64),
                                          upper.col.astype(np.uint64))),
                               n=n, weighted=True, directed=False)
-    nk.setNumberOfThreads(threads)
     sizes = [len(b) for b in np.array_split(np.arange(k), max(1, min(steps, k // 2)))]
     total = np.zeros(n)
     done = 0
     for i, b in enumerate(sizes):
-        nk.setSeed(seed + i, False)  # sources are drawn on this thread: same seed, same sources
         # NetworKit 11 draws nSamples + 1 sources and scales their sum by 2n / nSamples: ask
         # for b - 1 and take the normalized sum back (x (b - 1)); scaled by 1 / k at the end
         est = nk.centrality.EstimateBetweenness(g, b - 1, normalized=True,
                                                 parallel=threads > 1)
-        est.run()
+        with _NK_LOCK:
+            nk.setNumberOfThreads(threads)
+            nk.setSeed(seed + i, False)  # sources drawn on this thread: same seed, same sources
+            est.run()  # releases the GIL: the app's server keeps answering meanwhile
         total += np.asarray(est.scores()) * (b - 1)
         done += b
         if progress is not None:
