@@ -152,13 +152,13 @@ def _exact(n: int, upper: Any, weights: np.ndarray, steps: int,
 def _estimate(n: int, upper: Any, weights: np.ndarray, k: int, seed: int, threads: int,
               steps: int, progress: Progress | None) -> np.ndarray:
     """NetworKit's linear-scaling estimate from ``k`` sampled sources (``k >= 2``), in batches
-    of at least 2 sources (one progress step each), normalized like NetworkX."""
+    of at least 2 sources (:func:`_batches`, one progress step each), normalized like NetworkX."""
     import networkit as nk
 
     g = nk.graph.GraphFromCoo((weights, (upper.row.astype(np.uint64),
                                          upper.col.astype(np.uint64))),
                               n=n, weighted=True, directed=False)
-    sizes = [len(b) for b in np.array_split(np.arange(k), max(1, min(steps, k // 2)))]
+    sizes = _batches(k, steps)
     total = np.zeros(n)
     done = 0
     for i, b in enumerate(sizes):
@@ -175,3 +175,18 @@ def _estimate(n: int, upper: Any, weights: np.ndarray, k: int, seed: int, thread
         if progress is not None:
             progress(done, k)
     return total / k
+
+
+def _batches(k: int, steps: int) -> list[int]:
+    """About ``steps`` batch sizes summing to ``k >= 2``, each >= 2 and even where possible (two
+    threads split an even batch evenly; the sizes do not depend on the thread count, so
+    neither do the sources)."""
+    per = max(2, -(-k // steps))
+    per += per % 2
+    sizes = [per] * (k // per)
+    rest = k % per
+    if rest >= 2 or not sizes:
+        sizes.append(rest)
+    elif rest:
+        sizes[-1] += rest
+    return sizes
