@@ -15,7 +15,7 @@ from graphcrm.bench.metrics import bitcoin_frames, email_frames, load_frames
 from graphcrm.config import Settings
 from graphcrm.graph import AnalysisGraph, build_graph, build_graph_frames
 from graphcrm.ingest.job import ingest_paths
-from graphcrm.metrics.bridges import betweenness, sample_size
+from graphcrm.metrics.bridges import _batches, betweenness, sample_size
 from graphcrm.metrics.influence import bridges
 from graphcrm.store.sqlite import SQLiteStore
 from graphcrm.synth import build_tables, generate
@@ -149,3 +149,12 @@ def test_threads_give_the_same_values_as_one_thread() -> None:
     # the same sources; only the order of the sums differs
     np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=1e-12, atol=1e-15)
     assert a.max() > 0
+
+
+@pytest.mark.parametrize("k,steps", [(2, 10), (3, 10), (5, 10), (16, 10), (32, 10), (33, 10),
+                                     (500, 10), (7, 2), (4, 1)])
+def test_batches_cover_k_sources_in_even_batches_of_two_or_more(k: int, steps: int) -> None:
+    sizes = _batches(k, steps)
+    assert sum(sizes) == k and min(sizes) >= 2
+    assert len(sizes) <= max(steps, 1) + 1
+    assert sum(b % 2 for b in sizes) <= 1  # at most one odd batch (the remainder)
