@@ -147,13 +147,14 @@ class MetricSettings:
     #: bridges: exact betweenness (every node a source) up to this many nodes
     betweenness_exact_max_nodes: int = 2_000
     #: above it, sampled sources: work budget / ties, kept within [min_samples, samples]
-    betweenness_work_budget: int = 15_000_000
+    betweenness_work_budget: int = 10_000_000
     betweenness_samples: int = 500
     betweenness_min_samples: int = 16
-    #: worker processes for the bridges' sources when sources x ties >= the min work below
-    #: (1: slower on a loaded shared machine, measured; 2 for two really free cores)
-    betweenness_processes: int = 1
-    betweenness_parallel_min_work: int = 2_000_000
+    #: threads NetworKit's sampled betweenness runs the sources on (OpenMP; 1 = bit-identical
+    #: values on every run, more = the same sources, sums in another order: equal to ~1e-15)
+    betweenness_threads: int = 2
+    #: the sampled sources run in about this many batches, one progress step each
+    betweenness_progress_steps: int = 10
     community_seed: int = 42
     community_resolution: float = 1.0
     hubs_top: int = 20

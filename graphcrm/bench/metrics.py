@@ -180,7 +180,7 @@ def plain_networkx_influence(g: Any, referrals: Any, pure_python: bool) -> None:
 def run_bench(clients: int, dataset: str | None, seed: int, pairs: int, baseline_budget: float,
               data_dir: Path | None, work: Path,
               parts: tuple[str, ...] = ("influence", "bridges", "paths"),
-              exact_networkx: bool = False) -> dict[str, Any]:
+              exact_networkx: bool = False, reference_sources: int = 0) -> dict[str, Any]:
     """Everything ``graphcrm bench metrics`` reports, as a dict (documented keys)."""
     out: dict[str, Any] = {"dataset": dataset or "generated", "clients_requested": clients}
     t0 = time.perf_counter()
@@ -210,7 +210,8 @@ def run_bench(clients: int, dataset: str | None, seed: int, pairs: int, baseline
     out["rss_after_build_mb"] = round(_rss_mb(), 1)
 
     if "bridges" in parts:
-        out.update(bench_bridges(ag, baseline_budget, exact_networkx))
+        out.update(bench_bridges(ag, baseline_budget, exact_networkx, out["build_s"],
+                                 reference_sources))
     if "influence" in parts:
         out.update(_bench_influence(ag, baseline_budget))
     if "paths" in parts:
@@ -224,39 +225,86 @@ def run_bench(clients: int, dataset: str | None, seed: int, pairs: int, baseline
 BRIDGES_ACCURACY_MAX_NODES = 12_000
 
 
-def bench_bridges(ag: Any, baseline_budget: float, exact_networkx: bool = False
-                  ) -> dict[str, Any]:
-    """Bridges: ours (igraph, sampled by the work budget) vs the former NetworkX sampling
-    (``nx.betweenness_centrality(k=200)``, in a forked child within the budget); on graphs up to
-    :data:`BRIDGES_ACCURACY_MAX_NODES` nodes the top-100 agreement with exact betweenness at
-    several sample sizes (exact = igraph from every source; with ``exact_networkx`` also
-    NetworkX's exact betweenness, and the largest difference between the two)."""
+def igraph_sampled_betweenness(ag: Any, k: int, seed: int) -> pd.Series:
+    """The former estimator (session 3's default), for comparison in the same run: ``k``
+    sources drawn without replacement, igraph's subset betweenness from them to every target,
+    scaled by ``n / k`` and normalized like NetworkX."""
+    import warnings
+
+    import igraph as ig
+    import scipy.sparse as sp
+
+    c = ag.csr
+    n = len(c.ids)
+    upper = sp.triu(c.distance, k=1).tocoo()
+    g = ig.Graph(n=n, edges=np.column_stack([upper.row, upper.col]).astype(np.int32),
+                 directed=False)
+    chosen = np.sort(np.random.default_rng(seed).choice(n, size=min(k, n), replace=False))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        total = np.asarray(g.betweenness(directed=False, weights=np.maximum(upper.data, 1e-9),
+                                         sources=chosen.tolist()))
+    total *= n / len(chosen) * (2.0 / ((n - 1) * (n - 2)) if n > 2 else 1.0)
+    return pd.Series(total, index=c.ids, name="betweenness")
+
+
+def _agreement(exact: Any, est: Any) -> tuple[int, float]:
+    """(top-100 overlap, Spearman correlation over the exact top 100)."""
+    best = exact.nlargest(100).index
+    overlap = len(set(best) & set(est.nlargest(100).index))
+    return overlap, round(float(spearmanr(exact[best], est.reindex(best)).statistic), 3)
+
+
+def bench_bridges(ag: Any, baseline_budget: float, exact_networkx: bool = False,
+                  build_s: float | None = None, reference_sources: int = 0) -> dict[str, Any]:
+    """Bridges: ours (NetworKit's linear-scaling estimate, sampled by the work budget) vs the
+    former igraph source sampling with the same number of sources and vs the NetworkX sampling
+    ``hubs --bridges`` ran first (``nx.betweenness_centrality(k=200)``, in a forked child
+    within the budget); on graphs up to :data:`BRIDGES_ACCURACY_MAX_NODES` nodes the top-100
+    agreement of both estimators with exact betweenness at several sample sizes (exact = igraph
+    from every source; with ``exact_networkx`` also NetworkX's exact betweenness, and the
+    largest difference between the two); above, with ``reference_sources``, the agreement of
+    both with igraph sampling from that many other sources (a reference, not exact)."""
 
     out: dict[str, Any] = {}
+    seed = ag.settings.metrics.community_seed
     ag._cache.pop("betweenness", None)
     t = time.perf_counter()
     ours = betweenness(ag)
     secs = time.perf_counter() - t
     n = len(ag.csr.ids)
+    k = ours.attrs["sample_size"]
     out["bridges_ours_s"] = round(secs, 2)
-    out["bridges_sample_size"] = ours.attrs["sample_size"]
+    out["bridges_sample_size"] = k
+    old = None
+    if k < n:
+        t = time.perf_counter()
+        old = igraph_sampled_betweenness(ag, k, seed)
+        out["bridges_igraph_sources_s"] = round(time.perf_counter() - t, 2)
+        out["ratio_bridges_ours_to_igraph_sources"] = round(
+            secs / out["bridges_igraph_sources_s"], 2)
+    if build_s:
+        out["ratio_bridges_ours_to_build"] = round(secs / build_s, 2)
+    if n > BRIDGES_ACCURACY_MAX_NODES and reference_sources > 0:
+        t = time.perf_counter()
+        ref = igraph_sampled_betweenness(ag, reference_sources, seed + 1)
+        out["bridges_reference_sources"] = reference_sources
+        out["bridges_reference_s"] = round(time.perf_counter() - t, 2)
+        out["bridges_vs_reference_top100"] = _agreement(ref, ours)
+        if old is not None:
+            out["bridges_igraph_sources_vs_reference_top100"] = _agreement(ref, old)
     if n > BRIDGES_ACCURACY_MAX_NODES and baseline_budget <= 0:
         return out  # --baseline-budget 0: no NetworkX graph at all (10^6: 30 s and 3 GB)
     g = ag.G
-    k = min(200, n)
     if baseline_budget > 0:
-        base, _ = _in_child(lambda: nx.betweenness_centrality(g, k=k, weight="distance",
-                                                              seed=42), baseline_budget)
+        base, _ = _in_child(lambda: nx.betweenness_centrality(g, k=min(200, n),
+                                                              weight="distance", seed=42),
+                            baseline_budget)
         out["bridges_networkx_k200_s"] = None if base is None else round(base, 2)
         out["bridges_speedup_vs_networkx_k200"] = (round(base / secs, 1) if base is not None
                                                    else f">{baseline_budget / secs:.1f}")
     if n > BRIDGES_ACCURACY_MAX_NODES:
         return out
-
-    def agreement(exact: Any, est: Any) -> tuple[int, float]:
-        best = exact.nlargest(100).index
-        overlap = len(set(best) & set(est.nlargest(100).index))
-        return overlap, round(float(spearmanr(exact[best], est.reindex(best)).statistic), 3)
 
     t = time.perf_counter()
     exact = betweenness(ag, sources=n)
@@ -267,16 +315,20 @@ def bench_bridges(ag: Any, baseline_budget: float, exact_networkx: bool = False
         out["bridges_exact_networkx_s"] = round(time.perf_counter() - t, 2)
         out["bridges_exact_igraph_vs_networkx_max_rel_diff"] = float(
             (exact - ref).abs().max() / ref.max())
-        out["bridges_exact_igraph_vs_networkx_top100"] = agreement(ref, exact)
+        out["bridges_exact_igraph_vs_networkx_top100"] = _agreement(ref, exact)
         exact = ref
-    overlap, rho = agreement(exact, ours)
+    overlap, rho = _agreement(exact, ours)
     out["bridges_top100_overlap"] = overlap
     out["bridges_top100_spearman"] = rho
-    curve = {}
+    if old is not None:
+        out["bridges_igraph_sources_top100"] = _agreement(exact, old)
+    curve, curve_old = {}, {}
     for kk in (16, 32, 64, 128, 256, 500):
         if kk < n:
-            curve[kk] = agreement(exact, betweenness(ag, sources=kk))
+            curve[kk] = _agreement(exact, betweenness(ag, sources=kk))
+            curve_old[kk] = _agreement(exact, igraph_sampled_betweenness(ag, kk, seed))
     out["bridges_accuracy_by_sources"] = curve
+    out["bridges_igraph_sources_accuracy_by_sources"] = curve_old
     return out
 
 

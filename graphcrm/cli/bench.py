@@ -86,10 +86,14 @@ def bench_ingest_command(clients: int, seed: int, workdir: str | None, keep: boo
               help="What to measure (repeat the option for several).")
 @click.option("--exact-networkx", is_flag=True,
               help="Bridges: also NetworkX's exact betweenness as the reference (slow).")
+@click.option("--bridges-reference", "reference_sources", type=int, default=0,
+              show_default=True,
+              help="Bridges above 12,000 nodes: also the top-100 agreement with igraph "
+                   "sampling from this many other sources (slow; 0 = off).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (keys as in the report).")
 def bench_metrics(clients: int, dataset: str | None, data_dir: Path | None, seed: int,
                   pairs: int, baseline_budget: float, parts: tuple[str, ...],
-                  exact_networkx: bool, as_json: bool) -> None:
+                  exact_networkx: bool, reference_sources: int, as_json: bool) -> None:
     """Influence pass and warm paths vs plain NetworkX and igraph (docs/benchmarks-metrics.md).
 
     Times this project's influence pass (PageRank + power circle + referral reach on the CSR
@@ -97,14 +101,16 @@ def bench_metrics(clients: int, dataset: str | None, data_dir: Path | None, seed
     pure-Python PageRank + a Python two-hop loop + nx.descendants), each NetworkX baseline in a
     forked child stopped after --baseline-budget seconds; then warm-path latency over --pairs
     random agent-prospect pairs and a hard set (agents to the 100 best-connected people,
-    max_hops 5 and 6, against NetworkX's shortest_path); bridges (ours vs NetworkX's sampled
-    betweenness; top-100 agreement with exact betweenness up to 12,000 nodes; --baseline-budget
-    0 skips NetworkX). Keys: every key printed below (seconds *_s, megabytes *_mb,
+    max_hops 5 and 6, against NetworkX's shortest_path); bridges (ours vs the former igraph
+    source sampling with the same sources count and NetworkX's sampled betweenness; top-100
+    agreement with exact betweenness up to 12,000 nodes, above with --bridges-reference;
+    --baseline-budget 0 skips NetworkX). Keys: every key printed below (seconds *_s, megabytes *_mb,
     ratios ratio_*/ *_speedup; a speedup given as ">x" means the baseline hit the budget).
     """
     with tempfile.TemporaryDirectory(prefix="graphcrm-bench-") as tmp:
         out = metrics_bench.run_bench(clients, dataset, seed, pairs, baseline_budget, data_dir,
-                                      Path(tmp), tuple(parts), exact_networkx)
+                                      Path(tmp), tuple(parts), exact_networkx,
+                                      reference_sources)
     if as_json:
         click.echo(json.dumps(out, indent=2))
         return

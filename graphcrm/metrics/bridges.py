@@ -1,4 +1,4 @@
-"""Bridges (桥梁人物): betweenness over connection distance, in C (igraph), exact or sampled.
+"""Bridges (桥梁人物): betweenness over connection distance, in C/C++ (igraph, NetworKit).
 
 Definition (docs/metrics.md): the betweenness of ``v`` is the share of shortest paths (by tie
 distance ``-ln strength``) between other pairs of people that pass through ``v`` — normalized as
@@ -8,24 +8,33 @@ How it is computed:
 
 * **Exact** (every node a source) up to ``settings.metrics.betweenness_exact_max_nodes`` nodes,
   with igraph's Brandes betweenness (C). Equal to NetworkX's exact values (tests).
-* **Sampled sources** above: ``k`` sources drawn without replacement with
-  ``community_seed``, igraph's subset betweenness from them to every target, scaled by ``n / k``
-  (the estimator :func:`networkx.betweenness_centrality` uses with ``k``; unbiased). ``k`` is
-  the work budget ``betweenness_work_budget`` (source × tie visits) divided by the number of
-  ties, kept within ``[betweenness_min_samples, betweenness_samples]``, so the time grows about
-  linearly with the graph instead of with its square.
-* The sources are independent: above ``betweenness_parallel_min_work`` (sources × ties) their
-  batches run on ``betweenness_processes`` worker processes (igraph holds the GIL, so threads
-  do not help); the batches are summed in source order, so the result is the same bits.
+* **Sampled sources** above: NetworKit's ``EstimateBetweenness`` (C++), the linear-scaling
+  estimator of Geisberger, Sanders and Schultes ("Better approximation of betweenness
+  centrality", ALENEX 2008): ``k`` sources drawn uniformly (with replacement, seeded with
+  ``community_seed``), one shortest-path tree each, and a pair ``(s, t)`` credits ``v`` on its
+  shortest path with the share ``d(s, v) / d(s, t)`` of its dependency, counted from both
+  ends; scaled by ``2n / k``. Unbiased like plain source sampling (``n / k``, NetworkX's ``k``
+  estimator), but a node near a sampled source is no longer over-credited, which is what
+  reorders the top of the list: at the same ``k`` its top 100 agree better with exact
+  betweenness (measured, docs/benchmarks-metrics.md). ``k`` is the work budget
+  ``betweenness_work_budget`` (source × tie visits) divided by the number of ties, kept within
+  ``[betweenness_min_samples, betweenness_samples]``, so the time grows about linearly with
+  the graph instead of with its square. The sources run on ``betweenness_threads`` OpenMP
+  threads, in ``betweenness_progress_steps`` batches (one progress step each).
+
+NetworKit 11 draws ``nSamples + 1`` sources and scales by ``2n / nSamples``: each batch of ``b``
+sources is asked for ``b - 1`` and rescaled, so the estimate is over exactly ``k`` sources
+(tested against exact values averaged over seeds).
 
 Accuracy (measured, docs/benchmarks-metrics.md; tested in tests/test_bridges.py): on the real
-email-Eu-core and bitcoin-otc networks and a generated 10^4-client graph, the top 100 by the
+email-Eu-core and bitcoin-otc networks and a generated 5,000-client graph, the top 100 by the
 sampled estimate and by exact betweenness overlap in >= 80 of 100 and their Spearman rank
 correlation over the exact top 100 is >= 0.9 at the sample sizes the budget gives there.
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -40,6 +49,10 @@ __all__ = ["betweenness", "sample_size"]
 
 #: igraph needs positive weights; a distance-0 tie (strength 1) counts as this much
 _MIN_DISTANCE = 1e-9
+
+#: NetworKit's seed and thread count are process-wide: one estimate at a time (two app sessions
+#: computing at once would otherwise draw each other's sources)
+_NK_LOCK = threading.Lock()
 
 #: progress callback: (sources done, sources in all)
 Progress = Callable[[int, int], None]
@@ -95,86 +108,85 @@ def betweenness(ag: AnalysisGraph, progress: Progress | None = None,
         out.attrs["sample_size"] = 0
         return out
     upper = sp.triu(c.distance, k=1).tocoo()
-    edges = np.column_stack([upper.row, upper.col]).astype(np.int32)
     weights = np.maximum(upper.data, _MIN_DISTANCE)
-    if k >= n:
-        chosen = np.arange(n)
-    else:
-        chosen = np.sort(np.random.default_rng(ag.settings.metrics.community_seed)
-                         .choice(n, size=k, replace=False))
-    batch = max(1, len(chosen) // 50)  # ~50 progress steps; a batch costs one call into C
-    parts = [chosen[i:i + batch].tolist() for i in range(0, len(chosen), batch)]
     m = ag.settings.metrics
-    workers = max(1, int(m.betweenness_processes))
-    if workers > 1 and len(chosen) * len(weights) >= m.betweenness_parallel_min_work:
-        results = _in_processes(n, edges, weights, parts, workers, progress, len(chosen))
+    steps = max(1, int(m.betweenness_progress_steps))
+    if k >= n:
+        k = n
+        total = _exact(n, upper, weights, steps, progress)
     else:
-        import igraph as ig
-
-        g = ig.Graph(n=n, edges=edges, directed=False)
-        results = []
-        for i, part in enumerate(parts):
-            results.append(_from_sources(g, weights, part))
-            if progress is not None:
-                progress(min((i + 1) * batch, len(chosen)), len(chosen))
-    total = np.zeros(n)
-    for r in results:  # summed in source order whatever finished first: same bits every run
-        total += r
-    # igraph counts each unordered pair once (= NetworkX unnormalized); scale a sample by n/k
-    if len(chosen) < n:
-        total *= n / len(chosen)
-    if n > 2:
-        total *= 2.0 / ((n - 1) * (n - 2))
+        k = max(k, 2)
+        total = _estimate(n, upper, weights, k, m.community_seed,
+                          max(1, int(m.betweenness_threads)), steps, progress)
     out = pd.Series(total, index=c.ids, name="betweenness")
-    out.attrs["sample_size"] = len(chosen)
+    out.attrs["sample_size"] = k
     if sources is None:
         ag._cache["betweenness"] = out
     return out
 
 
-# -- the work, in this process or in worker processes --------------------------------------
-
-#: a worker process's graph (set by its initializer; never used in the calling process)
-_GRAPH: dict[str, Any] = {}
-
-
-def _init(n: int, edges: np.ndarray, weights: np.ndarray) -> None:
-    """Build the igraph graph once per worker process (the pool's initializer)."""
+def _exact(n: int, upper: Any, weights: np.ndarray, steps: int,
+           progress: Progress | None) -> np.ndarray:
+    """Exact betweenness from every source with igraph's Brandes (C), in ``steps`` batches of
+    sources (one progress step each), normalized like NetworkX."""
     import igraph as ig
 
-    _GRAPH["g"] = ig.Graph(n=n, edges=edges, directed=False)
-    _GRAPH["w"] = weights
-
-
-def _from_sources(g: Any, weights: np.ndarray, sources: list[int]) -> np.ndarray:
-    """igraph's subset betweenness from ``sources`` to every target (C, holds the GIL)."""
-    with warnings.catch_warnings():  # the clamp of 0 distances triggers igraph's tolerance note
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.asarray(g.betweenness(directed=False, weights=weights, sources=sources))
-
-
-def _part(sources: list[int]) -> np.ndarray:
-    """A worker's batch, on the graph its initializer built."""
-    return _from_sources(_GRAPH["g"], _GRAPH["w"], sources)
-
-
-def _in_processes(n: int, edges: np.ndarray, weights: np.ndarray, parts: list[list[int]],
-                  workers: int, progress: Progress | None, total: int) -> list[np.ndarray]:
-    """The source batches on ``workers`` processes (``forkserver``: no fork of a threaded
-    server such as the app's); results come back in batch order."""
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    ctx = mp.get_context("forkserver")
-    results: list[np.ndarray | None] = [None] * len(parts)
+    g = ig.Graph(n=n, edges=np.column_stack([upper.row, upper.col]).astype(np.int32),
+                 directed=False)
+    total = np.zeros(n)
     done = 0
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init,
-                             initargs=(n, edges, weights)) as pool:
-        futures = {pool.submit(_part, part): i for i, part in enumerate(parts)}
-        for fut in as_completed(futures):
-            i = futures[fut]
-            results[i] = fut.result()
-            done += len(parts[i])
-            if progress is not None:
-                progress(done, total)
-    return [r for r in results if r is not None]
+    for part in np.array_split(np.arange(n), max(1, min(steps, n))):
+        with warnings.catch_warnings():  # a clamped 0 distance triggers igraph's tolerance note
+            warnings.simplefilter("ignore", RuntimeWarning)
+            # subset betweenness from these sources: over all batches each pair counts once
+            total += np.asarray(g.betweenness(directed=False, weights=weights,
+                                              sources=part.tolist()))
+        done += len(part)
+        if progress is not None:
+            progress(done, n)
+    if n > 2:
+        total *= 2.0 / ((n - 1) * (n - 2))
+    return total
+
+
+def _estimate(n: int, upper: Any, weights: np.ndarray, k: int, seed: int, threads: int,
+              steps: int, progress: Progress | None) -> np.ndarray:
+    """NetworKit's linear-scaling estimate from ``k`` sampled sources (``k >= 2``), in batches
+    of at least 2 sources (:func:`_batches`, one progress step each), normalized like NetworkX."""
+    import networkit as nk
+
+    g = nk.graph.GraphFromCoo((weights, (upper.row.astype(np.uint64),
+                                         upper.col.astype(np.uint64))),
+                              n=n, weighted=True, directed=False)
+    sizes = _batches(k, steps)
+    total = np.zeros(n)
+    done = 0
+    for i, b in enumerate(sizes):
+        # NetworKit 11 draws nSamples + 1 sources and scales their sum by 2n / nSamples: ask
+        # for b - 1 and take the normalized sum back (x (b - 1)); scaled by 1 / k at the end
+        est = nk.centrality.EstimateBetweenness(g, b - 1, normalized=True,
+                                                parallel=threads > 1)
+        with _NK_LOCK:
+            nk.setNumberOfThreads(threads)
+            nk.setSeed(seed + i, False)  # sources drawn on this thread: same seed, same sources
+            est.run()  # releases the GIL: the app's server keeps answering meanwhile
+        total += np.asarray(est.scores()) * (b - 1)
+        done += b
+        if progress is not None:
+            progress(done, k)
+    return total / k
+
+
+def _batches(k: int, steps: int) -> list[int]:
+    """About ``steps`` batch sizes summing to ``k >= 2``, each >= 2 and even where possible (two
+    threads split an even batch evenly; the sizes do not depend on the thread count, so
+    neither do the sources)."""
+    per = max(2, -(-k // steps))
+    per += per % 2
+    sizes = [per] * (k // per)
+    rest = k % per
+    if rest >= 2 or not sizes:
+        sizes.append(rest)
+    elif rest:
+        sizes[-1] += rest
+    return sizes

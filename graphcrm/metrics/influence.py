@@ -363,9 +363,10 @@ def bridges(ag: AnalysisGraph, top: int | None = None,
             progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """People who join otherwise separate circles: betweenness over connection distance.
 
-    Computed in C by igraph (:func:`graphcrm.metrics.bridges.betweenness`): exact up to
-    ``settings.metrics.betweenness_exact_max_nodes`` nodes, above that from a seeded sample of
-    sources sized by ``betweenness_work_budget``; cached on ``ag`` and saved in its snapshot
+    Computed in compiled code (:func:`graphcrm.metrics.bridges.betweenness`): exact (igraph) up
+    to ``settings.metrics.betweenness_exact_max_nodes`` nodes, above that NetworKit's
+    linear-scaling estimate from a seeded sample of sources sized by
+    ``betweenness_work_budget``; cached on ``ag`` and saved in its snapshot
     (the post-ingest warm-up computes it).
 
     Parameters
