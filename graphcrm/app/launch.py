@@ -16,6 +16,9 @@ from __future__ import annotations
 import contextlib
 import sys
 
+# Streamlit's chart library: the first st.bar_chart (hubs, visit plan) imports it otherwise
+# (0.7 s of that page's first visit on a busy machine)
+import altair
 from streamlit.web import cli
 
 # the pages and their libraries: imported once, before the server listens
@@ -33,8 +36,8 @@ from graphcrm.app import (
 )
 from graphcrm.config import load_settings, store_location
 
-#: the page modules this server process has imported (for the reader: what is warm)
-PAGES = (data, gaps, hubs, opmap, orphans, paths, penetration, rewards, visits)
+#: the page modules and libraries this server process has imported (for the reader: what is warm)
+PAGES = (data, gaps, hubs, opmap, orphans, paths, penetration, rewards, visits, altair)
 
 
 def main() -> None:
