@@ -327,3 +327,21 @@ def test_candidates_drop_shell_nodes_that_lead_nowhere() -> None:
     g.sort_indices()
     # the balls are {0, 2, 4} and {1, 3, 6}; only the shell tie 2-3 leads anywhere
     assert _candidates(g, 0, 1, 3).tolist() == [0, 1, 2, 3]
+
+
+def test_operation_map_rows_in_distance_then_id_order(tmp_path: Path) -> None:
+    """The sample's biggest book: rows ordered as pandas orders (distance, person_id) with the
+    unreachable book clients last, and the client look-up mask equals ``Index.isin``."""
+    from graphcrm.metrics.opmap import in_index, operation_map
+    from tests.test_app import build_sample_store
+
+    with SQLiteStore(build_sample_store(tmp_path / "s.db"), create=False) as store:
+        ag = build_graph(store)
+    for agent in list(ag.serving.value_counts().index[:3]):
+        om = operation_map(ag, agent)
+        expected = om.sort_values(["distance", "person_id"], na_position="last")
+        assert om["person_id"].tolist() == expected["person_id"].tolist()
+        assert om["person_id"].is_unique
+        assert set(ag.book(agent)) <= set(om["person_id"])
+    ids = pd.Index([*ag.nodes.index[::7], "nobody", "C1"])
+    assert np.array_equal(in_index(ag.clients.index, ids), ids.isin(ag.clients.index))
