@@ -345,3 +345,32 @@ def test_operation_map_rows_in_distance_then_id_order(tmp_path: Path) -> None:
         assert set(ag.book(agent)) <= set(om["person_id"])
     ids = pd.Index([*ag.nodes.index[::7], "nobody", "C1"])
     assert np.array_equal(in_index(ag.clients.index, ids), ids.isin(ag.clients.index))
+
+
+def test_a_cold_path_names_its_weakest_tie_and_what_to_do(tmp_store: SQLiteStore) -> None:
+    """Cold advice is about this path: the weakest tie in words with its strength, and the
+    agent's own tie to warm when that is the weak one, else the pair to ask about."""
+    from graphcrm.metrics.narrate import tell_path
+    from graphcrm.metrics.paths import Hop, WarmPath
+
+    build_world(tmp_store)
+    ag = build_graph(tmp_store)
+
+    def path(strengths: list[float]) -> WarmPath:
+        hops = [Hop(p, ag.name(p), "Client", "FRIEND_OF", None, s, None, None)
+                for p, s in zip(["C1", "C2", "C3"], strengths, strict=True)]
+        warmth = math.prod(strengths)
+        return WarmPath(hops, -math.log(warmth), warmth)
+
+    further = tell_path(ag, "A1", path([0.9, 0.1, 0.8]), "en")
+    assert further.level == "cold"
+    assert "further along" in further.opener and "0.10" in further.opener
+    assert f"whether {ag.name('C1')} knows {ag.name('C2')}" in further.opener
+    assert f"ask {ag.name('C1')} first" in further.opener
+    own = tell_path(ag, "A1", path([0.1, 0.9, 0.8]), "en")
+    assert f"your own tie with {ag.name('C1')}" in own.opener and "0.10" in own.opener
+    assert "further along" not in own.opener
+    zh = tell_path(ag, "A1", path([0.9, 0.1, 0.8]), "zh")
+    assert "最弱的一环在后面" in zh.opener and ag.name("C2") in zh.opener
+    warm = tell_path(ag, "A1", path([0.95, 0.95, 0.95]), "en")
+    assert warm.level != "cold" and "weak link" not in warm.opener
