@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import statistics
 import subprocess
 import tempfile
 import time
@@ -243,9 +244,9 @@ def browser_passes(store: Path, user: tuple[str, str], baseline: Path | None = N
     compare: list[dict[str, Any]] = []
     if baseline is not None:
         def median(app: str, page: object) -> float | None:
-            vals = sorted(float(r["browser_first_s"]) for p in passes if p["app"] == app
-                          for r in p["rows"] if r["page"] == page)
-            return vals[len(vals) // 2] if vals else None
+            vals = [float(r["browser_first_s"]) for p in passes if p["app"] == app
+                    for r in p["rows"] if r["page"] == page]
+            return round(statistics.median(vals), 2) if vals else None
 
         for r in ours[-1]["rows"]:
             base, this = median("baseline", r["page"]), median("this", r["page"])
