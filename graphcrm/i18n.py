@@ -95,10 +95,23 @@ STRINGS: dict[str, tuple[str, str]] = {
                    "Suggested opener: ask {who} to introduce you to the right colleague at "
                    "{org}."),
     "opener_cold": (
-        "这条路径偏冷（温度 {w:.2f}），请人引荐容易落空。建议先加深与{first_who}的联系，"
-        "或参加{target}可能出席的活动。",
+        "这条路径偏冷（温度 {w:.2f}），请人引荐容易落空。{weak}也可以在{target}可能出席的活动上"
+        "直接结识，或从您更熟的客户中另找引荐人。",
         "This path is cold (warmth {w:.2f}): an introduction request would likely fall flat. "
-        "Deepen your tie with {first_who} first, or meet {target} at an event.",
+        "{weak} Or meet {target} at an event, or look for another introducer among your "
+        "warmer clients.",
+    ),
+    "cold_weak_own": (
+        "最弱的一环是您自己与{first_who}的关系（{sentence}，强度 {s:.2f}）：先拜访或电话服务"
+        "{first_who}，关系加深后再请其引荐。",
+        "The weak link is your own tie with {first_who} ({sentence}, strength {s:.2f}): visit "
+        "or call {first_who} first, and ask for the introduction once that tie is warmer.",
+    ),
+    "cold_weak_link": (
+        "最弱的一环在后面（{sentence}，强度 {s:.2f}）：可先请{first_who}确认{a}与{b}是否熟到"
+        "可以引荐。",
+        "The weak link is further along ({sentence}, strength {s:.2f}): ask {first_who} first "
+        "whether {a} knows {b} well enough to introduce you.",
     ),
     "same_org": ("{a}与{b}同在{org}任职", "{a} and {b} both work at {org}"),
     "opener_direct": ("建议：{target} 已在您的关系中，直接联系即可。",

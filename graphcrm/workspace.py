@@ -245,12 +245,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def streamlit_command(port: int, address: str = "127.0.0.1") -> list[str]:
+def streamlit_command(port: int, address: str = "127.0.0.1", script: Path = SERVE_SCRIPT
+                      ) -> list[str]:
     """``streamlit run serve.py`` (app.py with deep-URL redirects) headless (no first-run
     e-mail prompt, no browser of its own), bound to this machine only (the store holds personal
     data; no external-address lookup), started through :mod:`graphcrm.app.launch` (the pages
-    imported and the analysis graph read before the server listens)."""
-    return [sys.executable, "-m", "graphcrm.app.launch", "run", str(SERVE_SCRIPT),
+    imported and the analysis graph read before the server listens). ``script``: another
+    checkout's serve.py (the app benchmark's baseline)."""
+    return [sys.executable, "-m", "graphcrm.app.launch", "run", str(script),
             "--server.port", str(port), "--server.address", address,
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
             "--browser.serverAddress", "localhost", "--browser.serverPort", str(port)]

@@ -177,6 +177,59 @@ def test_network_html_is_offline(sample_store: Path) -> None:
     assert "cdn.jsdelivr" not in html
 
 
+def test_network_html_links_the_served_library_once_linked() -> None:
+    """With the library served (serve.py), a drawing links vis-network's two files at the app's
+    own address instead of carrying them: nothing else is referenced, the page is a fraction of
+    the size, and the files are the very ones pyvis's template inlines."""
+    import pyvis
+
+    from graphcrm.app.viz import (
+        LIBRARY_FILES,
+        VIS_VERSION,
+        EdgeSpec,
+        NodeSpec,
+        library_linked,
+        library_refs,
+        link_library,
+        network_html,
+    )
+
+    nodes = [NodeSpec("a", "甲", "t", "#000"), NodeSpec("b", "乙", "t", "#111")]
+    edges = [EdgeSpec("a", "b", "#222")]
+    assert not library_linked()  # AppTest and plain `streamlit run app.py`: self-contained
+    inline = network_html(nodes, edges)
+    link_library(True)
+    try:
+        linked = network_html(nodes, edges, physics=False)
+    finally:
+        link_library(False)
+    assert sorted(external_refs(linked)) == sorted(library_refs())
+    assert len(library_refs()) == 2 and all(r.startswith("_graphcrm/") for r in library_refs())
+    assert len(linked) < len(inline) / 10
+    assert "new vis.Network" in linked and "textContent" in linked
+    templates = Path(pyvis.__file__).parent / "templates"
+    js = (templates / "lib" / f"vis-{VIS_VERSION}" / "vis-network.min.js").read_text()
+    assert js[:2000] in inline and js[:2000] not in linked
+    assert f"lib/vis-{VIS_VERSION}/vis-network.min.js" in (templates / "template.html").read_text()
+    for name, (path, kind) in LIBRARY_FILES.items():
+        assert VIS_VERSION in name and path.is_file() and path.stat().st_size > 10_000, name
+        assert kind.startswith("text/javascript" if name.endswith(".js") else "text/css")
+
+
+def test_library_file_routes_only_the_two_files() -> None:
+    from graphcrm.app.library import library_file
+    from graphcrm.app.viz import LIBRARY_FILES
+
+    for name in LIBRARY_FILES:
+        assert library_file(f"/_graphcrm/{name}") == name
+        assert library_file(f"/crm/app/_graphcrm/{name}") == name  # behind a path prefix
+    for path in ("/_graphcrm/", "/_graphcrm/serve.py", "/_graphcrm/vis-network.min.js",
+                 "/_graphcrm/%2e%2e%2fapp.py"):
+        assert library_file(path) == "", path
+    for path in ("/", "/static/js/x.js", "/_stcore/health", "/a/b/c", "/_graphcrmx/a"):
+        assert library_file(path) is None, path
+
+
 def test_bad_upload_shows_a_message(tmp_path: Path, env_store) -> None:  # type: ignore[no-untyped-def]
     pytest.importorskip("graphcrm.ingest.job", reason="ingest job not installed yet")
     env_store(tmp_path / "upload.db")

@@ -213,6 +213,11 @@ def test_operation_map_and_penetration_render_offline(app_url: str) -> None:
             sign_in(page, ADMIN, ADMIN_PASSWORD)
             page.wait_for_selector("text=客户经营地图", timeout=60_000)
             nodes = _network_nodes(page)
+            # vis-network comes from the app's own address, once, not inlined in the drawing
+            frames = page.evaluate("() => Array.from(document.querySelectorAll('iframe'))"
+                                   ".map(f => (f.getAttribute('srcdoc') || '').length)")
+            assert frames and max(frames) < 300_000, frames
+            assert any(u.endswith("/_graphcrm/vis-network-9.1.2.min.js") for u in requests)
             # the table beside the map: Streamlit's data grid draws on a canvas and keeps an
             # accessible grid of its rows
             page.wait_for_selector("[data-testid='stDataFrame'] canvas", timeout=60_000)
@@ -296,6 +301,35 @@ def test_deep_urls_redirect_to_the_root(app: dict[str, object]) -> None:
         assert answer(path) == (302, "/"), path
     for path in ("/", "/page_opmap", "/_stcore/health"):
         assert answer(path)[0] == 200, path
+
+
+def test_library_files_are_served_cacheable_and_nothing_else(app: dict[str, object]) -> None:
+    """serve.py answers vis-network's two files (the bytes pyvis ships, a year-long immutable
+    cache header) and nothing else under that folder; other paths behave as before."""
+    from graphcrm.app.viz import LIBRARY_FILES, LIBRARY_FOLDER
+
+    def fetch(path: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
+        req = urllib.request.Request(f"{app['url']}{path}", method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return resp.status, dict(resp.headers), resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, dict(exc.headers), b""
+
+    for name, (path, kind) in LIBRARY_FILES.items():
+        status, headers, body = fetch(f"/{LIBRARY_FOLDER}/{name}")
+        assert status == 200 and body == path.read_bytes(), name
+        assert headers["content-type"] == kind
+        assert "immutable" in headers["cache-control"] and "max-age=31536000" in \
+            headers["cache-control"]
+        assert fetch(f"/{LIBRARY_FOLDER}/{name}", "HEAD")[:1] == (200,)
+        assert fetch(f"/{LIBRARY_FOLDER}/{name}", "POST")[0] == 405
+    for path in ("/_graphcrm/serve.py", "/_graphcrm/app.py", "/_graphcrm/x.js",
+                 "/_graphcrm/vis-network.min.js"):
+        assert fetch(path)[0] == 404, path
+    serve = (ROOT / "serve.py").read_bytes()
+    for path in ("/serve.py", "/_graphcrm/../serve.py", "/x/_graphcrm/serve.py"):
+        assert serve[:60] not in fetch(path)[2], path
 
 
 def test_unsigned_visitor_sees_only_the_sign_in_form(app: dict[str, object]) -> None:

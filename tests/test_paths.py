@@ -327,3 +327,50 @@ def test_candidates_drop_shell_nodes_that_lead_nowhere() -> None:
     g.sort_indices()
     # the balls are {0, 2, 4} and {1, 3, 6}; only the shell tie 2-3 leads anywhere
     assert _candidates(g, 0, 1, 3).tolist() == [0, 1, 2, 3]
+
+
+def test_operation_map_rows_in_distance_then_id_order(tmp_path: Path) -> None:
+    """The sample's biggest book: rows ordered as pandas orders (distance, person_id) with the
+    unreachable book clients last, and the client look-up mask equals ``Index.isin``."""
+    from graphcrm.metrics.opmap import in_index, operation_map
+    from tests.test_app import build_sample_store
+
+    with SQLiteStore(build_sample_store(tmp_path / "s.db"), create=False) as store:
+        ag = build_graph(store)
+    for agent in list(ag.serving.value_counts().index[:3]):
+        om = operation_map(ag, agent)
+        expected = om.sort_values(["distance", "person_id"], na_position="last")
+        assert om["person_id"].tolist() == expected["person_id"].tolist()
+        assert om["person_id"].is_unique
+        assert set(ag.book(agent)) <= set(om["person_id"])
+    ids = pd.Index([*ag.nodes.index[::7], "nobody", "C1"])
+    assert np.array_equal(in_index(ag.clients.index, ids), ids.isin(ag.clients.index))
+
+
+def test_a_cold_path_names_its_weakest_tie_and_what_to_do(tmp_store: SQLiteStore) -> None:
+    """Cold advice is about this path: the weakest tie in words with its strength, and the
+    agent's own tie to warm when that is the weak one, else the pair to ask about."""
+    from graphcrm.metrics.narrate import tell_path
+    from graphcrm.metrics.paths import Hop, WarmPath
+
+    build_world(tmp_store)
+    ag = build_graph(tmp_store)
+
+    def path(strengths: list[float]) -> WarmPath:
+        hops = [Hop(p, ag.name(p), "Client", "FRIEND_OF", None, s, None, None)
+                for p, s in zip(["C1", "C2", "C3"], strengths, strict=True)]
+        warmth = math.prod(strengths)
+        return WarmPath(hops, -math.log(warmth), warmth)
+
+    further = tell_path(ag, "A1", path([0.9, 0.1, 0.8]), "en")
+    assert further.level == "cold"
+    assert "further along" in further.opener and "0.10" in further.opener
+    assert f"whether {ag.name('C1')} knows {ag.name('C2')}" in further.opener
+    assert f"ask {ag.name('C1')} first" in further.opener
+    own = tell_path(ag, "A1", path([0.1, 0.9, 0.8]), "en")
+    assert f"your own tie with {ag.name('C1')}" in own.opener and "0.10" in own.opener
+    assert "further along" not in own.opener
+    zh = tell_path(ag, "A1", path([0.9, 0.1, 0.8]), "zh")
+    assert "最弱的一环在后面" in zh.opener and ag.name("C2") in zh.opener
+    warm = tell_path(ag, "A1", path([0.95, 0.95, 0.95]), "en")
+    assert warm.level != "cold" and "weak link" not in warm.opener

@@ -59,7 +59,8 @@ class Ctx:
         return scoped_view(full, user_scope(full), self.lang)
 
     def frame(self, name: str, fn: Callable[..., pd.DataFrame], *args: Any) -> pd.DataFrame:
-        """A global metric table, cached per (store, data version, name, args)."""
+        """A global metric table, cached per (store, data version, name, args) and shared by
+        every session: read it, never change it in place (filter or copy it first)."""
         return cached_table(self.location, self.version, name, fn, args)
 
     # -- scope and audit (graphcrm.scope; docs/privacy.md) ---------------------------------
@@ -118,9 +119,14 @@ def cached_graph(location: str, version: int) -> Any:
         return load_graph(store, load_settings())
 
 
-@st.cache_data(max_entries=64, show_spinner=False, hash_funcs={})
+@st.cache_resource(max_entries=64, show_spinner=False)
 def _cached_table(location: str, version: int, name: str, args: tuple[Any, ...],
                   _fn: Callable[..., pd.DataFrame]) -> pd.DataFrame:
+    """One table per (store, data version, name, args), shared by every session of this app
+    process as the analysis graph is. ``st.cache_data`` pickled each table when it was made
+    and unpickled a copy on every visit (at 10^5 clients 0.1-0.5 s per table and visit, ten
+    times that at 10^6); pages only read these tables (they filter, copy or word them into new
+    frames), never change them in place."""
     return _fn(cached_graph(location, version), *args)
 
 

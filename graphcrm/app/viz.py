@@ -5,17 +5,26 @@ Bootstrap from cdn.jsdelivr.net and vis from ``../node_modules`` (pyvis issue #2
 intranet those requests hang or fail, so :func:`network_html` strips every external
 ``<link href>`` / ``<script src>`` tag and :func:`external_refs` lets callers (and tests) verify
 that nothing is fetched from anywhere.
+
+vis-network itself (the 470 KB script and 220 KB stylesheet pyvis ships) is either inlined into
+every drawing or, once :func:`link_library` was called (the app server does, when it serves
+the two files itself: :mod:`graphcrm.app.library`), linked from the app's own address
+(``_graphcrm/vis-network-VERSION.min.js``), so the browser fetches it once, keeps it in its
+cache and compiles it off its main thread. A drawing is then ~140 KB instead of ~830 KB.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
+import pyvis
 from jinja2 import Environment, FileSystemLoader
 from pyvis.network import Network
 
@@ -24,6 +33,43 @@ _LINK_TAG = re.compile(r"<link\b[^>]*\bhref\s*=\s*[\"'][^\"']*[\"'][^>]*/?>", re
 _SCRIPT_SRC = re.compile(r"<script\b[^>]*\bsrc\s*=\s*[\"'][^\"']*[\"'][^>]*>\s*</script>",
                          re.I | re.S)
 _REF = re.compile(r"\b(?:src|href)\s*=\s*[\"']([^\"']+)[\"']", re.I)
+
+#: the vis-network release pyvis's template inlines (checked against the template on first use)
+VIS_VERSION = "9.1.2"
+_VIS_DIR = Path(pyvis.__file__).resolve().parent / "templates" / "lib" / f"vis-{VIS_VERSION}"
+#: the URL folder the app server answers the library files at (relative to the app's page, so
+#: a reverse proxy's path prefix is kept)
+LIBRARY_FOLDER = "_graphcrm"
+#: file name in the URL -> (file pyvis ships, content type): the only files served there
+LIBRARY_FILES: dict[str, tuple[Path, str]] = {
+    f"vis-network-{VIS_VERSION}.min.js": (_VIS_DIR / "vis-network.min.js",
+                                          "text/javascript; charset=utf-8"),
+    f"vis-network-{VIS_VERSION}.css": (_VIS_DIR / "vis-network.css", "text/css; charset=utf-8"),
+}
+_LINKED: dict[str, bool] = {"on": False}
+
+
+def link_library(on: bool = True) -> None:
+    """Link vis-network from :data:`LIBRARY_FOLDER` in every drawing made after this call
+    (``on=False``: inline it again). Only a process whose web server answers those files calls
+    it (:class:`graphcrm.app.library.LibraryFiles`); AppTest and plain ``streamlit run app.py``
+    keep drawings self-contained."""
+    _LINKED["on"] = bool(on)
+
+
+def library_linked() -> bool:
+    """True when drawings link vis-network instead of inlining it."""
+    return _LINKED["on"]
+
+
+def library_refs() -> list[str]:
+    """The references a linked drawing makes: the library files, relative to the page."""
+    return [f"{LIBRARY_FOLDER}/{name}" for name in LIBRARY_FILES]
+
+
+def _library_tags() -> str:
+    js, css = (f"{LIBRARY_FOLDER}/{name}" for name in LIBRARY_FILES)
+    return f'<link rel="stylesheet" href="{css}">\n<script src="{js}"></script>\n'
 
 #: colours by relationship type (edges) and by node kind
 EDGE_COLOURS: dict[str, str] = {
@@ -129,8 +175,6 @@ class EdgeSpec:
 def rings_script(rings: Sequence[tuple[float, str]]) -> str:
     """JavaScript that draws labelled circles around (0, 0) under the network (vis-network's
     ``beforeDrawing`` event): the operation map's distance rings."""
-    import json
-
     data = json.dumps([[float(r), str(label)] for r, label in rings], ensure_ascii=False)
     return ("network.on('beforeDrawing', function (ctx) {"
             f" var rings = {data};"
@@ -141,6 +185,15 @@ def rings_script(rings: Sequence[tuple[float, str]]) -> str:
             "  ctx.font = '15px sans-serif'; ctx.fillStyle = '#555555';"
             "  ctx.fillText(ring[1], 6, -ring[0] - 6); });"
             "});")
+
+
+@functools.cache
+def _check_template(folder: str) -> None:
+    """The template inlines the vis-network release the library files are (a pyvis upgrade that
+    changes it must change :data:`VIS_VERSION`)."""
+    text = (Path(folder) / "template.html").read_text(encoding="utf-8")
+    if f"lib/vis-{VIS_VERSION}/vis-network.min.js" not in text:  # pragma: no cover
+        raise RuntimeError(f"pyvis's template no longer uses vis-network {VIS_VERSION}")
 
 
 @functools.cache
@@ -166,11 +219,16 @@ def network_html(nodes: Iterable[NodeSpec], edges: Iterable[EdgeSpec], *, height
     Returns
     -------
     str
-        HTML for ``st.components.v1.html``; :func:`external_refs` of it is empty.
+        HTML for ``st.iframe``: :func:`external_refs` of it is empty, or, after
+        :func:`link_library`, exactly :func:`library_refs` (the app's own address).
     """
-    net = Network(height=f"{height}px", width="100%", cdn_resources="in_line",
-                  directed=False, notebook=False)
+    linked = library_linked()
+    # "remote" leaves vis-network out (its CDN tags are stripped below and ours put in)
+    net = Network(height=f"{height}px", width="100%",
+                  cdn_resources="remote" if linked else "in_line", directed=False,
+                  notebook=False)
     net.templateEnv = _template_env(net.template_dir)
+    _check_template(net.template_dir)
     for n in nodes:
         # the tooltip goes in as "tip", never "title": pyvis switches to raw-HTML popups when a
         # title holds "href" (and sets innerHTML); _TEXT_TIPS makes it a DOM text node.
@@ -205,11 +263,13 @@ def network_html(nodes: Iterable[NodeSpec], edges: Iterable[EdgeSpec], *, height
         html = html.replace(marker, marker + "\nnetwork.once('stabilizationIterationsDone', "
                             "function () { network.fit(); });", 1)
     # pyvis's loading bar stays drawn over the canvas inside an iframe: hide it
-    html = html.replace("</head>", "<style>#loadingBar{display:none !important}</style></head>", 1)
+    head = "<style>#loadingBar{display:none !important}</style>"
+    html = html.replace("</head>", head + (_library_tags() if linked else "") + "</head>", 1)
     if "</body>" not in html or "popup.innerHTML" in html:  # pragma: no cover - template guard
         raise RuntimeError("unexpected pyvis template: cannot add text-only tooltips")
     html = html.replace("</body>", _TEXT_TIPS + "</body>", 1)
-    leftover = [r for r in external_refs(html)]
+    allowed = set(library_refs()) if linked else set()
+    leftover = [r for r in external_refs(html) if r not in allowed]
     if leftover:  # pragma: no cover - guards against a pyvis template change
         raise RuntimeError(f"network HTML still references {leftover[:3]}")
     return html

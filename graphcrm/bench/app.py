@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import statistics
 import subprocess
 import tempfile
 import time
@@ -93,13 +94,18 @@ BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
 
 
 def _script_done(page: object, timeout_s: float) -> None:
-    """Wait until Streamlit shows no 'running' status (the script run has finished)."""
+    """Wait until the app's script run has finished: Streamlit's root element says
+    ``data-test-script-state="notRunning"`` (called once the page's heading shows, which is
+    drawn during the page's own run). Streamlit's "running" badge is not enough: it shows only
+    after a delay, so a check right after the heading passed while the page still ran."""
     deadline = time.monotonic() + timeout_s
-    time.sleep(0.2)
+    app = page.locator("[data-testid='stApp']")  # type: ignore[attr-defined]
     while time.monotonic() < deadline:
-        if not page.locator("[data-testid='stStatusWidget']").count():  # type: ignore[attr-defined]
+        state = app.get_attribute("data-test-script-state") if app.count() else None
+        if state == "notRunning" or (state is None and not page.locator(  # type: ignore[attr-defined]
+                "[data-testid='stStatusWidget']").count()):
             return
-        time.sleep(0.1)
+        time.sleep(0.05)
     raise TimeoutError("the page did not finish within the time limit")
 
 
@@ -119,12 +125,14 @@ def _network_drawn(page: object, timeout_s: float) -> None:
 
 
 def browser_times(store_path: Path, user: tuple[str, str], lang: str = "zh",
-                  timeout: float = 600.0) -> list[dict[str, object]]:
+                  timeout: float = 600.0, app_root: Path | None = None
+                  ) -> list[dict[str, object]]:
     """Every page's first visit in a real Chromium against ``streamlit run`` (a fresh app
     process), signed in as ``user`` through the form: seconds from the click (on the sign-in
     button, for the first page) until the page's script has finished and, on map pages, the
     network is drawn. The first row is the sign-in page itself (the browser's first load of
-    Streamlit's front end)."""
+    Streamlit's front end). ``app_root``: serve the app of that checkout instead of this one
+    (its own ``graphcrm`` package, serve.py and .streamlit/config.toml: the baseline)."""
     # imported on use: only this benchmark drives a browser
     from playwright.sync_api import sync_playwright
 
@@ -132,9 +140,17 @@ def browser_times(store_path: Path, user: tuple[str, str], lang: str = "zh",
         raise click.ClickException(f"--browser needs {CHROMIUM} (apt-get install chromium)")
     port = free_port()
     env = {**os.environ, "GRAPHCRM_STORE": str(store_path)}
+    root = ROOT
+    if app_root is not None:
+        root = app_root.resolve()
+        if not (root / "serve.py").is_file() or not (root / "graphcrm").is_dir():
+            raise click.ClickException(f"--baseline {app_root}: not a GraphCRM checkout "
+                                       "(no serve.py and graphcrm/ there)")
+        env["PYTHONPATH"] = str(root)
     log = tempfile.TemporaryFile()  # noqa: SIM115 - the app's output, closed in finally
-    proc = subprocess.Popen(streamlit_command(port), cwd=str(ROOT), env=env,
-                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(streamlit_command(port, script=root / "serve.py"), cwd=str(root),
+                            env=env, stdin=subprocess.DEVNULL, stdout=log,
+                            stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     rows: list[dict[str, object]] = []
     started = time.perf_counter()
@@ -206,26 +222,63 @@ def browser_times(store_path: Path, user: tuple[str, str], lang: str = "zh",
     return rows
 
 
+def browser_passes(store: Path, user: tuple[str, str], baseline: Path | None = None,
+                   rounds: int = 1) -> dict[str, Any]:
+    """:func:`browser_times` ``rounds`` times, each round the ``baseline`` checkout's app first
+    (when given) and then this one, on the same store, so both see about the same load.
+
+    Returns ``{"browser": rows of the last pass of this app, "passes": [{"app": "baseline" |
+    "this", "load_average": 1-minute load at its start, "rows": [...]}, ...], "compare": [{"page",
+    "baseline_s", "this_s", "ratio"}, ...]}`` (``compare``: medians over the rounds, ratio =
+    this / baseline; only with a baseline)."""
+    passes: list[dict[str, Any]] = []
+    for _ in range(max(int(rounds), 1)):
+        for app, root in (("baseline", baseline), ("this", None)):
+            if app == "baseline" and baseline is None:
+                continue
+            load = round(os.getloadavg()[0], 1)
+            click.echo(f"{app} app (load average {load}):", err=True)
+            passes.append({"app": app, "load_average": load,
+                           "rows": browser_times(store, user, app_root=root)})
+    ours = [p for p in passes if p["app"] == "this"]
+    compare: list[dict[str, Any]] = []
+    if baseline is not None:
+        def median(app: str, page: object) -> float | None:
+            vals = [float(r["browser_first_s"]) for p in passes if p["app"] == app
+                    for r in p["rows"] if r["page"] == page]
+            return round(statistics.median(vals), 2) if vals else None
+
+        for r in ours[-1]["rows"]:
+            base, this = median("baseline", r["page"]), median("this", r["page"])
+            compare.append({"page": r["page"], "baseline_s": base, "this_s": this,
+                            "ratio": round(this / base, 2) if base and this is not None
+                            else None})
+    return {"browser": ours[-1]["rows"], "passes": passes, "compare": compare}
+
+
 def run_app_bench(clients: int = 0, seed: int = 7, warm: bool = True,
                   browser: bool = False, store: Path | None = None,
-                  user: tuple[str, str] | None = None, app_test: bool = True
-                  ) -> dict[str, Any]:
+                  user: tuple[str, str] | None = None, app_test: bool = True,
+                  baseline: Path | None = None, rounds: int = 1) -> dict[str, Any]:
     """Load the sample (or ``clients`` generated clients), optionally warm the analysis graph
     as ``graphcrm ingest`` does, and time every page: ``{"pages", "load_s", "warm_s",
-    "browser"}`` (``browser``: each page's first visit in a real Chromium, with ``browser``).
+    "browser", "passes", "compare"}`` (``browser``: each page's first visit in a real
+    Chromium, with ``browser``; ``passes`` and ``compare``: :func:`browser_passes`).
 
     An existing ``store`` is timed as it is, signed in as ``user`` (name, password: an admin,
     so every page is offered); a store the benchmark loads gets its own admin user.
     ``app_test=False`` skips the AppTest pass (the browser figures alone, on a fresh app
-    process either way)."""
+    process either way). ``baseline``: another checkout whose app is timed in the same
+    browser rounds (``rounds`` of them) for before/after ratios."""
+    none: dict[str, Any] = {"browser": [], "passes": [], "compare": []}
     if store is not None:  # an existing, warmed store: time the pages only
         store = store.resolve()  # the app runs from the repository folder
         if user is None:
             raise click.ClickException("--store needs --user NAME (an admin) and its password "
                                        "on stdin (--password-stdin)")
         rows = time_pages(store, user) if app_test else []
-        browser_rows = browser_times(store, user) if browser else []
-        return {"pages": rows, "load_s": 0.0, "warm_s": None, "browser": browser_rows}
+        seen = browser_passes(store, user, baseline, rounds) if browser else none
+        return {"pages": rows, "load_s": 0.0, "warm_s": None, **seen}
     with tempfile.TemporaryDirectory() as tmp:
         files = SAMPLE
         if clients:
@@ -242,8 +295,8 @@ def run_app_bench(clients: int = 0, seed: int = 7, warm: bool = True,
             warm_s = round(time.perf_counter() - t0, 2)
         user = add_bench_user(store)
         rows = time_pages(store, user) if app_test else []
-        browser_rows = browser_times(store, user) if browser else []
-    return {"pages": rows, "load_s": load_s, "warm_s": warm_s, "browser": browser_rows}
+        seen = browser_passes(store, user, baseline, rounds) if browser else none
+    return {"pages": rows, "load_s": load_s, "warm_s": warm_s, **seen}
 
 
 def run_scope_bench(clients: int = 100_000, seed: int = 7, repeats: int = 3

@@ -137,9 +137,16 @@ def bench_metrics(clients: int, dataset: str | None, data_dir: Path | None, seed
               help="Read --user's password from the first line of stdin.")
 @click.option("--apptest/--no-apptest", default=True, show_default=True,
               help="Also render every page twice with Streamlit's AppTest (server side only).")
+@click.option("--baseline", default=None, type=click.Path(exists=True, file_okay=False,
+              path_type=Path), help="With --browser: also time the app of this other checkout "
+              "(e.g. `git worktree add ../base main`) on the same store, before this one in "
+              "each round: before/after ratios measured under the same load.")
+@click.option("--rounds", default=1, show_default=True, type=click.IntRange(1, 20),
+              help="With --browser: browser passes per app (medians reported).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def bench_app(clients: int, seed: int, warm: bool, use_browser: bool, store_path: Path | None,
-              user: str | None, password_stdin: bool, apptest: bool, as_json: bool) -> None:
+              user: str | None, password_stdin: bool, apptest: bool, baseline: Path | None,
+              rounds: int, as_json: bool) -> None:
     """Render time of every app page on the sample (or a generated store), first and cached.
 
     Targets: sample < 2 s per page after the first load; 10^5 clients < 5 s.
@@ -153,14 +160,18 @@ def bench_app(clients: int, seed: int, warm: bool, use_browser: bool, store_path
             raise click.ClickException("--user needs --password-stdin (never a password on "
                                        "the command line)")
         sign_in = (user, click.get_text_stream("stdin").readline().rstrip("\r\n"))
+    if baseline is not None and not use_browser:
+        raise click.ClickException("--baseline needs --browser")
     result = app_bench.run_app_bench(clients, seed, warm, browser=use_browser, store=store_path,
-                                     user=sign_in, app_test=apptest)
+                                     user=sign_in, app_test=apptest, baseline=baseline,
+                                     rounds=rounds)
     rows, load_s, warm_s = result["pages"], result["load_s"], result["warm_s"]
     label = (str(store_path) if store_path else f"{clients:,} clients" if clients
              else "data/sample")
     if as_json:
         click.echo(json.dumps({"data": label, "load_s": round(load_s, 2), "warm_s": warm_s,
-                               "pages": rows, "browser": result["browser"]},
+                               "pages": rows, "browser": result["browser"],
+                               "passes": result["passes"], "compare": result["compare"]},
                               ensure_ascii=False, indent=2))
         return
     click.echo(f"data: {label}   store load {load_s:.1f} s   warm-up after ingest: "
@@ -175,6 +186,12 @@ def bench_app(clients: int, seed: int, warm: bool, use_browser: bool, store_path
             over = ("" if float(r["browser_first_s"]) < 5 or r["page"] == "server_start"
                     else "   over the 5 s goal")
             click.echo(f"{r['page']:<24} {r['browser_first_s']:>9}{over}")
+    if result["compare"]:
+        click.echo(f"\nbefore/after (medians of {rounds} round(s), baseline {baseline}):")
+        click.echo(f"{'page':<24} {'baseline s':>10} {'this s':>8} {'ratio':>6}")
+        for r in result["compare"]:
+            click.echo(f"{r['page']:<24} {r['baseline_s']!s:>10} {r['this_s']!s:>8} "
+                       f"{r['ratio']!s:>6}")
 
 
 @bench.command("scope")

@@ -49,13 +49,28 @@ def step_sentence(ag: Any, a: str, b: str, tie_type: str, kind: object, lang: st
     return relation_sentence(_who(ag, b), _who(ag, a), tie_type, kind, b_src, lang)
 
 
+def _weak_link(ag: Any, ids: list[str], path: Any, steps: list[str], lang: str) -> str:
+    """What makes a cold path cold: its weakest tie (lowest strength, the first of equals) in
+    words, and what to do about it — warm the agent's own tie when that is the one, else ask
+    the first introducer whether the weak pair know each other well enough."""
+    k = min(range(len(path.hops)), key=lambda i: float(path.hops[i].strength or 0.0))
+    first_who = _who(ag, path.hops[0].person_id)
+    strength = float(path.hops[k].strength or 0.0)
+    if k == 0:
+        return t("cold_weak_own", lang, first_who=first_who, sentence=steps[0], s=strength)
+    return t("cold_weak_link", lang, first_who=first_who, sentence=steps[k], s=strength,
+             a=_who(ag, ids[k]), b=_who(ag, ids[k + 1]))
+
+
 def tell_path(ag: Any, source: str, path: Any, lang: str = "zh") -> PathStory:
     """Tell one :class:`~graphcrm.metrics.paths.WarmPath` from ``source``.
 
     The opener names the person who introduces (the last person before the target, never an
     organization), how they know the target, and when the source last spoke with them. A path
-    below ``[metrics] warmth_warm`` gets no opener: it says it is cold and suggests warming
-    the first tie instead.
+    below ``[metrics] warmth_warm`` gets no opener: it says it is cold, names its weakest tie
+    (the agent's own tie: warm it first; a tie further on: ask the first introducer whether
+    that pair know each other well enough) and suggests meeting the target at an event or
+    another introducer.
     """
     m = ag.settings.metrics
     level = warmth_level(path.warmth, m.warmth_hot, m.warmth_warm)
@@ -68,8 +83,8 @@ def tell_path(ag: Any, source: str, path: Any, lang: str = "zh") -> PathStory:
     if len(path.hops) == 1:
         opener = t("opener_direct", lang, target=target_name)
     elif level == "cold":
-        opener = t("opener_cold", lang, w=path.warmth, first_who=_who(ag, first.person_id),
-                   target=target_name)
+        opener = t("opener_cold", lang, w=path.warmth, target=target_name,
+                   weak=_weak_link(ag, ids, path, steps, lang))
     else:
         # the introducer: the last person (not an organization) before the target
         orgs = ag.organizations.index

@@ -68,7 +68,10 @@ def operation_stages(ag: AnalysisGraph, ids: Iterable[str] | None = None) -> pd.
         ``stage_evidence`` (text).
     """
     people = ag.clients.index if ids is None else pd.Index(list(ids))
-    people = people[people.isin(ag.clients.index)].unique()
+    # the client index's own hash table (built once) instead of hashing every client id again
+    known = (ag.clients.index.get_indexer(people) >= 0 if ag.clients.index.is_unique
+             else people.isin(ag.clients.index))
+    people = people[known].unique()
     whole = ag._cache.get("stages")
     if whole is not None:  # every client's stage, saved by the warm-up (stage_table)
         return whole.reindex(people)
