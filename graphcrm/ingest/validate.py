@@ -449,6 +449,10 @@ class Validated:
     frame: pd.DataFrame  # good rows, template columns + "__row"
     rejects: pd.DataFrame  # REJECT_COLUMNS
     rows_rejected: int
+    #: the key of every row still good when duplicate keys were looked for (index: the row's
+    #: position; an undirected tie turned round as stored, so A–B and B–A have one key); a
+    #: re-run that checks only a file's changed rows compares them with its other rows' keys
+    keys: pd.DataFrame | None = None
 
 
 def _label_name(label: str) -> str:
@@ -575,6 +579,7 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
     # (merge_reversed_ties), so only a repeat in the same direction is rejected here.
     key_cols = [c for c in table.key]
     good = ~bad
+    dup_keys = None
     if good.any():
         kframe = pd.DataFrame({c: out[c] for c in key_cols})
         if swapped is not None:  # one key for A–B and B–A; the direction told apart
@@ -582,6 +587,7 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
                 swapped, ["dst_id", "src_id"]].to_numpy()
             kframe["__swapped"] = swapped
         kframe = kframe[good]
+        dup_keys = kframe[key_cols]
         dup = duplicated_rows([kframe[c].to_numpy() for c in kframe.columns])
         if dup.any():
             gpos = np.flatnonzero(good)
@@ -636,7 +642,7 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
     frame["__row"] = kept(rows)
     rejects = probs.frame(file, rows)
     n_bad = int(bad.sum())
-    return Validated(frame, rejects, n_bad)
+    return Validated(frame, rejects, n_bad, dup_keys)
 
 
 def check_plausible(table: Table, out: dict[str, object], probs: Problems, bad: np.ndarray,

@@ -117,6 +117,12 @@ _BASE_DDL = (
   table_name TEXT NOT NULL, digest TEXT NOT NULL, rows_read INTEGER NOT NULL,
   accepted INTEGER NOT NULL, merged INTEGER NOT NULL, version INTEGER,
   PRIMARY KEY (table_name, digest))""",
+    # the rows of the file last applied under a name: a re-run of that file, changed, reads
+    # only the rows not among them (valid while its table has not changed since, as above)
+    """CREATE TABLE IF NOT EXISTS ingested_rows (
+  table_name TEXT NOT NULL, file_name TEXT NOT NULL, rules TEXT NOT NULL,
+  row_hashes BLOB NOT NULL, key_hashes BLOB NOT NULL, version INTEGER,
+  PRIMARY KEY (table_name, file_name))""",
 )
 _BASE_NAMES = tuple(re.search(r"EXISTS (\w+)", ddl).group(1)  # type: ignore[union-attr]
                     for ddl in _BASE_DDL)
@@ -380,9 +386,10 @@ class SQLiteStore(GraphStore):
                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                         (time.strftime("%Y-%m-%dT%H:%M:%S"),),
                     )
-                self._conn.execute(
-                    "UPDATE ingested_files SET version = (SELECT CAST(value AS INTEGER) "
-                    "FROM meta WHERE key = 'data_version') WHERE version IS NULL")
+                for notes in ("ingested_files", "ingested_rows"):
+                    self._conn.execute(
+                        f"UPDATE {notes} SET version = (SELECT CAST(value AS INTEGER) "
+                        "FROM meta WHERE key = 'data_version') WHERE version IS NULL")
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
@@ -548,6 +555,32 @@ class SQLiteStore(GraphStore):
         if row is None:
             return None
         return {"rows_read": row[0], "accepted": row[1], "merged": row[2]}
+
+    def record_ingested_rows(self, table: Table, file_name: str, rules: str,
+                             row_hashes: np.ndarray, key_hashes: np.ndarray) -> None:
+        self._require_tx()
+        self._conn.execute(
+            "INSERT OR REPLACE INTO ingested_rows VALUES (?, ?, ?, ?, ?, NULL)",
+            (table.name, file_name, rules,
+             np.ascontiguousarray(row_hashes, dtype="<u8").tobytes(),
+             np.ascontiguousarray(key_hashes, dtype="<u8").tobytes()))
+
+    def ingested_rows(self, table: Table, file_name: str, rules: str
+                      ) -> tuple[np.ndarray, np.ndarray] | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT f.row_hashes, f.key_hashes FROM ingested_rows f WHERE "
+                "f.table_name = ? AND f.file_name = ? AND f.rules = ? AND f.version IS NOT NULL"
+                " AND f.version >= (SELECT COALESCE(MAX(CAST(value AS INTEGER)), 0) FROM meta"
+                " WHERE key IN ('changed:' || f.table_name, 'changed:*'))",
+                (table.name, file_name, rules)).fetchone()
+        if row is None:
+            return None
+        rows = np.frombuffer(row[0], dtype="<u8").astype(np.uint64)
+        keys = np.frombuffer(row[1], dtype="<u8").astype(np.uint64)
+        if len(rows) != len(keys):
+            return None
+        return rows, keys
 
     def append_journal(self, kind: str, records: Sequence[dict[str, object]]) -> int:
         self._require_tx()
