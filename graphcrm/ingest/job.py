@@ -309,7 +309,7 @@ def _skipped(table: Table, path: Path, stamp: _FileStamp, store: GraphStore,
     return FileReport(str(path), table.name, info["rows_read"], info["accepted"], 0,
                       info["merged"], 0, time.perf_counter() - t0,
                       warnings=["unchanged since it was ingested (same bytes, its table not "
-                                "changed since): not read again"])
+                                "changed since): not read again"], rows_checked=0)
 
 
 def _transaction(store: GraphStore, table: Table, rows: int, settings: Settings
