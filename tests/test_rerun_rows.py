@@ -244,7 +244,7 @@ def _drop_first_identical_event(folder: Path) -> None:
     (_dup_first, {"clients.csv"}, set()),
     (_dup_then_unknown, {"policies.csv"}, set()),
     (_reversed_tie, {"relationships.csv"}, set()),
-    (_merge_into_unchanged, {"clients.csv"}, {"relationships.csv"}),
+    (_merge_into_unchanged, set(), {"clients.csv", "relationships.csv"}),
     (_deleted_added_rejected, set(), {"clients.csv", "relationships.csv", "policies.csv"}),
     (_shuffled, set(), {"relationships.csv", "interactions.csv"}),
     (_supervisor_circle, {"agents.csv"}, set()),
@@ -258,6 +258,30 @@ def test_changed_rows_that_meet_unchanged_ones_give_what_checking_every_row_give
         assert checked[name] == rows[name], name
     for name in fewer:  # only its changed rows were checked
         assert checked[name] < rows[name] / 10, name
+
+
+def _family_phone(folder: Path) -> None:
+    # two stored clients share a phone (different names: not one person)
+    def change(rows: Rows) -> Rows:
+        kept = next(i for i, r in enumerate(rows) if r["id_number"] and r["phone"])
+        other = next(i for i, r in enumerate(rows) if i != kept and r["name"] != rows[kept]["name"])
+        rows[other]["phone"] = rows[kept]["phone"]
+        return rows
+    _edit(folder, "clients.csv", change)
+
+
+def _merge_next_to_family_phone(folder: Path) -> None:
+    clients = _rows(folder / "clients.csv")
+    kept = next(r for r in clients if r["id_number"] and r["phone"])
+    _write(folder / "clients.csv",
+           [*clients, dict(kept, client_id="C9999993", city="", occupation="")])
+
+
+def test_a_merge_whose_group_reaches_other_stored_clients_checks_every_row(tmp_path: Path
+                                                                          ) -> None:
+    fast, _, _, _ = _both(tmp_path, _merge_next_to_family_phone, before=_family_phone)
+    assert _checked(fast)["clients.csv"] == 3001  # the phone's other holder: every row
+    assert fast.merges["alias_id"].tolist() == ["C9999993"]
 
 
 def test_a_duplicate_before_an_unchanged_row_rejects_the_unchanged_row(tmp_path: Path

@@ -35,7 +35,7 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -375,7 +375,7 @@ def ingest_paths(paths: Sequence[str | Path], store: GraphStore, *,
     state = _JobState(KnownIds(store, ask_store=not fresh,
                                     scan_min_ids=settings.ingest.known_ids_scan_min),
                       {} if fresh else store.aliases(), clients_written=not fresh,
-                      stored_counts=None if fresh else store.counts(),
+                      stored_counts=None if fresh else _StoredCounts(store),
                       supervisors={} if fresh else _stored_supervisors(store))
     files: list[FileReport] = []
     rejects: list[pd.DataFrame] = []
@@ -472,7 +472,8 @@ class _JobState:
     known: KnownIds
     aliases: dict[str, str]
     clients_written: bool
-    stored_counts: dict[str, int] | None = None  # store.counts() when the store had data
+    #: store.counts() when the store had data (read on first use)
+    stored_counts: Mapping[str, int] | None = None
     supervisors: dict[str, str | None] = field(default_factory=dict)
 
     def snapshot(self) -> tuple[object, dict[str, str], bool, dict[str, str | None]]:
@@ -575,7 +576,7 @@ def _prepare(table: Table, path: Path, store: GraphStore | None, settings: Setti
         delta = np.flatnonzero(~unchanged)
         done = _check(table, label, {c: a.take(pa.array(delta)) for c, a in raw.columns.items()},
                       raw.rows[delta], store, state, settings, excel)
-        if not _apart(table, done, old_keys):  # they interact: check every row
+        if not _apart(table, done, old_keys, store):  # they interact: check every row
             done = None
             unchanged = np.zeros(raw.n, dtype=bool)
             old_keys = old_keys[:0]
@@ -600,10 +601,13 @@ def _prepare(table: Table, path: Path, store: GraphStore | None, settings: Setti
         if len(file_merges):
             state.aliases.update(zip(file_merges["alias_id"], file_merges["client_id"],
                                      strict=True))
-    if state.stored_counts is not None and len(frame) and store is not None:
+    n_unchanged = int(unchanged.sum())
+    # (changed rows fewer than the share of the unchanged ones, which are all stored: fewer
+    # than the share of the stored rows, the store need not count them)
+    if (state.stored_counts is not None and len(frame) and store is not None
+            and len(frame) >= settings.ingest.diff_min_share * n_unchanged):
         frame = changed_rows(frame, table, store, state.stored_counts,
                              settings.ingest.diff_min_share)
-    n_unchanged = int(unchanged.sum())
     return _Prepared(table, path, label, frame, file_merges, file_rejects,
                      raw.n + len(raw.bad_rows), done.accepted + n_unchanged, done.merged_rows,
                      note, raw.encoding, t0, prep_seconds=time.perf_counter() - t0,
@@ -626,6 +630,7 @@ class _Checked:
     accepted: int
     keys: pd.DataFrame | None
     ties_merged: int = 0
+    validated: pd.DataFrame | None = None  # the good rows before identity resolution
 
 
 def _check(table: Table, label: str, columns: dict[str, pa.Array], rows: np.ndarray,
@@ -650,7 +655,7 @@ def _check(table: Table, label: str, columns: dict[str, pa.Array], rows: np.ndar
         frame, ties = merge_reversed_ties(frame)
         merged_rows = ties
     return _Checked(frame, file_merges, merged_rows, originals, checked.rejects,
-                    len(checked.frame), checked.keys, ties)
+                    len(checked.frame), checked.keys, ties, checked.frame)
 
 
 # -- re-runs that check only the changed rows ------------------------------------------------
@@ -747,18 +752,46 @@ def _unchanged_rows(table: Table, path: Path, store: GraphStore | None, state: _
     return unchanged, keys[at[unchanged]]
 
 
-def _apart(table: Table, done: _Checked, old_keys: np.ndarray) -> bool:
+def _apart(table: Table, done: _Checked, old_keys: np.ndarray, store: GraphStore | None
+           ) -> bool:
     """Whether the changed rows, checked alone (``done``), give what checking every row
     gives: none of them has the key of an unchanged row (a duplicate, or an undirected tie
-    in reverse, whose outcome depends on the order of the two), and none is merged with
-    another client (identity resolution follows chains through the whole file)."""
-    if table is CLIENTS and (len(done.merges) or done.merged_rows):
+    in reverse, whose outcome depends on the order of the two), and every client merge among
+    them is closed (:func:`_merges_closed`)."""
+    if table is CLIENTS and len(done.merges) and not _merges_closed(done, store):
         return False
     if done.keys is None or done.keys.empty or not len(old_keys):
         return True
     mine = np.sort(_key_hashes(done.keys))  # a few changed rows against many unchanged
     at = np.minimum(np.searchsorted(mine, old_keys), len(mine) - 1)
     return not bool((mine[at] == old_keys).any())
+
+
+def _merges_closed(done: _Checked, store: GraphStore | None) -> bool:
+    """Whether the client merges found among the changed rows alone are the ones checking
+    every row finds: no stored client outside a merged group holds a phone or an ID number of
+    the group (its changed rows' values, its stored clients' values).
+
+    Identity resolution links rows through chains of shared phones and ID numbers; the
+    unchanged rows of the file are stored clients whose values the store holds (a blank cell
+    never erases a stored value), so a chain that reached past the group would pass through
+    such a stored holder. Without one, the group is the same either way, and so are its kept
+    id (stored clients first, by id; then the file's rows in order) and its merged values.
+    """
+    if store is None or done.validated is None:
+        return False
+    merges = done.merges
+    targets = set(merges["client_id"])
+    members = targets | set(merges["alias_id"])
+    rows = done.validated[done.validated["client_id"].isin(list(members))]
+    stored = store.get_nodes(Label.CLIENT, sorted(targets))
+    phones = {v for v in [*rows["phone"], *stored.get("phone", [])] if isinstance(v, str)}
+    idns = {v for v in [*rows["id_number"], *stored.get("id_number", [])]
+            if isinstance(v, str)}
+    holders = store.clients_touching([*phones, *idns], ["client_id", "phone", "id_number"])
+    hold = (holders["phone"].isin(list(phones)) & holders["phone"].notna()) | (
+        holders["id_number"].isin(list(idns)) & holders["id_number"].notna())
+    return set(holders.loc[hold, "client_id"]) <= targets
 
 
 def _row_record(table: Table, raw: RawFile, hashes: np.ndarray, unchanged: np.ndarray,
@@ -794,7 +827,30 @@ def _row_record(table: Table, raw: RawFile, hashes: np.ndarray, unchanged: np.nd
     return rules, row_h[first], key_h[first]
 
 
-def _stored_rows(table: Table, counts: dict[str, int]) -> int:
+class _StoredCounts(Mapping[str, int]):
+    """:meth:`GraphStore.counts`, read when first needed (a re-run that checks only changed
+    rows may never need it; it counts every table, ~seconds at 10^6 clients)."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self._store = store
+        self._counts: dict[str, int] | None = None
+
+    def _all(self) -> dict[str, int]:
+        if self._counts is None:
+            self._counts = self._store.counts()
+        return self._counts
+
+    def __getitem__(self, key: str) -> int:
+        return self._all()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+def _stored_rows(table: Table, counts: Mapping[str, int]) -> int:
     if table.label is not None:
         return counts.get(table.label.value, 0)
     if table is RELATIONSHIPS:
@@ -810,7 +866,7 @@ def _comparable(values: pd.Series | np.ndarray) -> np.ndarray:
 
 
 def changed_rows(frame: pd.DataFrame, table: Table, store: GraphStore,
-                 stored_counts: dict[str, int], min_share: float) -> pd.DataFrame:
+                 stored_counts: Mapping[str, int], min_share: float) -> pd.DataFrame:
     """The rows of ``frame`` that are new or differ from what the store holds.
 
     Used on re-runs when the file holds at least ``min_share`` of the rows stored for its

@@ -210,6 +210,12 @@ class GraphStore(ABC):
         then change nothing, so the ingest job may skip it. None otherwise."""
         return None
 
+    def clients_touching(self, values: Iterable[str], columns: Sequence[str]) -> pd.DataFrame:
+        """Stored clients (``columns``) whose ``client_id``, ``phone`` or ``id_number`` is one
+        of ``values``, and possibly others: the caller filters (identity resolution of a few
+        rows need not read every client). The default reads every client."""
+        return self.nodes(Label.CLIENT, columns)
+
     def record_ingested_rows(self, table: Table, file_name: str, rules: str,  # noqa: B027
                              row_hashes: np.ndarray, key_hashes: np.ndarray) -> None:
         """Inside the transaction that writes a file: note which of its rows are applied as

@@ -654,6 +654,13 @@ class SQLiteStore(GraphStore):
             f"SELECT * FROM {table.name} WHERE {table.key[0]} IN (SELECT id FROM _ids)", ids
         )
 
+    def clients_touching(self, values: Iterable[str], columns: Sequence[str]) -> pd.DataFrame:
+        # one scan of clients in SQLite (phone and ID number have no index), not a read of all
+        return self._in_ids(
+            f"SELECT {self._select(CLIENTS, columns)} FROM clients WHERE client_id IN "
+            "(SELECT id FROM _ids) OR phone IN (SELECT id FROM _ids) OR id_number IN "
+            "(SELECT id FROM _ids)", (v for v in values if isinstance(v, str)))
+
     def relationships(
         self, types: Sequence[str] | None = None, columns: Sequence[str] | None = None
     ) -> pd.DataFrame:
