@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 
-from graphcrm.model import Label, Table
+from graphcrm.model import Label, RelType, Table
 
 #: the journals GraphCRM keeps (append-only): merged rows, undone merges, settled reward lines
 JOURNAL_KINDS: tuple[str, ...] = ("merged_row", "merge_undo", "reward_settled")
@@ -209,6 +209,15 @@ class GraphStore(ABC):
         has changed ``table`` (or the aliases, for clients) since: re-applying the file could
         then change nothing, so the ingest job may skip it. None otherwise."""
         return None
+
+    def table_rows(self, table: Table) -> int:
+        """How many rows ``table`` holds (relationships: ties of every type)."""
+        counts = self.counts()
+        if table.label is not None:
+            return int(counts.get(table.label.value, 0))
+        if table.name == "relationships":
+            return sum(int(counts.get(t.value, 0)) for t in RelType)
+        return int(counts.get("INTERACTION", 0))
 
     def clients_touching(self, values: Iterable[str], columns: Sequence[str]) -> pd.DataFrame:
         """Stored clients (``columns``) whose ``client_id``, ``phone`` or ``id_number`` is one

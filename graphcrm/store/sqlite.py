@@ -654,6 +654,12 @@ class SQLiteStore(GraphStore):
             f"SELECT * FROM {table.name} WHERE {table.key[0]} IN (SELECT id FROM _ids)", ids
         )
 
+    def table_rows(self, table: Table) -> int:
+        if table.name not in {t.name for t in TABLES}:
+            raise StoreError(f"unknown table {table.name}")
+        with self._lock:
+            return int(self._conn.execute(f"SELECT COUNT(*) FROM {table.name}").fetchone()[0])
+
     def clients_touching(self, values: Iterable[str], columns: Sequence[str]) -> pd.DataFrame:
         # one scan of clients in SQLite (phone and ID number have no index), not a read of all
         return self._in_ids(
