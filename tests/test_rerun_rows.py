@@ -349,3 +349,33 @@ def test_the_row_note_commits_and_rolls_back_with_the_rows(tmp_path: Path) -> No
     report = ingest_paths([again], store, settings=Settings())
     assert _checked(report)["clients.csv"] == len(range(3, 3000, 97))
     assert note() != before
+
+
+def test_after_a_merge_is_undone_a_file_naming_the_alias_moves_its_rows(tmp_path: Path
+                                                                        ) -> None:
+    # the undo's documented remedy: re-ingest the files that named the alias id; their rows
+    # were written to the kept client, so neither the file nor its rows may be skipped
+    from graphcrm.ingest.identity import undo_merge
+
+    store = SQLiteStore(tmp_path / "s.db")
+    ingest_paths([SAMPLE_DIR], store, settings=Settings())
+    clients = _rows(SAMPLE_DIR / "clients.csv")
+    kept = next(r for r in clients if r["id_number"])
+    other = next(r for r in clients if r["client_id"] != kept["client_id"])
+    more = tmp_path / "clients_more.csv"
+    _write(more, [dict(kept, client_id="C9999994", city="")])
+    assert ingest_paths([more], store, settings=Settings()).merges["alias_id"].tolist() == [
+        "C9999994"]
+    ties = tmp_path / "ties" / "relationships.csv"
+    ties.parent.mkdir()
+    _write(ties, [*_rows(SAMPLE_DIR / "relationships.csv")[:50],
+                  {"src_id": "C9999994", "dst_id": other["client_id"], "type": "FRIEND_OF",
+                   "kind": "", "start_date": "", "source": "", "confidence": "0.9",
+                   "converted": "", "approved_by": ""}])
+    ingest_paths([ties], store, settings=Settings())
+    undo_merge(store, "C9999994")
+    report = ingest_paths([ties], store, settings=Settings())
+    assert report.files[0].changed == 1
+    rel = store.relationships()
+    pair = {tuple(sorted((s, d))) for s, d in zip(rel["src_id"], rel["dst_id"], strict=True)}
+    assert tuple(sorted(("C9999994", other["client_id"]))) in pair

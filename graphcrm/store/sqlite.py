@@ -35,6 +35,7 @@ from graphcrm.model import (
     CLIENTS,
     INTERACTIONS,
     NODE_TABLES,
+    POLICIES,
     RELATIONSHIPS,
     TABLES,
     Label,
@@ -534,7 +535,11 @@ class SQLiteStore(GraphStore):
         cur = self._conn.execute("DELETE FROM aliases WHERE alias_id = ?", (alias_id,))
         self._changes += cur.rowcount
         if cur.rowcount:
-            self._changed_tables.add(CLIENTS.name)
+            # rows that named the alias were written to the kept client: a re-ingest of their
+            # files must read them again to move them (the undo's remedy), so every table
+            # whose rows name clients counts as changed
+            self._changed_tables.update(
+                t.name for t in (CLIENTS, POLICIES, RELATIONSHIPS, INTERACTIONS))
         return cur.rowcount > 0
 
     def record_ingested_file(self, table: Table, digest: str, info: dict[str, int]) -> None:
