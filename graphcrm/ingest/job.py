@@ -22,7 +22,10 @@ identical rows, known aliases are not recorded twice, and the data version stays
 that hold a large share of a table already stored are compared with the stored rows first
 (:func:`changed_rows`), so only new or changed rows are written. A file whose bytes were
 applied before (its SHA-256 noted in the store in the same transaction as its rows), that had no
-reject, and whose table has not changed since, is not read again (:func:`_fingerprint`).
+reject, and whose table has not changed since, is not read again (:func:`_fingerprint`). A
+changed file whose last applied version was noted row by row (a hash of each row, same
+transaction) has only its new or changed rows checked and written, with the result of checking
+every row (:func:`_unchanged_rows`, :func:`_apart`).
 """
 
 from __future__ import annotations
