@@ -744,7 +744,10 @@ def _unchanged_rows(table: Table, path: Path, store: GraphStore | None, state: _
     if noted is None or not len(noted[0]):
         return None
     rows, keys = noted
-    at = pd.Index(rows).get_indexer(hashes)  # a hash table: 4x a binary search at 3*10^6
+    noted_rows = pd.Index(rows)
+    if not noted_rows.is_unique:  # (never written so: not a note this job wrote)
+        return None
+    at = noted_rows.get_indexer(hashes)  # a hash table: 4x a binary search at 3*10^6
     unchanged = at >= 0
     unchanged &= ~pd.Series(hashes).duplicated(keep="first").to_numpy()
     derived = _derived_keys(table, raw)
