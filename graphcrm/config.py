@@ -56,6 +56,10 @@ class IngestSettings:
     #: checks the next file in a second process while this one writes (0 = always, a negative
     #: value = never; docs/benchmarks-ingest.md)
     pipeline_min_bytes: int = 64_000_000
+    #: re-runs: a changed file whose last applied version is noted in the store (a hash of each
+    #: of its rows) has only its new or changed rows checked and written; the result is the same
+    #: as checking every row (false = check every row; docs/benchmarks-ingest.md)
+    rerun_changed_rows_only: bool = True
     #: CSV files from this size on are parsed by Arrow's multithreaded reader (smaller ones,
     #: and any file Arrow refuses, row by row in Python: faster to start, same result)
     arrow_min_bytes: int = 1_000_000

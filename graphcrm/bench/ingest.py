@@ -104,10 +104,14 @@ def _per_file(result: Any) -> dict[str, dict[str, float]]:
         rejected = _report_value(rep, "rejected", "n_rejected") or 0
         if isinstance(rejected, (list, tuple)):
             rejected = len(rejected)
-        entry = out.setdefault(str(name), {"seconds": 0.0, "rejected": 0, "changed": 0})
+        entry = out.setdefault(str(name), {"seconds": 0.0, "rejected": 0, "changed": 0,
+                                           "checked": 0})
         entry["seconds"] += float(seconds)
         entry["rejected"] += int(rejected)
         entry["changed"] += int(_report_value(rep, "changed") or 0)
+        checked = _report_value(rep, "rows_checked")
+        entry["checked"] += int(checked if checked is not None
+                                else _report_value(rep, "rows_read") or 0)
     return out
 
 
@@ -323,10 +327,14 @@ def change_rows(data_dir: Path, out_dir: Path, share: float, seed: int) -> dict[
     return changed
 
 
-def _child(kind: str, data_dir: Path, db: Path) -> dict[str, Any]:
-    """Run one contender in a fresh interpreter and return its JSON report."""
+def _child(kind: str, data_dir: Path, db: Path, config: Path | None = None) -> dict[str, Any]:
+    """Run one contender in a fresh interpreter and return its JSON report (``config``: a
+    settings file for it, as ``$GRAPHCRM_CONFIG``)."""
     cmd = [sys.executable, "-m", "graphcrm.bench.ingest", kind, str(data_dir), str(db)]
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
+    env = dict(os.environ)
+    if config is not None:
+        env["GRAPHCRM_CONFIG"] = str(config)
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False, env=env)
     if proc.returncode != 0:
         raise click.ClickException(f"{kind} run failed (exit {proc.returncode})")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -348,8 +356,10 @@ def bench_ingest(clients: int, seed: int = 7, workdir: str | Path | None = None,
     echo
         Optional ``echo(str)`` for progress lines.
     rerun
-        Then re-run ours twice into the store it loaded: on the same files (a no-op) and on a
-        copy with ``changed_share`` of each file's rows edited (:func:`change_rows`).
+        Then re-run ours into the store it loaded: on the same files (a no-op), then on a copy
+        with ``changed_share`` of each file's rows edited (:func:`change_rows`), twice from the
+        same store (copied): checking only the changed rows (``changed``) and every row
+        (``changed-every-row``, ``ingest.rerun_changed_rows_only = false``, the code before).
 
     Returns
     -------
@@ -390,12 +400,22 @@ def bench_ingest(clients: int, seed: int = 7, workdir: str | Path | None = None,
             edited = root / "data-changed"
             shutil.rmtree(edited, ignore_errors=True)
             expected = change_rows(data_dir, edited, changed_share, seed)
-            say(f"re-running ours with {changed_share:.0%} of rows changed "
-                f"({sum(expected.values()):,} rows differ) ...")
-            reruns["changed"] = _child("ours", edited, root / "ours.db")
-            reruns["changed"]["rows_changed_in_files"] = expected
-            say(f"  {reruns['changed']['seconds']:.1f}s, "
-                f"peak {reruns['changed']['peak_mb']:,.0f} MiB")
+            every = root / "every-row.toml"
+            every.write_text("[ingest]\nrerun_changed_rows_only = false\n", encoding="utf-8")
+            for suffix in ("", "-wal", "-shm"):  # the same store for both (closed: no WAL left)
+                Path(f"{root / 'ours-every-row.db'}{suffix}").unlink(missing_ok=True)
+                if Path(f"{root / 'ours.db'}{suffix}").exists():
+                    shutil.copyfile(f"{root / 'ours.db'}{suffix}",
+                                    f"{root / 'ours-every-row.db'}{suffix}")
+            for name, db, config in (("changed", root / "ours.db", None),
+                                     ("changed-every-row", root / "ours-every-row.db", every)):
+                say(f"re-running ours with {changed_share:.0%} of rows changed "
+                    f"({sum(expected.values()):,} rows differ), "
+                    f"{'every row checked' if config else 'changed rows checked'} ...")
+                reruns[name] = _child("ours", edited, db, config)
+                reruns[name]["rows_changed_in_files"] = expected
+                say(f"  {reruns[name]['seconds']:.1f}s, "
+                    f"peak {reruns[name]['peak_mb']:,.0f} MiB")
     finally:
         if not (keep or workdir):
             shutil.rmtree(root, ignore_errors=True)
@@ -437,6 +457,8 @@ def bench_ingest(clients: int, seed: int = 7, workdir: str | Path | None = None,
                    "vs_baseline": r["seconds"] / base["seconds"],
                    "memory_vs_baseline": r["peak_mb"] / base["peak_mb"],
                    "written": {k: v["changed"] for k, v in r["files"].items()},
+                   "checked": {k: v.get("checked") for k, v in r["files"].items()},
+                   "counts": r.get("counts", {}),
                    "rows_changed_in_files": r.get("rows_changed_in_files")}
             for name, r in reruns.items()},
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
@@ -480,14 +502,24 @@ def format_table(res: dict[str, Any]) -> str:
         f"; >= baseline speed: {'met' if t['speed_met'] else 'MISSED'}",
     ]
     for name, r in res.get("reruns", {}).items():
-        what = "same files" if name == "same" else "rows changed"
+        what = {"same": "same files", "changed": "rows changed, changed rows checked",
+                "changed-every-row": "rows changed, every row checked"}.get(name, name)
         lines.append(
             f"re-run ({what}): {r['seconds']:.2f}s = {r['vs_first_load']:.2f}x the first load,"
             f" {r['vs_baseline']:.2f}x the baseline's load; peak {r['peak_mb']:,.0f} MiB "
             f"({r['memory_vs_baseline']:.2f}x the baseline's); rows written "
             f"{sum(r['written'].values()):,}"
             + ("" if r["rows_changed_in_files"] is None else
-               f" for {sum(r['rows_changed_in_files'].values()):,} rows changed"))
+               f" for {sum(r['rows_changed_in_files'].values()):,} rows changed")
+            + (f"; rows checked {sum(v or 0 for v in r['checked'].values()):,}"
+               if r.get("checked") else ""))
+    reruns = res.get("reruns", {})
+    if "changed" in reruns and "changed-every-row" in reruns:
+        a, b = reruns["changed"], reruns["changed-every-row"]
+        same = a["counts"] == b["counts"] and a["written"] == b["written"]
+        lines.append(f"changed rows checked vs every row checked: "
+                     f"{a['seconds'] / b['seconds']:.3f}x the time; stores' counts and rows "
+                     f"written {'equal' if same else 'DIFFER'}")
     return "\n".join(lines)
 
 

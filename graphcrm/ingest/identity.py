@@ -40,6 +40,9 @@ from graphcrm.model import CLIENTS, Label
 from graphcrm.store.base import GraphStore
 
 MERGE_COLUMNS = ["alias_id", "client_id", "source_file", "source_row", "reason"]
+#: up to this many clients, the stored clients they need are asked of the store (one query);
+#: more, and every stored client is read once
+FEW_CLIENTS = 50_000
 #: the columns identity resolution compares
 _KEY_COLUMNS = ["client_id", "name", "phone", "id_number", "birth_date", "gender"]
 #: middle dots in names of ethnic minorities and transliterations (阿依古丽·买买提)
@@ -107,8 +110,13 @@ def resolve_clients(frame: pd.DataFrame, *, file: str, store: GraphStore,
 
     existing = pd.DataFrame({c: [] for c in _KEY_COLUMNS}, dtype=object)
     if store_has_clients:
-        stored = store.nodes(Label.CLIENT, _KEY_COLUMNS)
         targets = {aliases[i] for i in ids[alias_hits]}
+        if len(ids) <= FEW_CLIENTS:  # the store finds the clients these rows touch
+            stored = store.clients_touching(
+                [*ids, *targets, *phones[pd.notna(phones)], *idns[pd.notna(idns)]],
+                _KEY_COLUMNS)
+        else:
+            stored = store.nodes(Label.CLIENT, _KEY_COLUMNS)
         keep = (stored["client_id"].isin(ids) | stored["client_id"].isin(targets)
                 | (stored["phone"].notna() & stored["phone"].isin(phones[pd.notna(phones)]))
                 | (stored["id_number"].notna()
@@ -327,7 +335,7 @@ def _stored_clients(store: GraphStore, ids: list[str]) -> pd.DataFrame:
     if not ids:
         return pd.DataFrame(columns=list(CLIENTS.column_names)).set_index("client_id",
                                                                            drop=False)
-    if len(ids) > 50_000:
+    if len(ids) > FEW_CLIENTS:
         rows = store.nodes(Label.CLIENT)
         rows = rows[rows["client_id"].isin(ids)]
     else:

@@ -493,6 +493,10 @@ class Validated:
     #: relationships: the rows of ``frame`` that repeat an undirected tie of an earlier row in
     #: reverse (for :func:`merge_reversed_ties`); None for other templates
     reversed_repeats: np.ndarray | None = None
+    #: the key of every row still good when duplicate keys were looked for (index: the row's
+    #: position; an undirected tie turned round as stored, so A–B and B–A have one key); a
+    #: re-run that checks only a file's changed rows compares them with its other rows' keys
+    keys: pd.DataFrame | None = None
 
 
 def _label_name(label: str) -> str:
@@ -647,6 +651,7 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
     key_cols = [c for c in table.key]
     good = ~bad
     key_code: np.ndarray | None = None  # one integer per row and key (A–B and B–A alike)
+    dup_keys = None
     if good.any():
         key_values: list[object] = [out[c] for c in key_cols]
         if ends is not None:  # the ends' indices are codes already
@@ -661,6 +666,11 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
         if swapped is not None:
             gcode = gcode * 2 + swapped[good]
         dup = pd.Series(gcode).duplicated(keep="first").to_numpy()
+        # the keys as values, turned like the codes: a changed-rows re-run hashes them
+        kv = {c: _as_object(out[c]) for c in key_cols}
+        if swapped is not None:
+            kv["src_id"], kv["dst_id"] = _turned(kv["src_id"], kv["dst_id"], swapped)
+        dup_keys = pd.DataFrame(kv)[good]  # index: the rows' positions
         if dup.any():
             gpos = np.flatnonzero(good)
             first_row = pd.factorize(gcode)[0]  # groups in order of first appearance
@@ -728,7 +738,7 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
         repeats = pd.Series(key_code[keep]).duplicated(keep="first").to_numpy()
     elif swapped is not None:
         repeats = np.zeros(len(frame), dtype=bool)
-    return Validated(frame, rejects, n_bad, repeats)
+    return Validated(frame, rejects, n_bad, repeats, dup_keys)
 
 
 def check_plausible(table: Table, out: dict[str, object], probs: Problems, bad: np.ndarray,

@@ -13,9 +13,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
+import numpy as np
 import pandas as pd
 
-from graphcrm.model import Label, Table
+from graphcrm.model import Label, RelType, Table
 
 #: the journals GraphCRM keeps (append-only): merged rows, undone merges, settled reward lines
 JOURNAL_KINDS: tuple[str, ...] = ("merged_row", "merge_undo", "reward_settled")
@@ -207,6 +208,36 @@ class GraphStore(ABC):
         """The note :meth:`record_ingested_file` left for ``digest``, but only while nothing
         has changed ``table`` (or the aliases, for clients) since: re-applying the file could
         then change nothing, so the ingest job may skip it. None otherwise."""
+        return None
+
+    def table_rows(self, table: Table) -> int:
+        """How many rows ``table`` holds (relationships: ties of every type)."""
+        counts = self.counts()
+        if table.label is not None:
+            return int(counts.get(table.label.value, 0))
+        if table.name == "relationships":
+            return sum(int(counts.get(t.value, 0)) for t in RelType)
+        return int(counts.get("INTERACTION", 0))
+
+    def clients_touching(self, values: Iterable[str], columns: Sequence[str]) -> pd.DataFrame:
+        """Stored clients (``columns``) whose ``client_id``, ``phone`` or ``id_number`` is one
+        of ``values``, and possibly others: the caller filters (identity resolution of a few
+        rows need not read every client). The default reads every client."""
+        return self.nodes(Label.CLIENT, columns)
+
+    def record_ingested_rows(self, table: Table, file_name: str, rules: str,  # noqa: B027
+                             row_hashes: np.ndarray, key_hashes: np.ndarray) -> None:
+        """Inside the transaction that writes a file: note which of its rows are applied as
+        they are (``row_hashes``, uint64 per row of the file's text, sorted) and each such
+        row's key (``key_hashes``, aligned), under the file's name and the ``rules`` that
+        checked them; it replaces the note of that name and commits or rolls back with the
+        rows. A re-run of a changed file of that name then checks only the other rows (see
+        :meth:`ingested_rows`). Back ends that keep no such notes ignore it."""
+
+    def ingested_rows(self, table: Table, file_name: str, rules: str
+                      ) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(row_hashes, key_hashes)`` noted by :meth:`record_ingested_rows` for this file
+        name and rules, but only while nothing has changed ``table`` since (else None)."""
         return None
 
     @staticmethod

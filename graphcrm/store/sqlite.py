@@ -35,6 +35,7 @@ from graphcrm.model import (
     CLIENTS,
     INTERACTIONS,
     NODE_TABLES,
+    POLICIES,
     RELATIONSHIPS,
     TABLES,
     Label,
@@ -120,6 +121,12 @@ _BASE_DDL = (
   table_name TEXT NOT NULL, digest TEXT NOT NULL, rows_read INTEGER NOT NULL,
   accepted INTEGER NOT NULL, merged INTEGER NOT NULL, version INTEGER,
   PRIMARY KEY (table_name, digest))""",
+    # the rows of the file last applied under a name: a re-run of that file, changed, reads
+    # only the rows not among them (valid while its table has not changed since, as above)
+    """CREATE TABLE IF NOT EXISTS ingested_rows (
+  table_name TEXT NOT NULL, file_name TEXT NOT NULL, rules TEXT NOT NULL,
+  row_hashes BLOB NOT NULL, key_hashes BLOB NOT NULL, version INTEGER,
+  PRIMARY KEY (table_name, file_name))""",
 )
 _BASE_NAMES = tuple(re.search(r"EXISTS (\w+)", ddl).group(1)  # type: ignore[union-attr]
                     for ddl in _BASE_DDL)
@@ -405,9 +412,10 @@ class SQLiteStore(GraphStore):
                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                         (time.strftime("%Y-%m-%dT%H:%M:%S"),),
                     )
-                self._conn.execute(
-                    "UPDATE ingested_files SET version = (SELECT CAST(value AS INTEGER) "
-                    "FROM meta WHERE key = 'data_version') WHERE version IS NULL")
+                for notes in ("ingested_files", "ingested_rows"):
+                    self._conn.execute(
+                        f"UPDATE {notes} SET version = (SELECT CAST(value AS INTEGER) "
+                        "FROM meta WHERE key = 'data_version') WHERE version IS NULL")
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
@@ -572,7 +580,11 @@ class SQLiteStore(GraphStore):
         cur = self._conn.execute("DELETE FROM aliases WHERE alias_id = ?", (alias_id,))
         self._changes += cur.rowcount
         if cur.rowcount:
-            self._changed_tables.add(CLIENTS.name)
+            # rows that named the alias were written to the kept client: a re-ingest of their
+            # files must read them again to move them (the undo's remedy), so every table
+            # whose rows name clients counts as changed
+            self._changed_tables.update(
+                t.name for t in (CLIENTS, POLICIES, RELATIONSHIPS, INTERACTIONS))
         return cur.rowcount > 0
 
     def record_ingested_file(self, table: Table, digest: str, info: dict[str, int]) -> None:
@@ -593,6 +605,32 @@ class SQLiteStore(GraphStore):
         if row is None:
             return None
         return {"rows_read": row[0], "accepted": row[1], "merged": row[2]}
+
+    def record_ingested_rows(self, table: Table, file_name: str, rules: str,
+                             row_hashes: np.ndarray, key_hashes: np.ndarray) -> None:
+        self._require_tx()
+        self._conn.execute(
+            "INSERT OR REPLACE INTO ingested_rows VALUES (?, ?, ?, ?, ?, NULL)",
+            (table.name, file_name, rules,
+             np.ascontiguousarray(row_hashes, dtype="<u8").tobytes(),
+             np.ascontiguousarray(key_hashes, dtype="<u8").tobytes()))
+
+    def ingested_rows(self, table: Table, file_name: str, rules: str
+                      ) -> tuple[np.ndarray, np.ndarray] | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT f.row_hashes, f.key_hashes FROM ingested_rows f WHERE "
+                "f.table_name = ? AND f.file_name = ? AND f.rules = ? AND f.version IS NOT NULL"
+                " AND f.version >= (SELECT COALESCE(MAX(CAST(value AS INTEGER)), 0) FROM meta"
+                " WHERE key IN ('changed:' || f.table_name, 'changed:*'))",
+                (table.name, file_name, rules)).fetchone()
+        if row is None:
+            return None
+        rows = np.frombuffer(row[0], dtype="<u8").astype(np.uint64)
+        keys = np.frombuffer(row[1], dtype="<u8").astype(np.uint64)
+        if len(rows) != len(keys):
+            return None
+        return rows, keys
 
     def append_journal(self, kind: str, records: Sequence[dict[str, object]]) -> int:
         self._require_tx()
@@ -675,6 +713,19 @@ class SQLiteStore(GraphStore):
         return self._in_ids(
             f"SELECT * FROM {table.name} WHERE {table.key[0]} IN (SELECT id FROM _ids)", ids
         )
+
+    def table_rows(self, table: Table) -> int:
+        if table.name not in {t.name for t in TABLES}:
+            raise StoreError(f"unknown table {table.name}")
+        with self._lock:
+            return int(self._conn.execute(f"SELECT COUNT(*) FROM {table.name}").fetchone()[0])
+
+    def clients_touching(self, values: Iterable[str], columns: Sequence[str]) -> pd.DataFrame:
+        # one scan of clients in SQLite (phone and ID number have no index), not a read of all
+        return self._in_ids(
+            f"SELECT {self._select(CLIENTS, columns)} FROM clients WHERE client_id IN "
+            "(SELECT id FROM _ids) OR phone IN (SELECT id FROM _ids) OR id_number IN "
+            "(SELECT id FROM _ids)", (v for v in values if isinstance(v, str)))
 
     def relationships(
         self, types: Sequence[str] | None = None, columns: Sequence[str] | None = None
