@@ -353,10 +353,10 @@ def warm_paths(ag: AnalysisGraph, source: str, target: str, k: int | None = None
     heap: list[tuple[float, int, float, tuple[int, ...], int, list[int], list[float],
                      list[float]]] = []
 
-    # per-node tie lists and bound rows as Python lists: most expanded nodes have a dozen
-    # ties, where a NumPy call costs more than the loop over them
-    ties: dict[int, tuple[list[int], list[float]]] = {}
-    rows = bound.tolist()
+    # per-node tie lists as Python lists: most expanded nodes have a dozen ties, where a NumPy
+    # call per tie costs more than the loop; the bound is gathered for the node's ties only
+    # (the whole bound as lists cost milliseconds on a 10^4-node subgraph)
+    ties: dict[int, tuple[np.ndarray, list[int], list[float]]] = {}
 
     def push_children(g: float, path: tuple[int, ...]) -> None:
         left = hmax - len(path)  # ties left after the next one
@@ -366,9 +366,11 @@ def warm_paths(ag: AnalysisGraph, source: str, target: str, k: int | None = None
         got = ties.get(v)
         if got is None:
             lo, hi = indptr[v], indptr[v + 1]
-            got = ties[v] = (indices[lo:hi].tolist(), data[lo:hi].tolist())
-        row = rows[left]
-        kids = [(g + d + row[w], w, d) for w, d in zip(*got, strict=True) if row[w] != math.inf]
+            got = ties[v] = (indices[lo:hi], indices[lo:hi].tolist(), data[lo:hi].tolist())
+        nb, tie_to, tie_d = got
+        rest = bound[left][nb].tolist()
+        kids = [(g + d + r, w, d) for w, d, r in zip(tie_to, tie_d, rest, strict=True)
+                if r != math.inf]
         if not kids:
             return
         kids.sort(key=itemgetter(0))  # stable: equal keys keep the tie order
