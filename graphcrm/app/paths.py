@@ -64,9 +64,10 @@ def render_path(ctx: Ctx, n: int, path: Any, source: str, target_name: str) -> N
                               for h in path.hops)]))
     lines = []
     for h, sentence in zip(path.hops, story.steps, strict=True):
-        last = f"（{ctx.t('last_contact')} {h.last_contact}）" if ctx.lang == "zh" else (
-            f" (last contact {h.last_contact})")
-        lines.append(f"- {md(sentence)}{md(last) if h.last_contact else ''}")
+        # md() folds whitespace, so the space before the English bracket stays outside it
+        last = f"{ctx.t('last_contact')} {h.last_contact}"
+        last = f"（{md(last)}）" if ctx.lang == "zh" else f" \\({md(last)}\\)"
+        lines.append(f"- {md(sentence)}{last if h.last_contact else ''}")
     st.markdown("\n".join(lines))
     if story.level == "cold" and len(path.hops) > 1:
         st.warning(md(story.opener))
