@@ -113,6 +113,12 @@ STRINGS: dict[str, tuple[str, str]] = {
         "The weak link is further along ({sentence}, strength {s:.2f}): ask {first_who} first "
         "whether {a} knows {b} well enough to introduce you.",
     ),
+    "cold_weak_org": (
+        "最弱的一环在后面（{sentence}，强度 {s:.2f}）：可先请{first_who}确认{person}在{org}"
+        "是否还有熟到可以引荐的人。",
+        "The weak link is further along ({sentence}, strength {s:.2f}): ask {first_who} first "
+        "whether {person} still knows someone at {org} well enough to introduce you.",
+    ),
     "same_org": ("{a}与{b}同在{org}任职", "{a} and {b} both work at {org}"),
     "opener_direct": ("建议：{target} 已在您的关系中，直接联系即可。",
                       "Suggested opener: {target} is already your direct tie — contact them."),

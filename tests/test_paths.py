@@ -374,3 +374,21 @@ def test_a_cold_path_names_its_weakest_tie_and_what_to_do(tmp_store: SQLiteStore
     assert "最弱的一环在后面" in zh.opener and ag.name("C2") in zh.opener
     warm = tell_path(ag, "A1", path([0.95, 0.95, 0.95]), "en")
     assert warm.level != "cold" and "weak link" not in warm.opener
+
+
+def test_a_cold_path_weak_at_an_employer_asks_about_people_there(tmp_store: SQLiteStore) -> None:
+    """When the weakest tie joins a person and an organization, the advice asks whether the
+    person still knows someone there, never whether the person "knows" a company."""
+    from graphcrm.metrics.narrate import tell_path
+    from graphcrm.metrics.paths import Hop, WarmPath
+
+    build_world(tmp_store)
+    ag = build_graph(tmp_store)
+    hops = [Hop("C4", ag.name("C4"), "Client", "FRIEND_OF", None, 0.9, None, None),
+            Hop("O1", ag.name("O1"), "Organization", "WORKS_AT", None, 0.1, None, None)]
+    cold = WarmPath(hops, -math.log(0.09), 0.09)
+    en = tell_path(ag, "A1", cold, "en")
+    assert f"whether {ag.name('C4')} still knows someone at {ag.name('O1')}" in en.opener
+    assert f"knows {ag.name('O1')}" not in en.opener
+    zh = tell_path(ag, "A1", cold, "zh")
+    assert f"{ag.name('C4')}在{ag.name('O1')}是否还有熟到可以引荐的人" in zh.opener

@@ -14,6 +14,7 @@ import pandas as pd
 from graphcrm.i18n import code, t
 from graphcrm.metrics.influence import influence_table
 from graphcrm.metrics.lookup import is_tie_source
+from graphcrm.model import Label
 from graphcrm.wording import (
     blank,
     code_column,
@@ -58,8 +59,14 @@ def _weak_link(ag: Any, ids: list[str], path: Any, steps: list[str], lang: str) 
     strength = float(path.hops[k].strength or 0.0)
     if k == 0:
         return t("cold_weak_own", lang, first_who=first_who, sentence=steps[0], s=strength)
+    a, b = ids[k], ids[k + 1]
+    orgs = [x for x in (a, b) if ag.label(x) == Label.ORGANIZATION]
+    if len(orgs) == 1:  # a person and their organization: not "does X know a company"
+        person = b if orgs[0] == a else a
+        return t("cold_weak_org", lang, first_who=first_who, sentence=steps[k], s=strength,
+                 person=_who(ag, person), org=_who(ag, orgs[0]))
     return t("cold_weak_link", lang, first_who=first_who, sentence=steps[k], s=strength,
-             a=_who(ag, ids[k]), b=_who(ag, ids[k + 1]))
+             a=_who(ag, a), b=_who(ag, b))
 
 
 def tell_path(ag: Any, source: str, path: Any, lang: str = "zh") -> PathStory:
