@@ -229,3 +229,45 @@ def test_sqlite_file_of_a_bulk_edge_list_passes_integrity_check(tmp_path: Path) 
         assert rows == sorted(rows) and len(rows) == len(set(rows))
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_key_notes_hash_the_plain_key_values(tmp_path: Path, seed: int) -> None:
+    """The re-run notes hash each row's key: the edge list's ends travel as categoricals of
+    the file's ids and share the row hashes' encodings, and must hash exactly as the plain
+    values do (a note written by an older GraphCRM is compared with them)."""
+    from graphcrm.ingest.job import _key_hashes, _row_hashes
+    from graphcrm.ingest.readers import read_file
+    from graphcrm.ingest.validate import validate
+
+    rows = _edge_rows(seed, 2000)
+    rows += [("", "", "FRIEND_OF"), ("C001", "", "FRIEND_OF")]  # blank ends, both and one
+    path = _write_edges(tmp_path / "relationships.csv", rows)
+    settings = Settings()
+    raw = read_file(path, RELATIONSHIPS, settings.ingest)
+    known = KnownIds(None, ask_store=False)
+    known.add(np.array(PEOPLE, dtype=object), Label.CLIENT)
+    encoded: dict[str, pa.DictionaryArray] = {}
+    hashes = _row_hashes(raw, RELATIONSHIPS, encoded)
+    assert np.array_equal(hashes, _row_hashes(raw, RELATIONSHIPS))
+    assert {"src_id", "dst_id"} <= set(encoded)
+    shared, alone = (validate(raw.columns, raw.rows, RELATIONSHIPS, file="f", known=known,
+                              settings=settings.ingest, aliases={}, encoded=e)
+                     for e in (encoded, None))
+    pd.testing.assert_frame_equal(shared.frame, alone.frame)
+    pd.testing.assert_frame_equal(shared.rejects, alone.rejects)
+    # the keys, rule by rule: rows with both ends and no self-tie, an undirected tie turned
+    want_pos, want = [], []
+    for i, (src, dst, typ) in enumerate(rows):
+        if src and dst and src != dst:
+            turned = typ == "FRIEND_OF" and dst < src
+            want_pos.append(i)
+            want.append({"src_id": dst if turned else src, "dst_id": src if turned else dst,
+                         "type": typ})
+    plain = pd.DataFrame(want, columns=list(RELATIONSHIPS.key), dtype=object)
+    expected = pd.util.hash_pandas_object(plain, index=False).to_numpy(dtype=np.uint64)
+    for checked in (shared, alone):
+        assert checked.keys is not None
+        assert checked.keys.index.tolist() == want_pos
+        assert list(checked.keys.columns) == list(RELATIONSHIPS.key)
+        assert np.array_equal(_key_hashes(checked.keys), expected)

@@ -569,7 +569,8 @@ def _prepare(table: Table, path: Path, store: GraphStore | None, settings: Setti
     if raw.blank_rows:
         note.append(f"skipped {raw.blank_rows} blank rows")
     excel = raw.encoding == "xlsx"
-    hashes = _row_hashes(raw, table)
+    encoded: dict[str, pa.DictionaryArray] = {}  # each column as _row_hashes encoded it
+    hashes = _row_hashes(raw, table, encoded)
     rules = _rules(table, settings, "rows", excel)
     done: _Checked | None = None
     unchanged = np.zeros(raw.n, dtype=bool)
@@ -586,7 +587,8 @@ def _prepare(table: Table, path: Path, store: GraphStore | None, settings: Setti
             old_keys = old_keys[:0]
     if done is None:
         delta = np.arange(raw.n)
-        done = _check(table, label, raw.columns, raw.rows, store, state, settings, excel)
+        done = _check(table, label, raw.columns, raw.rows, store, state, settings, excel,
+                      encoded)
     frame = done.frame
     if done.ties_merged:
         note.append(f"{done.ties_merged} rows repeat an undirected tie in reverse (B–A after "
@@ -638,12 +640,13 @@ class _Checked:
 
 
 def _check(table: Table, label: str, columns: dict[str, pa.Array], rows: np.ndarray,
-           store: GraphStore | None, state: _JobState, settings: Settings, excel: bool
-           ) -> _Checked:
-    """Validate and resolve rows of one file against ``state`` (which it does not change)."""
+           store: GraphStore | None, state: _JobState, settings: Settings, excel: bool,
+           encoded: dict[str, pa.DictionaryArray] | None = None) -> _Checked:
+    """Validate and resolve rows of one file against ``state`` (which it does not change);
+    ``encoded``: ``columns`` dictionary-encoded (see :func:`validate`)."""
     checked = validate(columns, rows, table, file=label, settings=settings.ingest,
                        known=state.known, aliases=state.aliases, excel=excel,
-                       supervisors=state.supervisors)
+                       supervisors=state.supervisors, encoded=encoded)
     frame = checked.frame
     merged_rows = ties = 0
     file_merges = pd.DataFrame(columns=MERGE_COLUMNS)
@@ -675,12 +678,14 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def _row_hashes(raw: RawFile, table: Table) -> np.ndarray:
+def _row_hashes(raw: RawFile, table: Table,
+                encoded: dict[str, pa.DictionaryArray] | None = None) -> np.ndarray:
     """A uint64 hash of each row's text as read: every template column by name (a column the
     file does not have hashes apart from a blank one), whatever the order of the columns.
 
     Each column is dictionary-encoded by Arrow and only its distinct values hashed (pandas'
-    SipHash of the text), then the columns are mixed row by row in NumPy.
+    SipHash of the text), then the columns are mixed row by row in NumPy. ``encoded``, when
+    given, receives each column's encoding (validation reuses an edge list's two id columns).
     """
     n = raw.n
     h = np.zeros(n, dtype=np.uint64)
@@ -694,6 +699,8 @@ def _row_hashes(raw: RawFile, table: Table) -> np.ndarray:
                 if isinstance(arr, pa.ChunkedArray):
                     arr = arr.combine_chunks()
                 enc = pc.dictionary_encode(arr, null_encoding="encode")
+                if encoded is not None:
+                    encoded[name] = enc
                 words = np.asarray(enc.dictionary.to_numpy(zero_copy_only=False), dtype=object)
                 v = pd.util.hash_array(words, categorize=False)[
                     enc.indices.to_numpy(zero_copy_only=False)]
