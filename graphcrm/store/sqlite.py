@@ -14,7 +14,6 @@ indexes once at the end (SQLite sorts in C; measured faster than sorting in pand
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import re
@@ -132,14 +131,14 @@ _BASE_NAMES = tuple(re.search(r"EXISTS (\w+)", ddl).group(1)  # type: ignore[uni
                     for ddl in _BASE_DDL)
 
 
-def _column_values(series: pd.Series, nullable: bool = True) -> list[Any]:
+def _column_values(series: pd.Series, nullable: bool = True) -> list[Any] | np.ndarray:
     """A column as Python values with None for missing (sqlite3 binds these directly).
 
     ``nullable=False``: a text column that cannot hold a missing value (a key column: the
     ingest job validated it, and the table says ``NOT NULL``) is not scanned for one (an edge
     list's two id columns: one pass less over 600,000 scattered strings)."""
     if series.dtype == object and not nullable:
-        return series.tolist()
+        return series.to_numpy(dtype=object)
     if series.dtype == object:
         mask = pd.isna(series).to_numpy()
         if not mask.any():
@@ -539,14 +538,17 @@ class SQLiteStore(GraphStore):
             self._changed_tables.add(table.name)
         return changed
 
-    def _insert_rows(self, name: str, cols: list[str], columns: list[list[Any]],
+    def _insert_rows(self, name: str, cols: list[str],
+                     columns: Sequence[list[Any] | np.ndarray],
                      conflict: str, literal: dict[str, str] | None = None) -> None:
         """``INSERT`` with many rows per statement (``VALUES (...), (...), ...``).
 
         Binding ``ROWS_PER_STATEMENT`` rows per statement instead of one row per
         ``executemany`` step roughly halves the time per row in CPython's sqlite3
         (docs/benchmarks-ingest.md). ``literal``: columns with one value in every row, written
-        into the statement as SQL literals instead of bound per row.
+        into the statement as SQL literals instead of bound per row. The values are laid out
+        row after row in one NumPy object array (a strided copy per column: a quarter of the
+        time of zipping Python tuples at 300,000 rows).
         """
         literal = literal or {}
         n = len(columns[0]) if columns else 0
@@ -554,7 +556,16 @@ class SQLiteStore(GraphStore):
         per = max(1, min(ROWS_PER_STATEMENT, self._max_variables // max(width, 1)))
         head = f"INSERT INTO {name} ({', '.join([*cols, *literal])}) VALUES "
         one = "(" + ", ".join(["?"] * width + list(literal.values())) + ")"
-        flat = list(itertools.chain.from_iterable(zip(*columns, strict=True)))
+        if any(len(c) != n for c in columns):
+            raise ValueError("columns of different lengths")
+        laid = np.empty(n * width, dtype=object)
+        for j, col in enumerate(columns):
+            if not isinstance(col, np.ndarray):
+                values = np.empty(n, dtype=object)
+                values[:] = col  # element by element: a tuple value stays one value
+                col = values
+            laid[j::width] = col
+        flat = laid.tolist()
         full = (n // per) * per
         if full:
             sql = head + ", ".join([one] * per) + conflict
