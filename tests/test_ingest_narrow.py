@@ -271,3 +271,53 @@ def test_key_notes_hash_the_plain_key_values(tmp_path: Path, seed: int) -> None:
         assert checked.keys.index.tolist() == want_pos
         assert list(checked.keys.columns) == list(RELATIONSHIPS.key)
         assert np.array_equal(_key_hashes(checked.keys), expected)
+
+
+@pytest.mark.parametrize("bulk", [True, False])
+def test_mixed_columns_are_stored_row_by_row(tmp_path: Path, bulk: bool) -> None:
+    """The INSERT values are laid out row after row from each column: text with blanks
+    (None and NaN), floats with NaN, booleans, over two full statements and a short one."""
+    n = 2 * ROWS_PER_STATEMENT + 7
+    rng = random.Random(3)
+    people = [f"P{i:04d}" for i in range(n + 1)]
+    store = SQLiteStore(tmp_path / "crm.db")
+    with store.transaction():
+        store.upsert(CLIENTS, _full(CLIENTS, pd.DataFrame({"client_id": people, "name": people})))
+    source = [rng.choice(["a", "b'", None, float("nan")]) for _ in range(n)]
+    confidence = [rng.choice([0.5, 1.0, float("nan")]) for _ in range(n)]
+    converted = [rng.choice([True, False]) for _ in range(n)]
+    frame = _full(RELATIONSHIPS, pd.DataFrame({
+        "src_id": people[:-1], "dst_id": people[1:], "type": "REFERRED", "source": source}))
+    frame["confidence"] = pd.Series(confidence, dtype=float)
+    frame["converted"] = pd.Series(converted, dtype=bool)
+    tx = store.bulk_transaction("relationships") if bulk else store.transaction()
+    with tx:
+        assert store.upsert(RELATIONSHIPS, frame) == n
+    con = sqlite3.connect(tmp_path / "crm.db")
+    try:
+        got = con.execute("SELECT src_id, dst_id, type, source, confidence, converted "
+                          "FROM relationships ORDER BY rowid").fetchall()
+    finally:
+        con.close()
+    want = [(people[i], people[i + 1], "REFERRED",
+             source[i] if isinstance(source[i], str) else None,
+             None if confidence[i] != confidence[i] else confidence[i], int(converted[i]))
+            for i in range(n)]
+    assert got == want
+    store.close()
+
+
+@pytest.mark.parametrize("blank", [None, float("nan")])
+def test_a_missing_key_value_is_still_refused(tmp_path: Path, blank: object) -> None:
+    """Key columns are bound without a scan for missing values: the table's NOT NULL still
+    refuses one, and nothing of the batch is written."""
+    store = SQLiteStore(tmp_path / "crm.db")
+    with store.transaction():
+        store.upsert(CLIENTS, _full(CLIENTS, pd.DataFrame({"client_id": ["A", "B"],
+                                                           "name": ["a", "b"]})))
+    frame = _full(RELATIONSHIPS, pd.DataFrame({"src_id": ["A", blank], "dst_id": ["B", "A"],
+                                               "type": "REFERRED"}))
+    with pytest.raises(sqlite3.IntegrityError, match="NOT NULL"), store.transaction():
+        store.upsert(RELATIONSHIPS, frame)
+    assert store.table_rows(RELATIONSHIPS) == 0
+    store.close()
