@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graphcrm.graph import build_graph
+from graphcrm.graph import AnalysisGraph, build_graph
 from graphcrm.metrics import UnknownIdError
 from graphcrm.metrics.paths import connection_distances, warm_paths
 from graphcrm.model import TABLES
@@ -26,9 +27,23 @@ BUSINESS = 0.5 * 0.35  # A1-C7-P
 COUSIN = 0.5 * 0.55 * 0.6  # A1-C1-C5-P
 
 
-def test_exact_paths_with_introducer_diversity(tmp_store: SQLiteStore) -> None:
+SEARCHES = ("balls", "whole graph")
+
+
+def _searching(ag: AnalysisGraph, search: str) -> AnalysisGraph:
+    """``ag`` with its warm paths found the given way: candidate balls with the hop-bounded
+    A* bound, or the whole graph with the Dijkstra bound (path_whole_graph_max_nodes; the
+    default picks the whole graph for every graph a test builds)."""
+    limit = 10**9 if search == "whole graph" else 0
+    m = dataclasses.replace(ag.settings.metrics, path_whole_graph_max_nodes=limit)
+    ag.settings = dataclasses.replace(ag.settings, metrics=m)
+    return ag
+
+
+@pytest.mark.parametrize("search", SEARCHES)
+def test_exact_paths_with_introducer_diversity(tmp_store: SQLiteStore, search: str) -> None:
     build_world(tmp_store)
-    ag = build_graph(tmp_store)
+    ag = _searching(build_graph(tmp_store), search)
     paths = warm_paths(ag, "A1", "P", k=3, max_hops=4)
     # by distance alone the third path would be FRIENDS (0.18 > 0.175), but it repeats the
     # introducer C4, so the business partner C7 comes first
@@ -49,16 +64,18 @@ def test_exact_paths_with_introducer_diversity(tmp_store: SQLiteStore) -> None:
     assert [p.ids for p in three] == [["C4", "P"], ["C7", "P"], ["C1", "C5", "P"]]
 
 
-def test_distrust_never_on_a_path(tmp_store: SQLiteStore) -> None:
+@pytest.mark.parametrize("search", SEARCHES)
+def test_distrust_never_on_a_path(tmp_store: SQLiteStore, search: str) -> None:
     build_world(tmp_store)
-    ag = build_graph(tmp_store)
+    ag = _searching(build_graph(tmp_store), search)
     for p in warm_paths(ag, "A1", "P", k=10, max_hops=4):
         assert p.hops[0].person_id != "C6"  # the A1-C6 tie was removed by the complaint
 
 
-def test_no_path_and_unknown_ids(tmp_store: SQLiteStore) -> None:
+@pytest.mark.parametrize("search", SEARCHES)
+def test_no_path_and_unknown_ids(tmp_store: SQLiteStore, search: str) -> None:
     build_world(tmp_store)
-    ag = build_graph(tmp_store)
+    ag = _searching(build_graph(tmp_store), search)
     assert warm_paths(ag, "A1", "Q") == []  # Q only knows agent A2
     assert warm_paths(ag, "A1", "P", max_hops=1) == []
     with pytest.raises(UnknownIdError, match="unknown target id 'X9'"):
@@ -100,9 +117,10 @@ def _reference(g: nx.Graph, s: str, t: str, k: int, hops: int) -> list[float]:
     return chosen + rest[: k - len(chosen)]
 
 
-def test_matches_brute_force_on_sample(tmp_path: Path) -> None:
+@pytest.mark.parametrize("search", SEARCHES)
+def test_matches_brute_force_on_sample(tmp_path: Path, search: str) -> None:
     store = _sample_store(tmp_path / "sample.db")
-    ag = build_graph(store)
+    ag = _searching(build_graph(store), search)
     g = ag.G
     rng = np.random.default_rng(5)
     prospects = list(ag.clients.index[ag.clients["status"] == "prospect"])
@@ -289,6 +307,63 @@ def test_hop_bounded_bounds_equal_full_bellman_ford() -> None:
         assert np.array_equal(part[readable], want[readable])
         skipped += int((part[~readable] != want[~readable]).sum())
     assert skipped  # node n - 1 is isolated: only the two other targets skip anything
+
+
+def test_dijkstra_bound_is_a_lower_bound_with_the_same_reach() -> None:
+    """The whole-graph search's bound never exceeds the hop-bounded distance (admissible),
+    is finite exactly where a hop-bounded path exists (so the search enters no node that
+    cannot reach the target in the ties left) and equals the unbounded distance there."""
+    import scipy.sparse as sp
+    from scipy.sparse import csgraph
+
+    from graphcrm.metrics.paths import _dijkstra_bound, _hop_bounded_to, _Sub
+
+    rng = np.random.default_rng(8)
+    n = 300
+    a, b = rng.integers(0, n - 10, 500), rng.integers(0, n - 10, 500)
+    w = sp.coo_matrix((rng.random(500) + 0.05, (a, b)), shape=(n, n)).tocsr()
+    g = (w + w.T).tocsr()
+    g.setdiag(0)
+    g.eliminate_zeros()
+    g.sort_indices()
+    sub = _Sub(g.indptr.astype(np.int64), g.indices.astype(np.int64), g.data)
+    stricter = 0
+    for target in (0, int(np.diff(g.indptr).argmax()), n - 1):
+        exact = _hop_bounded_to(sub, target, 5)
+        got = _dijkstra_bound(g, sub, target, 5)
+        assert np.array_equal(np.isfinite(got), np.isfinite(exact))
+        assert (got[np.isfinite(got)] <= exact[np.isfinite(exact)] + 1e-12).all()
+        unbounded = csgraph.dijkstra(g, directed=False, indices=target)
+        reach = np.isfinite(got)
+        assert np.allclose(got[reach], np.broadcast_to(unbounded, got.shape)[reach])
+        stricter += int((got[reach] < exact[reach] - 1e-9).sum())
+    # the hop limit matters on this sparse graph: somewhere the bound is strictly lower
+    assert stricter
+
+
+@pytest.mark.parametrize("max_hops", [4, 6])
+def test_both_searches_agree_on_a_generated_network(tmp_path: Path, max_hops: int) -> None:
+    """The candidate balls with the hop-bounded bound and the whole graph with the Dijkstra
+    bound are two searches of the same paths: on a generated company network (too many
+    paths for brute force at 6 hops) they return the same distances and the same people."""
+    from graphcrm.bench.metrics import _read_generated
+    from graphcrm.graph import build_graph_frames
+    from graphcrm.synth import generate
+
+    generate(tmp_path, 1500, seed=3)
+    ag = build_graph_frames(_read_generated(tmp_path))
+    rng = np.random.default_rng(2)
+    agents = list(ag.agents.index)
+    people = list(ag.clients.index)
+    found = 0
+    for _ in range(40):
+        a, p = str(rng.choice(agents)), str(rng.choice(people))
+        balls = warm_paths(_searching(ag, "balls"), a, p, k=3, max_hops=max_hops)
+        whole = warm_paths(_searching(ag, "whole graph"), a, p, k=3, max_hops=max_hops)
+        assert [x.distance for x in balls] == pytest.approx([x.distance for x in whole],
+                                                            abs=1e-9)
+        found += bool(balls)
+    assert found >= 10
 
 
 def test_candidates_hold_every_node_of_every_short_path() -> None:

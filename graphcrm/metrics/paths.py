@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
 
 from graphcrm.errors import UnknownIdError
 from graphcrm.graph import AnalysisGraph, ranges
@@ -276,6 +277,22 @@ def _hop_bounded_to(sub: _Sub, target: int, hmax: int,
     return out
 
 
+def _dijkstra_bound(distance: sp.csr_matrix, sub: _Sub, target: int, hmax: int) -> np.ndarray:
+    """``B[r, v]``: the (unbounded) shortest distance from ``v`` to ``target`` where ``v`` is
+    at most ``r`` ties from it, inf where it is farther: the A* heuristic of
+    :func:`warm_paths` on a small graph.
+
+    A lower bound of :func:`_hop_bounded_to` (the hop limit is dropped from the distance but
+    kept as a reachability test, so the search never enters a node that cannot reach the
+    target in the ties left) and consistent (Dijkstra distances obey the triangle
+    inequality). Weaker on a large sparse graph, where the hop limit decides which detours are
+    allowed, but one SciPy (C) Dijkstra costs less than ``hmax`` vectorised rounds when the
+    candidate set is the whole graph."""
+    from_target = dijkstra(distance, directed=True, indices=target)
+    hops = _hops_from(sub, target, hmax)
+    return np.where(hops[None, :] <= np.arange(hmax + 1)[:, None], from_target[None, :], np.inf)
+
+
 def _check(ag: AnalysisGraph, node_id: str, what: str) -> int:
     try:
         p = ag.csr.index.get_loc(node_id)  # microseconds; get_indexer([id]) builds an Index
@@ -326,22 +343,31 @@ def warm_paths(ag: AnalysisGraph, source: str, target: str, k: int | None = None
     if s == t or k <= 0 or hmax <= 0:
         return []
     c = ag.csr
-    cand = _candidates(c.strength, s, t, hmax)
-    sub = _subgraph(c.distance, cand)
-    si = int(np.searchsorted(cand, s))
-    ti = int(np.searchsorted(cand, t))
-    hs = _hops_from(sub, si, hmax)
-    # hop-bounded distances to the target (also its hop counts: the first finite round)
-    bound = _hop_bounded_to(sub, ti, hmax, hs)
-    ht = np.where(np.isfinite(bound[hmax]), np.argmax(np.isfinite(bound), axis=0), np.inf)
-    off_bound = hs + ht > hmax
-    if off_bound[ti]:
-        return []
-    # a node with hops(s, v) + hops(v, t) > max_hops lies on no path within the bound: an
-    # infinite bound removes it from the search as surely as cutting it out of ``sub`` (which
-    # cost a second slicing), and the other nodes' bounds stay valid lower bounds
-    bound[:, off_bound] = np.inf
-    nodes = cand
+    nodes: np.ndarray | None
+    if c.distance.shape[0] <= m.path_whole_graph_max_nodes:
+        # a small network: the balls would be (nearly) the whole graph
+        nodes, si, ti = None, s, t
+        d = c.distance
+        sub = _Sub(d.indptr, d.indices, d.data)
+        bound = _dijkstra_bound(d, sub, ti, hmax)
+        if not np.isfinite(bound[hmax, si]):
+            return []
+    else:
+        nodes = _candidates(c.strength, s, t, hmax)
+        sub = _subgraph(c.distance, nodes)
+        si = int(np.searchsorted(nodes, s))
+        ti = int(np.searchsorted(nodes, t))
+        hs = _hops_from(sub, si, hmax)
+        # hop-bounded distances to the target (also its hop counts: the first finite round)
+        bound = _hop_bounded_to(sub, ti, hmax, hs)
+        ht = np.where(np.isfinite(bound[hmax]), np.argmax(np.isfinite(bound), axis=0), np.inf)
+        off_bound = hs + ht > hmax
+        if off_bound[ti]:
+            return []
+        # a node with hops(s, v) + hops(v, t) > max_hops lies on no path within the bound: an
+        # infinite bound removes it from the search as surely as cutting it out of ``sub``
+        # (which cost a second slicing), and the other nodes' bounds stay valid lower bounds
+        bound[:, off_bound] = np.inf
     # bound[r, w] is a lower bound of the rest of a path at w with r ties left
     indptr, indices, data = sub.indptr, sub.indices, sub.data
 
@@ -353,29 +379,35 @@ def warm_paths(ag: AnalysisGraph, source: str, target: str, k: int | None = None
     heap: list[tuple[float, int, float, tuple[int, ...], int, list[int], list[float],
                      list[float]]] = []
 
-    # per-node tie lists as Python lists: most expanded nodes have a dozen ties, where a NumPy
-    # call per tie costs more than the loop; the bound is gathered for the node's ties only
-    # (the whole bound as lists cost milliseconds on a 10^4-node subgraph)
-    ties: dict[int, tuple[np.ndarray, list[int], list[float]]] = {}
+    # A node's children, sorted by ``tie distance + bound of the rest``, depend only on the
+    # node and the ties left, not on the path that reached it: a hub reached by many paths is
+    # sorted once per number of ties left, and each later expansion pushes one entry.
+    # Python lists, not NumPy: most expanded nodes have a dozen ties, where a NumPy call per
+    # tie costs more than the loop; the bound is gathered for the node's ties only.
+    children: dict[tuple[int, int], tuple[list[int], list[float], list[float]] | None] = {}
 
     def push_children(g: float, path: tuple[int, ...]) -> None:
         left = hmax - len(path)  # ties left after the next one
         if left < 0:
             return
         v = path[-1]
-        got = ties.get(v)
-        if got is None:
+        got = children.get((v, left), False)
+        if got is False:
             lo, hi = indptr[v], indptr[v + 1]
-            got = ties[v] = (indices[lo:hi], indices[lo:hi].tolist(), data[lo:hi].tolist())
-        nb, tie_to, tie_d = got
-        rest = bound[left][nb].tolist()
-        kids = [(g + d + r, w, d) for w, d, r in zip(tie_to, tie_d, rest, strict=True)
-                if r != math.inf]
-        if not kids:
+            nb = indices[lo:hi]
+            kids = [(d + r, w, d) for w, d, r in zip(nb.tolist(), data[lo:hi].tolist(),
+                                                    bound[left][nb].tolist(), strict=True)
+                    if r != math.inf]
+            kids.sort(key=itemgetter(0))  # stable: equal keys keep the tie order
+            got = None
+            if kids:
+                rks, ws, ds = (list(c) for c in zip(*kids, strict=True))
+                got = (ws, ds, rks)
+            children[(v, left)] = got
+        if got is None:
             return
-        kids.sort(key=itemgetter(0))  # stable: equal keys keep the tie order
-        ks, ws, ds = (list(c) for c in zip(*kids, strict=True))
-        heapq.heappush(heap, (ks[0], next(counter), g, path, 0, ws, ds, ks))
+        ws, ds, rks = got
+        heapq.heappush(heap, (g + rks[0], next(counter), g, path, 0, ws, ds, rks))
 
     taken: set[int | None] = set()
     selected: list[tuple[float, tuple[int, ...]]] = []
@@ -385,9 +417,9 @@ def warm_paths(ag: AnalysisGraph, source: str, target: str, k: int | None = None
         expansions = 1
         push_children(0.0, (si,))
     while heap and len(selected) < k and expansions < m.path_max_expansions:
-        _, _, g0, parent, i, ws, ds, ks = heapq.heappop(heap)
+        _, _, g0, parent, i, ws, ds, rks = heapq.heappop(heap)
         if i + 1 < len(ws):
-            heapq.heappush(heap, (ks[i + 1], next(counter), g0, parent, i + 1, ws, ds, ks))
+            heapq.heappush(heap, (g0 + rks[i + 1], next(counter), g0, parent, i + 1, ws, ds, rks))
         v = ws[i]
         if v in parent:
             continue
@@ -407,7 +439,8 @@ def warm_paths(ag: AnalysisGraph, source: str, target: str, k: int | None = None
         push_children(g, path)
     chosen = selected + reserve[: max(0, k - len(selected))]
     columns = {col: ag.edges[col].to_numpy() for col in _EDGE_COLUMNS}
-    return [_explain(ag, [int(nodes[i]) for i in p], g, columns) for g, p in chosen]
+    return [_explain(ag, list(p) if nodes is None else [int(nodes[i]) for i in p], g, columns)
+            for g, p in chosen]
 
 
 def _explain(ag: AnalysisGraph, path: list[int], distance: float,
