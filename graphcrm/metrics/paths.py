@@ -418,6 +418,10 @@ def warm_paths(ag: AnalysisGraph, source: str, target: str, k: int | None = None
         push_children(0.0, (si,))
     while heap and len(selected) < k and expansions < m.path_max_expansions:
         _, _, g0, parent, i, ws, ds, rks = heapq.heappop(heap)
+        if len(parent) > 1 and parent[1] in taken and len(reserve) >= k:
+            # every path below ``parent`` goes through a first introducer already chosen,
+            # and the reserve is full: drop the whole family, not one sibling at a time
+            continue
         if i + 1 < len(ws):
             heapq.heappush(heap, (g0 + rks[i + 1], next(counter), g0, parent, i + 1, ws, ds, rks))
         v = ws[i]
