@@ -409,18 +409,30 @@ def warm_paths(ag: AnalysisGraph, source: str, target: str, k: int | None = None
         ws, ds, rks = got
         heapq.heappush(heap, (g + rks[0], next(counter), g, path, 0, ws, ds, rks))
 
+    # First the best path through each first introducer: a partial path under an introducer
+    # already chosen is set aside, not expanded. Only if the heap runs dry with fewer than k
+    # introducers are the set-aside paths searched, in order, for the next best paths (a
+    # hard query spent most of its expansions on a chosen introducer's detours).
     taken: set[int | None] = set()
     selected: list[tuple[float, tuple[int, ...]]] = []
     reserve: list[tuple[float, tuple[int, ...]]] = []
+    set_aside: list[Any] = []
+    filling = False
     expansions = 0
     if m.path_max_expansions > 0:
         expansions = 1
         push_children(0.0, (si,))
-    while heap and len(selected) < k and expansions < m.path_max_expansions:
-        _, _, g0, parent, i, ws, ds, rks = heapq.heappop(heap)
-        if len(parent) > 1 and parent[1] in taken and len(reserve) >= k:
-            # every path below ``parent`` goes through a first introducer already chosen,
-            # and the reserve is full: drop the whole family, not one sibling at a time
+    while len(selected) + len(reserve) < k and expansions < m.path_max_expansions:
+        if not heap:
+            if filling or not set_aside:
+                break
+            heap, set_aside, filling = set_aside, [], True
+            heapq.heapify(heap)
+            continue
+        entry = heapq.heappop(heap)
+        _, _, g0, parent, i, ws, ds, rks = entry
+        if not filling and len(parent) > 1 and parent[1] in taken:
+            set_aside.append(entry)  # its later siblings stay with it
             continue
         if i + 1 < len(ws):
             heapq.heappush(heap, (g0 + rks[i + 1], next(counter), g0, parent, i + 1, ws, ds, rks))
@@ -429,19 +441,16 @@ def warm_paths(ag: AnalysisGraph, source: str, target: str, k: int | None = None
             continue
         g = g0 + ds[i]
         path = (*parent, v)
-        intro = path[1] if len(path) > 2 or v != ti else None
         if v == ti:
-            if intro not in taken:
-                taken.add(intro)
-                selected.append((g, path))
-            elif len(reserve) < k:
+            if filling:
                 reserve.append((g, path))
-            continue
-        if intro in taken and len(reserve) >= k:
+            else:  # the first path through this introducer (None: the direct tie)
+                taken.add(path[1] if len(path) > 2 else None)
+                selected.append((g, path))
             continue
         expansions += 1
         push_children(g, path)
-    chosen = selected + reserve[: max(0, k - len(selected))]
+    chosen = selected + reserve
     columns = {col: ag.edges[col].to_numpy() for col in _EDGE_COLUMNS}
     return [_explain(ag, list(p) if nodes is None else [int(nodes[i]) for i in p], g, columns)
             for g, p in chosen]
