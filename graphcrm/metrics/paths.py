@@ -219,6 +219,10 @@ def _hops_from(sub: _Sub, start: int, depth: int) -> np.ndarray:
     return hops
 
 
+#: above this many ties a node's children are filtered and sorted with NumPy (a call costs
+#: more than a short Python loop; a hub's thousands of ties cost far less)
+_NUMPY_CHILDREN = 32
+
 _EDGE_COLUMNS = ("distance", "strength", "type", "kind", "last_contact")
 
 
@@ -395,14 +399,23 @@ def warm_paths(ag: AnalysisGraph, source: str, target: str, k: int | None = None
         if got is False:
             lo, hi = indptr[v], indptr[v + 1]
             nb = indices[lo:hi]
-            kids = [(d + r, w, d) for w, d, r in zip(nb.tolist(), data[lo:hi].tolist(),
-                                                    bound[left][nb].tolist(), strict=True)
-                    if r != math.inf]
-            kids.sort(key=itemgetter(0))  # stable: equal keys keep the tie order
             got = None
-            if kids:
-                rks, ws, ds = (list(c) for c in zip(*kids, strict=True))
-                got = (ws, ds, rks)
+            if hi - lo > _NUMPY_CHILDREN:  # a hub: one NumPy sort, not a Python one
+                rest = bound[left][nb]
+                ok = np.flatnonzero(rest != np.inf)
+                if len(ok):
+                    key = data[lo:hi][ok] + rest[ok]
+                    order = ok[np.argsort(key, kind="stable")]  # equal keys keep tie order
+                    got = (nb[order].tolist(), data[lo:hi][order].tolist(),
+                           (data[lo:hi][order] + rest[order]).tolist())
+            else:
+                kids = [(d + r, w, d) for w, d, r in zip(nb.tolist(), data[lo:hi].tolist(),
+                                                        bound[left][nb].tolist(), strict=True)
+                        if r != math.inf]
+                kids.sort(key=itemgetter(0))  # stable: equal keys keep the tie order
+                if kids:
+                    rks, ws, ds = (list(c) for c in zip(*kids, strict=True))
+                    got = (ws, ds, rks)
             children[(v, left)] = got
         if got is None:
             return
