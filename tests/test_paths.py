@@ -346,6 +346,30 @@ def test_dijkstra_bound_is_a_lower_bound_with_the_same_reach() -> None:
     assert stricter
 
 
+def test_bfs_hops_by_pointer_jumping_match_scipy() -> None:
+    """Hop counts from SciPy's BFS order and pointer jumping equal csgraph's unweighted
+    shortest paths: sparse and dense random graphs (unreachable nodes inf) and a long chain
+    (many jumping rounds)."""
+    import scipy.sparse as sp
+    from scipy.sparse import csgraph
+
+    from graphcrm.metrics.paths import _bfs_hops
+
+    rng = np.random.default_rng(1)
+    graphs = []
+    for n, m in [(300, 320), (300, 900), (1000, 1100)]:
+        a, b = rng.integers(0, n, m), rng.integers(0, n, m)
+        graphs.append(sp.coo_matrix((rng.random(m) + 0.1, (a, b)), shape=(n, n)).tocsr())
+    chain = np.arange(1999)
+    graphs.append(sp.coo_matrix((np.ones(1999), (chain, chain + 1)), shape=(2000, 2000)).tocsr())
+    for w in graphs:
+        g = (w + w.T).tocsr()
+        n = g.shape[0]
+        for start in (0, 3, n // 2, n - 1):
+            want = csgraph.shortest_path(g, unweighted=True, directed=False, indices=start)
+            assert np.array_equal(_bfs_hops(g, start), want)
+
+
 @pytest.mark.parametrize("max_hops", [4, 6])
 def test_both_searches_agree_on_a_generated_network(tmp_path: Path, max_hops: int) -> None:
     """The candidate balls with the hop-bounded bound and the whole graph with the Dijkstra

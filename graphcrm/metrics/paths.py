@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse.csgraph import breadth_first_order, dijkstra
 
 from graphcrm.errors import UnknownIdError
 from graphcrm.graph import AnalysisGraph, ranges
@@ -297,8 +297,28 @@ def _dijkstra_bound(distance: sp.csr_matrix, sub: _Sub, target: int, hmax: int) 
     allowed, but one SciPy (C) Dijkstra costs less than ``hmax`` vectorised rounds when the
     candidate set is the whole graph."""
     from_target = dijkstra(distance, directed=True, indices=target)
-    hops = _hops_from(sub, target, hmax)
+    hops = _bfs_hops(distance, target)
     return np.where(hops[None, :] <= np.arange(hmax + 1)[:, None], from_target[None, :], np.inf)
+
+
+def _bfs_hops(matrix: sp.csr_matrix, start: int) -> np.ndarray:
+    """Hop counts from ``start`` (inf where unreachable): SciPy's breadth-first order (C) and
+    depths by pointer jumping up the BFS tree, ``log2(depth)`` NumPy rounds (the level-by-level
+    NumPy BFS costs a round per level over the whole of a small, dense graph)."""
+    order, pred = breadth_first_order(matrix, start, directed=True, return_predecessors=True)
+    depth = np.ones(len(order), dtype=np.int64)
+    depth[0] = 0
+    where = np.full(matrix.shape[0], -1, dtype=np.int64)
+    where[order] = np.arange(len(order))
+    parent = pred[order]
+    parent[0] = start  # SciPy marks the root's parent -9999
+    up = where[parent]  # each reached node's parent, as a position in ``order``
+    while (up != 0).any():  # depth[i] counts the ties from i up to up[i]
+        depth = depth + np.where(up != 0, depth[up], 0)
+        up = up[up]
+    hops = np.full(matrix.shape[0], np.inf)
+    hops[order] = depth
+    return hops
 
 
 def _check(ag: AnalysisGraph, node_id: str, what: str) -> int:
