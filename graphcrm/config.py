@@ -170,10 +170,12 @@ class MetricSettings:
     })
     #: warm-path search gives up after expanding this many partial paths (keeps the best found)
     path_max_expansions: int = 200_000
-    #: warm paths on a graph of at most this many nodes search the whole graph with a SciPy
-    #: Dijkstra bound instead of growing candidate balls: on a small, dense network the balls
-    #: are the whole graph and growing them costs more than the search
+    #: warm paths on a graph of at most path_whole_graph_max_nodes nodes search the whole graph
+    #: (with a SciPy Dijkstra bound) once the candidate balls hold more than
+    #: path_whole_graph_share of its nodes: on a small, dense network the balls are most of the
+    #: graph and cutting them out costs more than the search
     path_whole_graph_max_nodes: int = 20_000
+    path_whole_graph_share: float = 0.25
     #: policy statuses that are behavioural-trust evidence ("has bought") for the agent who
     #: wrote the policy (the servicing agent when the writer is blank): a lapsed or
     #: surrendered policy was still bought

@@ -32,10 +32,11 @@ SEARCHES = ("balls", "whole graph")
 
 def _searching(ag: AnalysisGraph, search: str) -> AnalysisGraph:
     """``ag`` with its warm paths found the given way: candidate balls with the hop-bounded
-    A* bound, or the whole graph with the Dijkstra bound (path_whole_graph_max_nodes; the
-    default picks the whole graph for every graph a test builds)."""
-    limit = 10**9 if search == "whole graph" else 0
-    m = dataclasses.replace(ag.settings.metrics, path_whole_graph_max_nodes=limit)
+    A* bound, or the whole graph with the Dijkstra bound (path_whole_graph_max_nodes and
+    path_whole_graph_share: share 0 switches as soon as the balls grow past their ends)."""
+    whole = search == "whole graph"
+    m = dataclasses.replace(ag.settings.metrics, path_whole_graph_max_nodes=10**9 if whole else 0,
+                            path_whole_graph_share=0.0)
     ag.settings = dataclasses.replace(ag.settings, metrics=m)
     return ag
 

@@ -124,6 +124,7 @@ class _Bfs:
         self.seen[start] = True
         self.frontier = np.array([start], dtype=np.int64)
         self.depth = 0
+        self.size = 1  # nodes seen
         self._scratch = np.empty(csr.shape[0], dtype=np.int64)
 
     def next_cost(self) -> int:
@@ -139,11 +140,14 @@ class _Bfs:
             self.seen[nb] = True
             self.frontier = nb
             self.depth += 1
+            self.size += len(nb)
         return self
 
 
-def _candidates(csr: sp.csr_matrix, s: int, t: int, hmax: int) -> np.ndarray:
-    """Every node on some path of at most ``hmax`` ties from ``s`` to ``t`` (and a few others).
+def _candidates(csr: sp.csr_matrix, s: int, t: int, hmax: int, max_nodes: int | None = None
+                ) -> np.ndarray | None:
+    """Every node on some path of at most ``hmax`` ties from ``s`` to ``t`` (and a few others);
+    None as soon as the two balls hold more than ``max_nodes`` nodes.
 
     A node ``v`` on such a path has ``hops(s, v) + hops(v, t) <= hmax``, so for any split
     ``a + b = hmax - 1`` it is within ``a`` hops of ``s`` or within ``b`` of ``t`` (if
@@ -163,6 +167,8 @@ def _candidates(csr: sp.csr_matrix, s: int, t: int, hmax: int) -> np.ndarray:
             break
         grow_s = len(fs.frontier) and (not len(ft.frontier) or fs.next_cost() <= ft.next_cost())
         (fs if grow_s else ft).grow()
+        if max_nodes is not None and fs.size + ft.size > max_nodes:
+            return None
     keep = fs.seen | ft.seen
     if fs.depth + ft.depth == hmax - 1 and len(fs.frontier) and len(ft.frontier):
         # the ties between the two shells, gathered from the shell with fewer ties; a shell
@@ -371,17 +377,18 @@ def warm_paths(ag: AnalysisGraph, source: str, target: str, k: int | None = None
     if s == t or k <= 0 or hmax <= 0:
         return []
     c = ag.csr
-    nodes: np.ndarray | None
-    if c.distance.shape[0] <= m.path_whole_graph_max_nodes:
-        # a small network: the balls would be (nearly) the whole graph
-        nodes, si, ti = None, s, t
+    n = c.distance.shape[0]
+    nodes = _candidates(c.strength, s, t, hmax, int(m.path_whole_graph_share * n)
+                        if n <= m.path_whole_graph_max_nodes else None)
+    if nodes is None:
+        # a small, dense network: the balls would be most of the graph
+        si, ti = s, t
         d = c.distance
         sub = _Sub(d.indptr, d.indices, d.data)
         bound = _dijkstra_bound(d, sub, ti, hmax)
         if not np.isfinite(bound[hmax, si]):
             return []
     else:
-        nodes = _candidates(c.strength, s, t, hmax)
         sub = _subgraph(c.distance, nodes)
         si = int(np.searchsorted(nodes, s))
         ti = int(np.searchsorted(nodes, t))
