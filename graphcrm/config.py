@@ -173,9 +173,10 @@ class MetricSettings:
     #: warm paths on a graph of at most path_whole_graph_max_nodes nodes search the whole graph
     #: (with a SciPy Dijkstra bound) once the candidate balls hold more than
     #: path_whole_graph_share of its nodes: on a small, dense network the balls are most of the
-    #: graph and cutting them out costs more than the search
-    path_whole_graph_max_nodes: int = 20_000
-    path_whole_graph_share: float = 0.25
+    #: graph and cutting them out costs more than the search. How a query searches, not what
+    #: the analysis snapshot holds: left out of ``repr`` and with it the snapshot's key
+    path_whole_graph_max_nodes: int = field(default=20_000, repr=False)
+    path_whole_graph_share: float = field(default=0.25, repr=False)
     #: policy statuses that are behavioural-trust evidence ("has bought") for the agent who
     #: wrote the policy (the servicing agent when the writer is blank): a lapsed or
     #: surrendered policy was still bought
