@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -282,21 +283,29 @@ def test_subgraph_and_ball_match_scipy() -> None:
         assert _hops_from(sub, si, 3).tolist() == want.tolist()
 
 
-def test_hop_bounded_bounds_equal_full_bellman_ford() -> None:
-    """The frontier rounds of the A* bounds equal plain Bellman–Ford rounds over every tie."""
+def _random_ties(seed: int, n: int, m: int, isolated: int) -> Any:
+    """A symmetric random CSR graph of ``n`` nodes and ``m`` drawn ties (weights > 0), its
+    last ``isolated`` nodes without ties, and the same graph as the search's ``_Sub``."""
     import scipy.sparse as sp
 
-    from graphcrm.metrics.paths import _hop_bounded_to, _hops_from, _Sub
+    from graphcrm.metrics.paths import _Sub
 
-    rng = np.random.default_rng(3)
-    n = 300
-    a, b = rng.integers(0, n - 10, 700), rng.integers(0, n - 10, 700)
-    w = sp.coo_matrix((rng.random(700) + 0.05, (a, b)), shape=(n, n)).tocsr()
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(0, n - isolated, m), rng.integers(0, n - isolated, m)
+    w = sp.coo_matrix((rng.random(m) + 0.05, (a, b)), shape=(n, n)).tocsr()
     g = (w + w.T).tocsr()
     g.setdiag(0)
     g.eliminate_zeros()
     g.sort_indices()
-    sub = _Sub(g.indptr.astype(np.int64), g.indices.astype(np.int64), g.data)
+    return g, _Sub(g.indptr.astype(np.int64), g.indices.astype(np.int64), g.data)
+
+
+def test_hop_bounded_bounds_equal_full_bellman_ford() -> None:
+    """The frontier rounds of the A* bounds equal plain Bellman–Ford rounds over every tie."""
+    from graphcrm.metrics.paths import _hop_bounded_to, _hops_from
+
+    n = 300
+    g, sub = _random_ties(3, n, 700, isolated=10)
     dense = np.where(g.toarray() > 0, g.toarray(), np.inf)
     skipped = 0
     for target in (0, 5, n - 1):
@@ -319,20 +328,12 @@ def test_dijkstra_bound_is_a_lower_bound_with_the_same_reach() -> None:
     """The whole-graph search's bound never exceeds the hop-bounded distance (admissible),
     is finite exactly where a hop-bounded path exists (so the search enters no node that
     cannot reach the target in the ties left) and equals the unbounded distance there."""
-    import scipy.sparse as sp
     from scipy.sparse import csgraph
 
-    from graphcrm.metrics.paths import _dijkstra_bound, _hop_bounded_to, _Sub
+    from graphcrm.metrics.paths import _dijkstra_bound, _hop_bounded_to
 
-    rng = np.random.default_rng(8)
     n = 300
-    a, b = rng.integers(0, n - 10, 500), rng.integers(0, n - 10, 500)
-    w = sp.coo_matrix((rng.random(500) + 0.05, (a, b)), shape=(n, n)).tocsr()
-    g = (w + w.T).tocsr()
-    g.setdiag(0)
-    g.eliminate_zeros()
-    g.sort_indices()
-    sub = _Sub(g.indptr.astype(np.int64), g.indices.astype(np.int64), g.data)
+    g, sub = _random_ties(8, n, 500, isolated=10)
     stricter = 0
     for target in (0, int(np.diff(g.indptr).argmax()), n - 1):
         exact = _hop_bounded_to(sub, target, 5)
