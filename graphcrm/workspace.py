@@ -19,7 +19,8 @@ from graphcrm.config import Settings
 from graphcrm.fieldwork import calendar as fieldwork_calendar
 from graphcrm.graph import AnalysisGraph, build_graph
 from graphcrm.metrics.bridges import betweenness
-from graphcrm.metrics.influence import influence_table
+from graphcrm.metrics.hub_scope import hub_scope_index
+from graphcrm.metrics.influence import agent_influence, influence_table
 from graphcrm.metrics.opmap import client_tiers
 from graphcrm.metrics.penetration import tie_counts
 from graphcrm.metrics.stages import stage_table
@@ -30,7 +31,7 @@ from graphcrm.store.connect import open_store
 
 __all__ = ["SNAPSHOT_SUFFIX", "load_graph", "open_access_store", "open_store", "preload_graph",
            "read_snapshot", "save_snapshot", "snapshot_path", "user_scope", "warm_graph",
-           "warm_graph_tables"]
+           "warm_graph_tables", "warm_hubs_page"]
 
 
 #: suffix of the analysis-graph snapshot file written beside an embedded store's file
@@ -210,7 +211,7 @@ def warm_graph(store: GraphStore, settings: Settings | None = None) -> AnalysisG
 def warm_graph_tables(ag: AnalysisGraph) -> None:
     """Compute on ``ag`` what the first pages and commands read: the influence table with
     circles, trust, quadrants and tiers, bridges, the agents' books, tie counts, operation
-    stages, and the field-work lookups (calendar, orphans)."""
+    stages, the field-work lookups (calendar, orphans) and the hubs page's tables."""
     influence_table(ag)  # also the influence scores the operation map reads
     client_tiers(ag)
     ag.book("")  # every agent's book (the operation map's first visit)
@@ -218,6 +219,14 @@ def warm_graph_tables(ag: AnalysisGraph) -> None:
     stage_table(ag)  # every client's operation stage (the operation map)
     betweenness(ag)  # bridges: sized by [metrics] betweenness_work_budget (seconds at 10^5)
     fieldwork_calendar.warm(ag)
+    warm_hubs_page(ag)
+
+
+def warm_hubs_page(ag: AnalysisGraph) -> None:
+    """The hubs page's whole-graph passes: the agents' influence (a PageRank of the whole
+    graph) and the per-client index the page filters to a team (numbers only, no names)."""
+    agent_influence(ag)
+    hub_scope_index(ag)
 
 
 # -- the app server (graphcrm demo, graphcrm bench app --browser) ----------------------------

@@ -58,6 +58,11 @@ class Ctx:
         full = cached_graph(self.location, self.version)
         return scoped_view(full, user_scope(full), self.lang)
 
+    def full_graph(self) -> Any:
+        """The whole analysis graph, every name in it: only for metrics whose result the page
+        filters to the user's scope or hides (:meth:`rows`, :meth:`hide`) before showing it."""
+        return cached_graph(self.location, self.version)
+
     def frame(self, name: str, fn: Callable[..., pd.DataFrame], *args: Any) -> pd.DataFrame:
         """A global metric table, cached per (store, data version, name, args) and shared by
         every session: read it, never change it in place (filter or copy it first)."""

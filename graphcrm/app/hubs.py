@@ -10,13 +10,10 @@ import streamlit as st
 from graphcrm.app.common import Ctx, md, person_label, safe
 from graphcrm.i18n import code
 from graphcrm.metrics.bridges import betweenness
-from graphcrm.metrics.influence import agent_influence, bridges, hubs, influence_table
+from graphcrm.metrics.hub_scope import HubsInScope, hubs_in_scope
+from graphcrm.metrics.influence import agent_influence, bridges
 from graphcrm.metrics.narrate import circle_names, hubs_table
 from graphcrm.wording import pct
-
-
-def _hubs_all(ag: Any) -> pd.DataFrame:
-    return hubs(ag, top=len(ag.clients), table=influence_table(ag))
 
 
 def _agent_influence(ag: Any) -> pd.DataFrame:
@@ -56,16 +53,15 @@ def render(ctx: Ctx) -> None:
         members = set(agents.index[agents[scope] == value])
     if ctx.scope.agents is not None:  # a manager's teams, an agent's own book
         members &= set(ctx.scope.agents)
-    table = safe(ctx, ctx.frame, "influence_table", influence_table)
-    every = safe(ctx, ctx.frame, "hubs_all", _hubs_all)
-    if table is None or every is None:
-        return
-    names = scoped_circle_names(ctx, table)
-    # the people of this scope: those its agents serve (everyone for "all")
-    served = ag.serving.reindex(table["id"]).isin(members).to_numpy()
-    scoped = table.loc[(table["label"] == "Client") & (served | (scope == "all"))]
     top = ctx.settings.metrics.hubs_top
-    mine = every.loc[every["serving_agent"].isin(members)].head(top)
+    # the whole-graph pass comes from the warm-up's snapshot; here only this scope's rows
+    # (the full graph's tables: every row kept is served by the scope's agents)
+    view = safe(ctx, hubs_in_scope, ctx.full_graph(), members, scope == "all", top)
+    if view is None:
+        return
+    names = scoped_circle_names(ctx, view)
+    # members are within the user's scope; hidden all the same, should that ever change
+    mine = ctx.hide(view.hubs, {"id": "name"})
     st.subheader(ctx.t("top_hubs") + (f" — {value}" if value else ""))
     st.caption(ctx.t("hubs_caption"))
     st.dataframe(hubs_table(ag, mine, ctx.lang, names), hide_index=True, key="hubs_table")
@@ -98,7 +94,7 @@ def render(ctx: Ctx) -> None:
             st.caption(ctx.t("bridges_sample", k=br.attrs.get("sample_size", 0),
                              n=len(ag.nodes)))
     st.subheader(ctx.t("influence_chart") + (f" — {value}" if value else ""))
-    people = scoped["influence"] * 100
+    people = pd.Series(view.influence * 100)
     if len(people):
         hist = pd.cut(people, bins=list(range(0, 101, 10)), include_lowest=True)
         counts = hist.value_counts(sort=False)
@@ -107,12 +103,7 @@ def render(ctx: Ctx) -> None:
                      x_label=ctx.t("col_influence"), y_label=ctx.t("col_members"))
         st.caption(ctx.t("influence_legend"))
     st.subheader(ctx.t("circle_penetration") + (f" — {value}" if value else ""))
-    clients = table.loc[(table["label"] == "Client") & table["circle"].notna(), ["id", "circle"]]
-    clients = clients.assign(served=ag.serving.reindex(clients["id"]).isin(members).to_numpy())
-    pen = clients.groupby("circle").agg(members=("id", "size"), served=("served", "sum"))
-    if scope != "all":  # the circles this scope is in
-        pen = pen.loc[pen["served"] > 0]
-    pen = pen.sort_values("members", ascending=False).head(10)
+    pen = view.circles
     st.dataframe(pd.DataFrame({
         ctx.t("col_circle"): [names.get(int(c), "—") for c in pen.index],
         ctx.t("col_members"): pen["members"].to_numpy(),
@@ -123,9 +114,7 @@ def render(ctx: Ctx) -> None:
         st.caption(md(person_label(ag, str(mine.iloc[0]["id"]))))
 
 
-def scoped_circle_names(ctx: Ctx, table: pd.DataFrame) -> dict[int, str]:
-    """Each circle named after its two most influential members, with the names the signed-in
-    user may see ("a client of 同事 X (team)" for colleagues' clients)."""
-    people = table.loc[(table["label"] == "Client") & table["circle"].notna()]
-    top = people.sort_values("influence", ascending=False).groupby("circle", sort=False).head(2)
-    return circle_names(ctx.graph(), ctx.hide(top, {"id": "name"}))
+def scoped_circle_names(ctx: Ctx, view: HubsInScope) -> dict[int, str]:
+    """Each circle of the page named after its two most influential members, with the names
+    the signed-in user may see ("a client of 同事 X (team)" for colleagues' clients)."""
+    return circle_names(ctx.graph(), ctx.hide(view.circle_top, {"id": "name"}))

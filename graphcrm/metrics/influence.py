@@ -300,6 +300,9 @@ def agent_influence(ag: AnalysisGraph) -> pd.DataFrame:
         agents; 0 for an agent whose clients have no influence of their own): the agent's
         influence is the reach of the relationships the agent holds.
     """
+    hit = ag._cache.get("agent_influence")
+    if hit is not None:
+        return hit.copy()
     m = ag.settings.metrics
     c = ag.csr
     full = _pagerank(c.ids, c.strength, m.pagerank_alpha, m.pagerank_tol, m.pagerank_max_iter)
@@ -325,8 +328,12 @@ def agent_influence(ag: AnalysisGraph) -> pd.DataFrame:
         "pagerank": pr.to_numpy(),
     })
     df["influence"] = _pct(df["book_influence"]).to_numpy()
-    return df.sort_values(["influence", "id"], ascending=[False, True], kind="stable"
-                          ).reset_index(drop=True)
+    df = df.sort_values(["influence", "id"], ascending=[False, True], kind="stable"
+                        ).reset_index(drop=True)
+    # a PageRank of the whole graph: once per analysis graph (the warm-up saves it; agents'
+    # names only, which every role may see)
+    ag._cache["agent_influence"] = df
+    return df.copy()
 
 
 def hubs(ag: AnalysisGraph, top: int | None = None, team: str | None = None,

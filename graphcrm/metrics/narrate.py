@@ -152,7 +152,9 @@ def circle_names(ag: Any, table: Any, members: int = 2) -> dict[int, str]:
     """Each circle (community id of the influence table) named by its most influential
     members: ``胡琳、王浩等 152 人`` -> here just the names joined; the caller adds the size."""
     people = table.loc[table["label"] == "Client"] if "label" in table else table
-    top = people.sort_values("influence", ascending=False).groupby("circle", sort=False)
+    # stable: people of equal influence keep the table's order (the influence table: by id)
+    top = people.sort_values("influence", ascending=False, kind="stable").groupby(
+        "circle", sort=False)
     return {int(c): "、".join(str(n) for n in g["name"].head(members))
             for c, g in top}
 
