@@ -21,6 +21,7 @@ from graphcrm.graph import AnalysisGraph, build_graph
 from graphcrm.metrics.bridges import betweenness
 from graphcrm.metrics.hub_scope import hub_scope_index
 from graphcrm.metrics.influence import agent_influence, influence_table
+from graphcrm.metrics.needs import gaps_inputs
 from graphcrm.metrics.opmap import client_tiers
 from graphcrm.metrics.penetration import tie_counts
 from graphcrm.metrics.stages import stage_table
@@ -30,8 +31,8 @@ from graphcrm.store.base import GraphStore
 from graphcrm.store.connect import open_store
 
 __all__ = ["SNAPSHOT_SUFFIX", "load_graph", "open_access_store", "open_store", "preload_graph",
-           "read_snapshot", "save_snapshot", "snapshot_path", "user_scope", "warm_graph",
-           "warm_graph_tables", "warm_hubs_page"]
+           "read_snapshot", "save_snapshot", "snapshot_path", "user_scope", "warm_gaps_page",
+           "warm_graph", "warm_graph_tables", "warm_hubs_page"]
 
 
 #: suffix of the analysis-graph snapshot file written beside an embedded store's file
@@ -220,6 +221,7 @@ def warm_graph_tables(ag: AnalysisGraph) -> None:
     betweenness(ag)  # bridges: sized by [metrics] betweenness_work_budget (seconds at 10^5)
     fieldwork_calendar.warm(ag)
     warm_hubs_page(ag)
+    warm_gaps_page(ag)
 
 
 def warm_hubs_page(ag: AnalysisGraph) -> None:
@@ -227,6 +229,11 @@ def warm_hubs_page(ag: AnalysisGraph) -> None:
     graph) and the per-client index the page filters to a team (numbers only, no names)."""
     agent_influence(ag)
     hub_scope_index(ag)
+
+
+def warm_gaps_page(ag: AnalysisGraph) -> None:
+    """The coverage-gaps page's whole-graph reads: the family ties and the reference date."""
+    gaps_inputs(ag)
 
 
 # -- the app server (graphcrm demo, graphcrm bench app --browser) ----------------------------

@@ -333,3 +333,30 @@ def test_category_table_in_the_docs_matches_the_settings() -> None:
         for c in cats.split("|"):
             want.setdefault(c, [set(), set(), set(), set()])[col].add(need)
     assert table == want
+
+
+def test_graph_gaps_of_a_book_read_from_the_index_equal_the_whole_store(
+        tmp_store: SQLiteStore) -> None:
+    """The app's path (clients looked up by the graph's id index, family ties and reference date
+    kept on the graph, only the book's households and policies read) gives, for every agent's
+    book, the rows of the whole-store computation and of the scanning path."""
+    from graphcrm.graph import build_graph
+    from graphcrm.graph.strength import reference_date
+    from graphcrm.ingest.job import ingest_paths
+
+    from .conftest import SAMPLE_DIR
+
+    ingest_paths([SAMPLE_DIR], tmp_store)
+    ag = build_graph(tmp_store)
+    as_of = reference_date(ag.interactions, ag.policies, ag.settings.metrics).date()
+    assert needs.gaps_inputs(ag)[1] == as_of
+    whole = needs.coverage_gaps(ag.clients, ag.policies, ag.relationships, as_of,
+                                ag.settings).set_index("client_id")
+    scan = ag.clients.reset_index(drop=True)  # no id index: the column is scanned
+    books = [sorted(ag.book(a)) for a in ag.agents.index]
+    assert sum(len(b) for b in books) > 100
+    for book in [b for b in books if b][:6]:
+        part = needs.graph_gaps(ag, book)
+        pd.testing.assert_frame_equal(part, whole.loc[book].reset_index())
+        pd.testing.assert_frame_equal(part, needs.coverage_gaps(
+            scan, ag.policies, ag.relationships, as_of, ag.settings, client_ids=book))

@@ -9,19 +9,13 @@ import streamlit as st
 
 from graphcrm.app.common import Ctx, agent_options, md, person_labels, safe
 from graphcrm.app.paths import find_people, person_choice
-from graphcrm.graph.strength import reference_date
 from graphcrm.i18n import code
-from graphcrm.metrics.needs import coverage_gaps
+from graphcrm.metrics.needs import graph_gaps
 from graphcrm.wording import num, words_for_codes
 
 
-def _as_of(ag: Any) -> Any:
-    return reference_date(ag.interactions, ag.policies, ag.settings.metrics).date()
-
-
 def _gaps(ag: Any, ids: tuple[str, ...]) -> pd.DataFrame:
-    return coverage_gaps(ag.clients, ag.policies, ag.relationships, _as_of(ag), ag.settings,
-                         client_ids=list(ids))
+    return graph_gaps(ag, ids)
 
 
 def readable(ctx: Ctx, ag: Any, df: pd.DataFrame) -> pd.DataFrame:

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from graphcrm.config import NeedsSettings, Settings
+from graphcrm.graph.strength import reference_date
 from graphcrm.model import PolicyStatus, RelType
 
 #: The five findings (docs/metrics.md), 0 = no in-force cover at all.
@@ -61,8 +63,52 @@ def _grouped(keys: pd.Series | np.ndarray, values: pd.Series | np.ndarray) -> pd
     return pd.Series([p.tolist() for p in np.split(v, start[1:])], index=uniq, dtype=object)
 
 
+def _rows_of(clients: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
+    """The rows of ``clients`` whose ``client_id`` is in ``ids``, in ``clients``' order: looked
+    up in the index when ``clients`` is indexed by client id (the analysis graph's frame; a
+    hash look-up per id), else a scan of the column."""
+    index = clients.index
+    if index.dtype == object and index.is_unique:
+        at = index.get_indexer(pd.Index(ids, dtype=object))
+        rows = clients.iloc[np.sort(at[at >= 0])]
+        if (rows["client_id"].astype(str).to_numpy() == rows.index.to_numpy()).all():
+            return rows
+    return clients[clients["client_id"].astype(str).isin(pd.Index(ids))]
+
+
 def _ts(value: date | str | None) -> pd.Timestamp:
     return pd.Timestamp(value) if value is not None else pd.Timestamp.today().normalize()
+
+
+def family_ties(relationships: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The family ties :func:`coverage_gaps` reads: (spouse pairs ``a, b, start``, both
+    directions; ``parent, child`` pairs), from the ``RELATIVE_OF`` rows."""
+    return _family(relationships)
+
+
+def graph_gaps(ag: Any, client_ids: Iterable[str]) -> pd.DataFrame:
+    """:func:`coverage_gaps` of ``client_ids`` on an analysis graph's frames, as of the data's
+    reference date (:func:`graphcrm.graph.strength.reference_date`), with the family ties and
+    that date read once per graph (cached on ``ag``; the post-ingest warm-up saves them): a
+    book's gaps read only that book's rows, not every relationship, client and policy."""
+    family, as_of = gaps_inputs(ag)
+    return coverage_gaps(ag.clients, ag.policies, ag.relationships, as_of, ag.settings,
+                         client_ids=client_ids, family=family)
+
+
+def gaps_inputs(ag: Any) -> tuple[tuple[pd.DataFrame, pd.DataFrame], date]:
+    """(:func:`family_ties`, reference date) of the analysis graph ``ag``, cached on it (ids and
+    dates only, no names)."""
+    hit = ag._cache.get(GAPS_INPUTS)
+    if hit is None:
+        hit = (_family(ag.relationships),
+               reference_date(ag.interactions, ag.policies, ag.settings.metrics).date())
+        ag._cache[GAPS_INPUTS] = hit
+    return hit
+
+
+#: key of ``AnalysisGraph._cache`` holding :func:`gaps_inputs`
+GAPS_INPUTS = "gaps_inputs"
 
 
 def _family(relationships: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -117,7 +163,7 @@ def _stages(clients: pd.DataFrame, relationships: pd.DataFrame, ref: pd.Series,
     # the household's children born by the reference date, with their ages then: the
     # client's own children and those of the spouse at that date
     own_kids = pc[pc["parent"].isin(ids)]
-    step = sp[["a", "b"]].merge(pc, left_on="b", right_on="parent")
+    step = sp[["a", "b"]].merge(pc[pc["parent"].isin(sp["b"])], left_on="b", right_on="parent")
     step = pd.DataFrame({"parent": step["a"].to_numpy(), "child": step["child"].to_numpy()})
     kids = pd.concat([own_kids, step[step["child"] != step["parent"]]], ignore_index=True)
     kids = kids.drop_duplicates(["parent", "child"]).reset_index(drop=True)
@@ -184,6 +230,8 @@ def _household(family: tuple[pd.DataFrame, pd.DataFrame], ids: set[str]) -> pd.D
     child — the client's own or the spouse's —, parent), one row per (x, y)."""
     spouse, pc = family
     sp = spouse[spouse["a"].isin(ids)]
+    # only the pairs that touch ``ids`` or their spouses (not every family of the graph)
+    pc = pc[pc["parent"].isin(ids | set(sp["b"])) | pc["child"].isin(ids)]
     parts = [pd.DataFrame({"x": sp["a"], "y": sp["b"], "rel": "spouse"}),
              pd.DataFrame({"x": pc["parent"], "y": pc["child"], "rel": "child"}),
              pd.DataFrame({"x": pc["child"], "y": pc["parent"], "rel": "parent"})]
@@ -336,6 +384,7 @@ def coverage_gaps(
     as_of: date,
     settings: Settings | None = None,
     client_ids: Iterable[str] | None = None,
+    family: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Needs of the life stage against held cover, the finding and the reasons to visit.
 
@@ -349,7 +398,12 @@ def coverage_gaps(
         ``settings.needs``: stage needs, need → categories, income by band, the sum-insured
         multiple, the re-buy window.
     client_ids : iterable of str, optional
-        Only these clients (e.g. an agent's book); all clients when omitted.
+        Only these clients (e.g. an agent's book); all clients when omitted. Then only the
+        rows of these clients, their households and their policies are read (``clients``
+        indexed by client id is looked up, not scanned).
+    family : tuple of DataFrame, optional
+        :func:`family_ties` of ``relationships``, when the caller keeps them (the app: once per
+        analysis graph, :func:`graph_gaps`).
 
     Returns
     -------
@@ -387,22 +441,23 @@ def coverage_gaps(
     ref_ts = _ts(as_of)
     sel = clients
     if client_ids is not None:
-        wanted = pd.Index([str(c) for c in client_ids])
-        sel = clients[clients["client_id"].astype(str).isin(wanted)]
+        sel = _rows_of(clients, [str(c) for c in client_ids])
     sel = sel.reset_index(drop=True)
     if sel.empty:
         return pd.DataFrame(columns=GAP_COLUMNS)
     ids = sel["client_id"].astype(str)
-    family = _family(relationships)
-    now = _stages(sel, relationships, pd.Series(ref_ts, index=sel.index), ns, family, clients)
-
+    family = _family(relationships) if family is None else family
     idset = set(ids)
     pairs = _household(family, idset)
-    pol = policies[policies["status"] == PolicyStatus.IN_FORCE.value]
-    if client_ids is not None:  # only the policies of these clients and their households
+    people = clients  # where household members' birth dates and ages are looked up
+    mine = policies
+    if client_ids is not None:  # only these clients, their households and their policies
         near = idset | set(pairs["y"])
-        pol = pol[pol["holder_id"].isin(near) | pol["insured_id"].isin(near)]
-    pol = pol.copy()
+        people = _rows_of(clients, sorted(near))
+        mine = policies[policies["holder_id"].isin(near) | policies["insured_id"].isin(near)]
+    now = _stages(sel, relationships, pd.Series(ref_ts, index=sel.index), ns, family, people)
+
+    pol = mine[mine["status"] == PolicyStatus.IN_FORCE.value].copy()
     pol["start"] = pd.to_datetime(pol["start_date"], errors="coerce")
     pol = pol[pol["start"].isna() | (pol["start"] <= ref_ts)]
     pol["holder_id"] = pol["holder_id"].astype(str)
@@ -421,7 +476,7 @@ def coverage_gaps(
     stage_then = pd.Series(None, index=sel.index, dtype=object)
     if has_first.any():
         sub = sel[has_first]
-        then = _stages(sub, relationships, first_c[has_first], ns, family, clients)
+        then = _stages(sub, relationships, first_c[has_first], ns, family, people)
         stage_then[has_first] = then["life_stage"].to_numpy()
 
     # who is covered by what: (client, whom, category); a child's or a parent's cover counts
@@ -459,7 +514,7 @@ def coverage_gaps(
     recommended = income * ns.sum_insured_income_multiple
 
     # lapsed or surrendered cover of the client: a reason to visit (reinstate / replace)
-    gone = policies[policies["status"] != PolicyStatus.IN_FORCE.value]
+    gone = mine[mine["status"] != PolicyStatus.IN_FORCE.value]
     gone = gone[gone["holder_id"].astype(str).isin(idset)]
     gone_text = ("policy " + gone["policy_id"].astype(str) + " (" + gone["category"].astype(str)
                  + ") is " + gone["status"].astype(str))
