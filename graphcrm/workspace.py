@@ -23,7 +23,7 @@ from graphcrm.metrics.hub_scope import hub_scope_index
 from graphcrm.metrics.influence import agent_influence, influence_table
 from graphcrm.metrics.needs import gaps_inputs
 from graphcrm.metrics.opmap import client_tiers
-from graphcrm.metrics.penetration import tie_counts
+from graphcrm.metrics.penetration import tie_counts, tie_type_codes
 from graphcrm.metrics.stages import stage_table
 from graphcrm.scope import Scope, scope_for
 from graphcrm.store.access import AccessStore, User, open_access
@@ -32,7 +32,7 @@ from graphcrm.store.connect import open_store
 
 __all__ = ["SNAPSHOT_SUFFIX", "load_graph", "open_access_store", "open_store", "preload_graph",
            "read_snapshot", "save_snapshot", "snapshot_path", "user_scope", "warm_gaps_page",
-           "warm_graph", "warm_graph_tables", "warm_hubs_page"]
+           "warm_graph", "warm_graph_tables", "warm_hubs_page", "warm_penetration_page"]
 
 
 #: suffix of the analysis-graph snapshot file written beside an embedded store's file
@@ -222,6 +222,7 @@ def warm_graph_tables(ag: AnalysisGraph) -> None:
     fieldwork_calendar.warm(ag)
     warm_hubs_page(ag)
     warm_gaps_page(ag)
+    warm_penetration_page(ag)
 
 
 def warm_hubs_page(ag: AnalysisGraph) -> None:
@@ -234,6 +235,11 @@ def warm_hubs_page(ag: AnalysisGraph) -> None:
 def warm_gaps_page(ag: AnalysisGraph) -> None:
     """The coverage-gaps page's whole-graph reads: the family ties and the reference date."""
     gaps_inputs(ag)
+
+
+def warm_penetration_page(ag: AnalysisGraph) -> None:
+    """The penetration network's tie type per tie (its tie-type filter reads it)."""
+    tie_type_codes(ag)
 
 
 # -- the app server (graphcrm demo, graphcrm bench app --browser) ----------------------------

@@ -211,6 +211,39 @@ def test_busiest_centres_rank_by_networkx_degree(tmp_path: Path) -> None:
     store.close()
 
 
+def test_penetration_of_chosen_tie_types_equals_networkx_on_those_ties(tmp_path: Path
+                                                                      ) -> None:
+    """The penetration network reads each tie's type from a code per tie (not a filtered copy
+    of the graph per call): on the sample, for several centres and type choices, its people and
+    ties are NetworkX's ``ego_graph`` of the graph of only those ties (of non-zero strength)."""
+    from graphcrm.metrics.penetration import busiest_centres, penetration_network
+
+    store = _sample_store(tmp_path / "sample.db")
+    ag = build_graph(store)
+    e = ag.edges
+    choices = [["RELATIVE_OF"], ["WORKS_AT", "COLLEAGUE_OF"], ["FRIEND_OF", "REFERRED"],
+               sorted(set(e["type"]) - {"SERVES"})]
+    centres = busiest_centres(ag, "client", 3) + busiest_centres(ag, "organization", 2)
+    checked = 0
+    for types in choices:
+        sel = e.loc[e["type"].isin(types) & (e["strength"] > 0) & (e["u"] != e["v"])]
+        h = nx.Graph()
+        h.add_edges_from(zip(sel["u"], sel["v"], strict=True))
+        for centre in centres:
+            for hops in (1, 2):
+                pen = penetration_network(ag, [centre], hops=hops, types=types, max_nodes=10**6)
+                want = nx.ego_graph(h, centre, radius=hops) if centre in h else nx.Graph()
+                want.add_node(centre)
+                assert set(pen.nodes["id"]) == set(want.nodes), (types, centre, hops)
+                assert {frozenset(p) for p in zip(pen.edges["src"], pen.edges["dst"],
+                                                  strict=True)} == \
+                    {frozenset(p) for p in want.edges}, (types, centre, hops)
+                assert set(pen.edges["type"]) <= set(types)
+                checked += len(pen.edges)
+    assert checked > 100
+    store.close()
+
+
 def test_cli_paths_map_hubs(tmp_store: SQLiteStore) -> None:
     import json
 
