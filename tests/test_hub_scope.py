@@ -96,3 +96,20 @@ def test_index_is_read_from_the_snapshot_and_holds_no_names(sample: Path,
         if key != "agents":
             assert value.dtype.kind in "iu", key
     assert set(index["agents"]) == agents
+
+
+def test_app_server_primes_the_indexes_of_a_read_snapshot(sample: Path, tmp_path: Path) -> None:
+    """A snapshot read back has its indexes' hash tables unbuilt (pandas keeps them in memory
+    only); the app server's preload builds them before the first page looks anything up."""
+    from graphcrm import workspace
+
+    path = tmp_path / "prime.db"
+    shutil.copy(sample, path)
+    with SQLiteStore(path, create=False) as store:
+        warm_graph(store)
+        ag = read_snapshot(store, build_graph(store).settings)
+    assert ag is not None
+    big = [ag.clients.index, ag.nodes.index, ag._cache["influence"].index]
+    assert not any(i._engine.is_mapping_populated for i in big)
+    assert workspace.prime_indexes(ag) >= len(big)
+    assert all(i._engine.is_mapping_populated for i in big)
