@@ -274,10 +274,14 @@ def agent_options(ctx: Ctx) -> list[str]:
     """Agent ids in the user's scope, the one with the biggest book first (the demo's useful
     default)."""
     ag = ctx.graph()
-    sizes = ag.serving.value_counts()
+    sizes = ctx.frame("book_sizes", _book_sizes)  # a pass over every client: once per process
     scope = ctx.scope
     ids = [a for a in ag.agents.index if scope.agents is None or a in scope.agents]
     return sorted(ids, key=lambda a: (-int(sizes.get(a, 0)), a))
+
+
+def _book_sizes(ag: Any) -> pd.Series:
+    return ag.serving.value_counts()
 
 
 def person_label(ag: Any, node_id: str) -> str:
