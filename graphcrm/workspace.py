@@ -24,9 +24,10 @@ from graphcrm.graph import AnalysisGraph, build_graph
 from graphcrm.metrics.bridges import betweenness
 from graphcrm.metrics.hub_scope import hub_scope_index
 from graphcrm.metrics.influence import agent_influence, influence_table
+from graphcrm.metrics.lookup import directed_ties
 from graphcrm.metrics.needs import gaps_inputs
 from graphcrm.metrics.opmap import client_tiers
-from graphcrm.metrics.penetration import tie_counts, tie_type_codes
+from graphcrm.metrics.penetration import busiest_centres, tie_counts, tie_type_codes
 from graphcrm.metrics.stages import stage_table
 from graphcrm.scope import Scope, scope_for
 from graphcrm.store.access import AccessStore, User, open_access
@@ -273,8 +274,13 @@ def warm_gaps_page(ag: AnalysisGraph) -> None:
 
 
 def warm_penetration_page(ag: AnalysisGraph) -> None:
-    """The penetration network's tie type per tie (its tie-type filter reads it)."""
+    """The penetration page's whole-graph reads: the tie type per tie (its tie-type filter),
+    the default centres and the stored direction of REFERRED / RELATIVE_OF ties (the drawing's
+    tie sentences)."""
     tie_type_codes(ag)
+    for kind in ("client", "organization"):
+        busiest_centres(ag, kind)
+    directed_ties(ag)
 
 
 # -- the app server (graphcrm demo, graphcrm bench app --browser) ----------------------------

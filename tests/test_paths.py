@@ -244,6 +244,31 @@ def test_penetration_of_chosen_tie_types_equals_networkx_on_those_ties(tmp_path:
     store.close()
 
 
+def test_tie_direction_comes_from_the_stored_ties(tmp_path: Path) -> None:
+    """``is_tie_source`` (sorted integer keys over node positions) against the store's own rows
+    read as (source, target, type) triples, both ways round, on every REFERRED / RELATIVE_OF
+    tie of the sample and on ties of other types."""
+    from graphcrm.metrics.lookup import is_tie_source
+
+    store = _sample_store(tmp_path / "sample.db")
+    ag = build_graph(store)
+    r = ag.relationships
+    stored = set(zip(r["src_id"].astype(str), r["dst_id"].astype(str), r["type"], strict=True))
+    directed = r.loc[r["type"].isin(["REFERRED", "RELATIVE_OF"])]
+    assert len(directed) > 100
+    for a, b, tt in zip(directed["src_id"], directed["dst_id"], directed["type"], strict=True):
+        assert is_tie_source(ag, a, b, tt)
+        assert is_tie_source(ag, b, a, tt) == ((b, a, tt) in stored), (a, b, tt)
+    for a, b, tt in zip(ag.edges["u"][:300], ag.edges["v"][:300], ag.edges["type"][:300],
+                        strict=True):
+        for t2 in ("REFERRED", "RELATIVE_OF"):
+            want = (a, b, t2) in stored or (b, a, t2) not in stored
+            assert is_tie_source(ag, a, b, t2) == want
+        if tt == "SERVES":
+            assert is_tie_source(ag, a, b, tt) == (a in ag.agents.index)
+    store.close()
+
+
 def test_cli_paths_map_hubs(tmp_store: SQLiteStore) -> None:
     import json
 

@@ -226,17 +226,44 @@ def is_tie_source(ag: Any, a: str, b: str, tie_type: str) -> bool:
     parent/child source→target). For symmetric ties the answer does not matter (True)."""
     if tie_type not in _DIRECTED:
         return True
-    pairs = ag._cache.get("lookup_directed")
-    if pairs is None:
-        r = ag.relationships
-        r = r[r["type"].isin(["REFERRED", "RELATIVE_OF"])]
-        pairs = set(zip(r["src_id"].astype(str), r["dst_id"].astype(str), r["type"],
-                        strict=True))
-        ag._cache["lookup_directed"] = pairs
     if tie_type == "SERVES":
         return a in ag.agents.index
     if tie_type == "WORKS_AT":
         return b in ag.organizations.index
-    if (a, b, tie_type) in pairs:
+    keys, index = directed_ties(ag), ag.csr.index
+    pa, pb = (int(p) for p in index.get_indexer([a, b]))
+    if pa < 0 or pb < 0:  # not a tie of the graph: nothing stored either way
         return True
-    return (b, a, tie_type) not in pairs
+    t = _DIRECTED_CODE[tie_type]
+    n = len(index)
+
+    def stored(src: int, dst: int) -> bool:
+        key = (src * n + dst) * 2 + t
+        at = int(np.searchsorted(keys, key))
+        return at < len(keys) and int(keys[at]) == key
+
+    return stored(pa, pb) or not stored(pb, pa)
+
+
+#: the stored-direction tie types :func:`directed_ties` keeps, with their code in its keys
+_DIRECTED_CODE = {"REFERRED": 0, "RELATIVE_OF": 1}
+
+
+def directed_ties(ag: Any) -> np.ndarray:
+    """Every stored REFERRED and RELATIVE_OF tie as one sorted integer key ``(source position *
+    n + target position) * 2 + type code`` over the CSR view's node positions, cached on the
+    graph (the warm-up saves it): :func:`is_tie_source` looks a tie up by binary search. A set
+    of id tuples took seconds to build at 10^6 clients on the first drawing that needed it."""
+    keys = ag._cache.get("lookup_directed_keys")
+    if keys is None:
+        r = ag.relationships
+        r = r[r["type"].isin(list(_DIRECTED_CODE))]
+        index = ag.csr.index
+        n = len(index)
+        src = index.get_indexer(r["src_id"].astype(str)).astype(np.int64)
+        dst = index.get_indexer(r["dst_id"].astype(str)).astype(np.int64)
+        code = r["type"].map(_DIRECTED_CODE).to_numpy(dtype=np.int64)
+        ok = (src >= 0) & (dst >= 0)
+        keys = np.unique((src[ok] * n + dst[ok]) * 2 + code[ok])
+        ag._cache["lookup_directed_keys"] = keys
+    return keys

@@ -174,6 +174,10 @@ def busiest_centres(ag: AnalysisGraph, kind: str, n: int = 50) -> list[str]:
     -------
     list of str
     """
-    pool = ag.organizations.index if kind == "organization" else ag.clients.index
-    deg = tie_counts(ag).reindex(pool).dropna()
-    return list(deg.sort_values(ascending=False, kind="stable").index[:n])
+    pool_name = "organization" if kind == "organization" else "client"
+    key = f"busiest_centres/{pool_name}/{n}"
+    if key not in ag._cache:  # a pass over every client: once per graph (warmed)
+        pool = ag.organizations.index if pool_name == "organization" else ag.clients.index
+        deg = tie_counts(ag).reindex(pool).dropna()
+        ag._cache[key] = list(deg.sort_values(ascending=False, kind="stable").index[:n])
+    return list(ag._cache[key])
