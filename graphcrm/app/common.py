@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -281,7 +282,8 @@ def agent_options(ctx: Ctx) -> list[str]:
 
 
 def _book_sizes(ag: Any) -> pd.Series:
-    return ag.serving.value_counts()
+    ag.book("")  # the agents' books: built once per graph (the warm-up saves them)
+    return pd.Series({a: len(c) for a, c in ag._cache["books"].items()}, dtype=np.int64)
 
 
 def person_label(ag: Any, node_id: str) -> str:

@@ -159,7 +159,9 @@ def render(ctx: Ctx) -> None:
         st.info(ctx.t("no_results"))
         return
     df = ctx.hide(df, {"person_id": "name", "best_introducer": "best_introducer_name"})
-    shown = df.sort_values(["distance", "person_id"]).head(limit).reset_index(drop=True)
+    # operation_map's rows are already by (distance, id): the first ``limit`` are the nearest
+    # (a sort of everyone within reach cost 0.3 s at 10^6 clients)
+    shown = df.head(limit).reset_index(drop=True)
     left, right = st.columns([3, 2])
     with left:
         st.iframe(map_html(ctx, agent, ag.name(agent), shown, by), height=640)
