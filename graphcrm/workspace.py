@@ -22,6 +22,7 @@ from graphcrm.metrics.bridges import betweenness
 from graphcrm.metrics.influence import influence_table
 from graphcrm.metrics.opmap import client_tiers
 from graphcrm.metrics.penetration import tie_counts
+from graphcrm.metrics.rewards import graph_reward_basis
 from graphcrm.metrics.stages import stage_table
 from graphcrm.scope import Scope, scope_for
 from graphcrm.store.access import AccessStore, User, open_access
@@ -30,7 +31,7 @@ from graphcrm.store.connect import open_store
 
 __all__ = ["SNAPSHOT_SUFFIX", "load_graph", "open_access_store", "open_store", "preload_graph",
            "read_snapshot", "save_snapshot", "snapshot_path", "user_scope", "warm_graph",
-           "warm_graph_tables"]
+           "warm_graph_tables", "warm_rewards"]
 
 
 #: suffix of the analysis-graph snapshot file written beside an embedded store's file
@@ -203,8 +204,16 @@ def warm_graph(store: GraphStore, settings: Settings | None = None) -> AnalysisG
     settings = settings or Settings()
     ag = load_graph(store, settings, snapshot=False)
     warm_graph_tables(ag)
+    warm_rewards(store, ag)
     save_snapshot(store, ag)
     return ag
+
+
+def warm_rewards(store: GraphStore, ag: AnalysisGraph) -> None:
+    """The reward ledger's period-independent part (identity groups, first policies, referral
+    decisions, each month's policies) on the whole graph, with the store's merged ids: the
+    rewards page then computes only the chosen month (docs/metrics.md)."""
+    graph_reward_basis(ag, store.aliases())
 
 
 def warm_graph_tables(ag: AnalysisGraph) -> None:

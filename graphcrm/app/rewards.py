@@ -9,7 +9,7 @@ import streamlit as st
 
 from graphcrm.app.common import Ctx, md, person_label, person_labels, safe
 from graphcrm.i18n import code, t
-from graphcrm.metrics.rewards import SETTLED_COLUMNS, reward_ledger
+from graphcrm.metrics.rewards import SETTLED_COLUMNS, Ledger, graph_ledger
 from graphcrm.wording import code_column, words_for_codes
 from graphcrm.workspace import open_store
 
@@ -72,7 +72,7 @@ def render(ctx: Ctx) -> None:
         st.info(ctx.t("no_results"))
         return
     period = st.selectbox(ctx.t("period"), months, key="rewards_period")
-    ledger = _ledger(ctx, reward_ledger, period)
+    ledger = _ledger(ctx, period)
     if ledger is None:
         return
     lines = ctx.rows(ledger.lines, "earner_id")  # earners in the user's scope
@@ -145,21 +145,22 @@ def render(ctx: Ctx) -> None:
 
 def _settled(location: str) -> tuple[dict[str, str], pd.DataFrame]:
     """The store's merged ids and the reward lines settled so far (`graphcrm rewards
-    --settle`): a settled line shows as already_settled here too."""
+    --settle`): a settled line shows as already_settled here too. Settling moves the store's
+    data version on, so a ledger cached for the version before is never shown after it."""
     with open_store(location, create=False) as store:
         return store.aliases(), pd.DataFrame(store.journal("reward_settled"),
                                              columns=SETTLED_COLUMNS)
 
 
-def _ledger(ctx: Ctx, fn: Any, period: str) -> Any:
-    key = ("rewards", ctx.location, ctx.version, period)
-    cached = st.session_state.get("_ledger")
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    ag = ctx.graph()
-    aliases, settled = _settled(ctx.location)
-    ledger = safe(ctx, fn, ag.clients.reset_index(drop=True), ag.policies.reset_index(drop=True),
-                  ag.relationships, period, ctx.settings, aliases=aliases, settled=settled)
-    if ledger is not None:
-        st.session_state["_ledger"] = (key, ledger)
-    return ledger
+def company_ledger(ag: Any, location: str, period: str) -> Ledger:
+    """The company's ledger of ``period``, the one ``graphcrm rewards`` prints: computed on the
+    full graph (a scoped copy blanks colleagues' phones, which would change who is one
+    person), from the period-independent part the warm-up keeps in the snapshot."""
+    aliases, settled = _settled(location)
+    return graph_ledger(ag, period, aliases, settled)
+
+
+def _ledger(ctx: Ctx, period: str) -> Ledger | None:
+    """The month's ledger, made once per (store, data version, period) for every session of
+    this app process; each user sees the rows of the earners in their scope."""
+    return safe(ctx, ctx.frame, "reward_ledger", company_ledger, ctx.location, period)
