@@ -196,7 +196,8 @@ def preload_graph(location: str, version: int, settings: Settings, *, wait: bool
 
 def warm_graph(store: GraphStore, settings: Settings | None = None) -> AnalysisGraph:
     """Build the analysis graph and the whole-graph metrics the app shows first (influence
-    table with circles, trust, quadrants and tiers, bridges), and save them as the store's snapshot.
+    table with circles, trust, quadrants and tiers, bridges, the reward ledger's
+    period-independent part), and save them as the store's snapshot.
 
     The ingest command calls this after a load that changed data, so the first page an agent
     opens afterwards reads a ready graph instead of computing it.

@@ -9,7 +9,7 @@ import streamlit as st
 
 from graphcrm.app.common import Ctx, md, person_label, person_labels, safe
 from graphcrm.i18n import code, t
-from graphcrm.metrics.rewards import SETTLED_COLUMNS, Ledger, graph_ledger
+from graphcrm.metrics.rewards import SETTLED_COLUMNS, Ledger, graph_ledger, graph_periods
 from graphcrm.wording import code_column, words_for_codes
 from graphcrm.workspace import open_store
 
@@ -59,8 +59,7 @@ def chains(ag: Any, lines: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 def policy_months(ag: Any) -> list[str]:
     """The months with a policy start, latest first (ISO dates: the first 7 characters)."""
-    months = ag.policies["start_date"].dropna().astype(str).str[:7]
-    return sorted(m for m in months.unique() if len(m) == 7 and m[4] == "-")[::-1]
+    return graph_periods(ag)
 
 
 def render(ctx: Ctx) -> None:

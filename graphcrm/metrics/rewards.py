@@ -553,6 +553,17 @@ def graph_ledger(ag: AnalysisGraph, period: str, aliases: Mapping[str, str] | No
                          settled=settled)
 
 
+def graph_periods(ag: AnalysisGraph) -> list[str]:
+    """The periods (``YYYY-MM``) with a policy start, latest first: from the months of the
+    reward basis when the warm-up kept one on ``ag``, else one pass over the policies."""
+    hit = ag._cache.get(BASIS_KEY)
+    if isinstance(hit, dict) and isinstance(hit.get("by_month"), dict):
+        months = list(hit["by_month"])
+    else:
+        months = ag.policies["start_date"].dropna().astype(str).str[:7].unique().tolist()
+    return sorted((m for m in months if _PERIOD.match(m)), reverse=True)
+
+
 def period_ledger(basis: RewardBasis, policies: pd.DataFrame, period: str,
                   settings: Settings | None = None, *, paid: pd.DataFrame | None = None,
                   settled: pd.DataFrame | None = None) -> Ledger:
