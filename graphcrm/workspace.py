@@ -14,6 +14,8 @@ import sys
 import threading
 from pathlib import Path
 
+import pandas as pd
+
 from graphcrm import __version__
 from graphcrm.config import Settings
 from graphcrm.fieldwork import calendar as fieldwork_calendar
@@ -22,7 +24,7 @@ from graphcrm.metrics.bridges import betweenness
 from graphcrm.metrics.influence import influence_table
 from graphcrm.metrics.opmap import client_tiers
 from graphcrm.metrics.penetration import tie_counts
-from graphcrm.metrics.rewards import graph_reward_basis
+from graphcrm.metrics.rewards import SETTLED_COLUMNS, graph_reward_basis, warm_graph_ledger
 from graphcrm.metrics.stages import stage_table
 from graphcrm.scope import Scope, scope_for
 from graphcrm.store.access import AccessStore, User, open_access
@@ -212,9 +214,13 @@ def warm_graph(store: GraphStore, settings: Settings | None = None) -> AnalysisG
 
 def warm_rewards(store: GraphStore, ag: AnalysisGraph) -> None:
     """The reward ledger's period-independent part (identity groups, first policies, referral
-    decisions, each month's policies) on the whole graph, with the store's merged ids: the
-    rewards page then computes only the chosen month (docs/metrics.md)."""
-    graph_reward_basis(ag, store.aliases())
+    decisions, each month's policies) on the whole graph, with the store's merged ids, and the
+    ledger of the latest month (the rewards page's default): the page then computes only
+    another month it is asked for (docs/metrics.md)."""
+    aliases = store.aliases()
+    graph_reward_basis(ag, aliases)
+    settled = pd.DataFrame(store.journal("reward_settled"), columns=SETTLED_COLUMNS)
+    warm_graph_ledger(ag, aliases, settled)  # the page's default month
 
 
 def warm_graph_tables(ag: AnalysisGraph) -> None:

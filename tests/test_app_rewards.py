@@ -15,6 +15,7 @@ from graphcrm.cli import main
 from graphcrm.i18n import code, t
 from graphcrm.ingest.job import ingest_paths
 from graphcrm.store.sqlite import SQLiteStore
+from graphcrm.workspace import warm_graph
 from tests.test_app import add_user, no_errors, run_app
 
 AGENT_PW = "agent-password-for-rewards"
@@ -51,6 +52,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     with SQLiteStore(path) as s:
         report = ingest_paths([folder], s)
         assert s.aliases() == {}
+        warm_graph(s)  # as `graphcrm ingest` does: the basis and the latest month's ledger
     assert len(report.rejects) == 0
     add_user(path)
     add_user(path, "lu", AGENT_PW, "agent", agent_id="A1")
@@ -99,7 +101,11 @@ def test_a_settled_period_shows_as_settled_on_the_next_visit(store: Path) -> Non
     no_errors(at)
     before = page_tables(at)["rewards_lines"]
     assert set(before[t("col_status", "en")]) == {code("line_status", "paid", "en")}
+    with SQLiteStore(store, create=False) as s:
+        version = s.data_version()
     assert cli_ledger(store, "--settle")["settled"] == 3
+    with SQLiteStore(store, create=False) as s:  # what keeps a cached ledger from showing
+        assert s.data_version() == version + 1
     at = run_app("page_rewards", "en")
     at.selectbox(key="rewards_period").set_value(PERIOD).run()
     no_errors(at)

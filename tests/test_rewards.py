@@ -475,6 +475,13 @@ def test_graph_ledger_is_the_store_ledger_in_every_period(referral_store: SQLite
             assert_frame_equal(got.lines, want.lines)
             assert_frame_equal(got.totals, want.totals)
             assert_frame_equal(got.exclusions, want.exclusions)
+    # the warm-up also kept the latest month's ledger (the page's default), and only that one
+    assert rewards.warmed_ledger(saved, "2026-03") is None
+    warm = rewards.warmed_ledger(saved, "2026-04")
+    assert warm is not None
+    want = _ledger(store, "2026-04", aliases=aliases, settled=settled)
+    assert_frame_equal(warm.lines, want.lines)
+    assert_frame_equal(warm.totals, want.totals)
     march = rewards.graph_ledger(saved, PERIOD, aliases, settled).lines
     assert set(march["status"]) == {"already_settled", "not_eligible", "same_person"}
     april = rewards.graph_ledger(saved, "2026-04", aliases, settled).lines

@@ -9,7 +9,13 @@ import streamlit as st
 
 from graphcrm.app.common import Ctx, md, person_label, person_labels, safe
 from graphcrm.i18n import code, t
-from graphcrm.metrics.rewards import SETTLED_COLUMNS, Ledger, graph_ledger, graph_periods
+from graphcrm.metrics.rewards import (
+    SETTLED_COLUMNS,
+    Ledger,
+    graph_ledger,
+    graph_periods,
+    warmed_ledger,
+)
 from graphcrm.wording import code_column, words_for_codes
 from graphcrm.workspace import open_store
 
@@ -154,7 +160,11 @@ def _settled(location: str) -> tuple[dict[str, str], pd.DataFrame]:
 def company_ledger(ag: Any, location: str, period: str) -> Ledger:
     """The company's ledger of ``period``, the one ``graphcrm rewards`` prints: computed on the
     full graph (a scoped copy blanks colleagues' phones, which would change who is one
-    person), from the period-independent part the warm-up keeps in the snapshot."""
+    person), from the period-independent part the warm-up keeps in the snapshot (and the
+    latest month's ledger, which it computes too)."""
+    warm = warmed_ledger(ag, period)
+    if warm is not None:
+        return warm
     aliases, settled = _settled(location)
     return graph_ledger(ag, period, aliases, settled)
 

@@ -553,6 +553,37 @@ def graph_ledger(ag: AnalysisGraph, period: str, aliases: Mapping[str, str] | No
                          settled=settled)
 
 
+#: key of ``AnalysisGraph._cache`` holding the warm-up's ledger of the latest period
+LEDGER_KEY = "reward_ledger_latest"
+
+
+def warm_graph_ledger(ag: AnalysisGraph, aliases: Mapping[str, str] | None = None,
+                      settled: pd.DataFrame | None = None) -> str | None:
+    """Compute the ledger of the latest period (the rewards page's default) and keep it on
+    ``ag`` for :func:`warmed_ledger`; ``aliases`` and ``settled`` must be the store's at the
+    graph's data version. Returns the period, or None when no policy has a start date."""
+    periods = graph_periods(ag)
+    if not periods:
+        return None
+    ledger = graph_ledger(ag, periods[0], aliases, settled)
+    ag._cache[LEDGER_KEY] = {"period": periods[0], "data_version": ag.data_version,
+                             "lines": ledger.lines, "totals": ledger.totals,
+                             "exclusions": ledger.exclusions, "entitled": ledger.entitled}
+    return periods[0]
+
+
+def warmed_ledger(ag: AnalysisGraph, period: str) -> Ledger | None:
+    """The ledger of ``period`` kept by :func:`warm_graph_ledger` at the graph's data version,
+    or None. Valid without re-reading the store's merged ids and settled lines: merging ids
+    and settling a period each move the store's data version on (a new graph)."""
+    hit = ag._cache.get(LEDGER_KEY)
+    if not isinstance(hit, dict) or hit.get("period") != period \
+            or hit.get("data_version") != ag.data_version:
+        return None
+    return Ledger(lines=hit["lines"], totals=hit["totals"], exclusions=hit["exclusions"],
+                  entitled=hit["entitled"])
+
+
 def graph_periods(ag: AnalysisGraph) -> list[str]:
     """The periods (``YYYY-MM``) with a policy start, latest first: from the months of the
     reward basis when the warm-up kept one on ``ag``, else one pass over the policies."""
