@@ -172,4 +172,4 @@ def company_ledger(ag: Any, location: str, period: str) -> Ledger:
 def _ledger(ctx: Ctx, period: str) -> Ledger | None:
     """The month's ledger, made once per (store, data version, period) for every session of
     this app process; each user sees the rows of the earners in their scope."""
-    return safe(ctx, ctx.frame, "reward_ledger", company_ledger, ctx.location, period)
+    return safe(ctx, ctx.month_table, "reward_ledger", company_ledger, ctx.location, period)
