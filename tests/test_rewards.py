@@ -489,3 +489,15 @@ def test_graph_ledger_is_the_store_ledger_in_every_period(referral_store: SQLite
     # a basis built with other merged ids is not reused
     assert "R5" not in rewards.graph_reward_basis(saved, {}).groups.index
     assert "R5" in rewards.graph_reward_basis(saved, aliases).groups.index
+
+
+def test_a_basis_of_other_policies_or_statuses_is_refused(referral_store: SQLiteStore) -> None:
+    clients, policies = referral_store.nodes(Label.CLIENT), referral_store.nodes(Label.POLICY)
+    rels = referral_store.relationships(types=["REFERRED"])
+    basis = rewards.reward_basis(clients, policies, rels)
+    with pytest.raises(ValueError, match="built from 17 policies, not these 16"):
+        rewards.period_ledger(basis, policies.iloc[1:], PERIOD)
+    other = Settings()
+    other.rewards.excluded_statuses = ("surrendered", "lapsed")
+    with pytest.raises(ValueError, match=r"other rewards\.excluded_statuses"):
+        rewards.period_ledger(basis, policies, PERIOD, other)

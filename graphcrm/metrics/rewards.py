@@ -617,13 +617,17 @@ def period_ledger(basis: RewardBasis, policies: pd.DataFrame, period: str,
     Raises
     ------
     ValueError
-        If ``period`` is not ``YYYY-MM`` or the basis was built with other excluded statuses.
+        If ``period`` is not ``YYYY-MM`` or the basis was built from other policies or with
+        other excluded statuses.
     """
     check_period(period)
     r = (settings or Settings()).rewards
     if tuple(r.excluded_statuses) != basis.excluded_statuses:
         raise ValueError("the reward basis was built with other rewards.excluded_statuses "
                          f"({', '.join(basis.excluded_statuses)}): build it again")
+    if len(basis.is_first) != len(policies):
+        raise ValueError(f"the reward basis was built from {len(basis.is_first):,} policies, "
+                         f"not these {len(policies):,}: build it again")
     ppp = r.own_points_per_premium
     groups = basis.groups
     accepted, exclusions = basis.accepted, basis.exclusions
