@@ -396,6 +396,11 @@ class AppSettings:
     opmap_labels: int = 15
     #: people the operation map draws at first (the nearest; the page lets the user raise it)
     opmap_people: int = 150
+    #: rows the rewards page lists in each of its chains, totals and ledger tables and in its
+    #: drill-down (most points first; the ledger CSV download has every line). Display only,
+    #: so left out of ``repr`` and with it the analysis snapshot's key: changing it does not
+    #: make the saved snapshot stale
+    rewards_rows: int = field(default=1_000, repr=False)
     default_language: str = "zh"
 
 

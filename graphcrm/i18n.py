@@ -238,6 +238,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     "col_base_points": ("基础积分", "Base points"), "col_level_share": ("比例", "Share"),
     "col_date": ("日期", "Date"),
     "download_ledger": ("下载奖励明细 {file}", "Download the ledger {file}"),
+    "rewards_top_rows": ("按积分从高到低显示前 {n} 项，共 {total} 项；"
+                         "每一行明细都在下方的奖励明细 CSV 中。",
+                         "Showing the {n} with the most points of {total}; every line is in "
+                         "the ledger CSV below."),
+    "rewards_top_drill": ("列表按积分从高到低列出前 {n} 位，共 {total} 位（有推荐链的在前）。",
+                          "The list holds the {n} earners with the most points of {total} "
+                          "(those with referral chains first)."),
     "hubs_caption": (
         "影响力：PageRank、动力圈、转介绍保费三项排名百分位的加权平均（100% 最高）；"
         "动力圈：直接关系的加权规模；"

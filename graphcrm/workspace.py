@@ -28,6 +28,7 @@ from graphcrm.metrics.lookup import directed_ties
 from graphcrm.metrics.needs import gaps_inputs
 from graphcrm.metrics.opmap import client_tiers
 from graphcrm.metrics.penetration import busiest_centres, tie_counts, tie_type_codes
+from graphcrm.metrics.rewards import SETTLED_COLUMNS, graph_reward_basis, warm_graph_ledger
 from graphcrm.metrics.stages import stage_table
 from graphcrm.scope import Scope, scope_for
 from graphcrm.store.access import AccessStore, User, open_access
@@ -36,7 +37,8 @@ from graphcrm.store.connect import open_store
 
 __all__ = ["SNAPSHOT_SUFFIX", "load_graph", "open_access_store", "open_store", "preload_graph",
            "read_snapshot", "save_snapshot", "snapshot_path", "user_scope", "warm_gaps_page",
-           "warm_graph", "warm_graph_tables", "warm_hubs_page", "warm_penetration_page"]
+           "warm_graph", "warm_graph_tables", "warm_hubs_page", "warm_penetration_page",
+           "warm_rewards"]
 
 
 #: suffix of the analysis-graph snapshot file written beside an embedded store's file
@@ -233,7 +235,8 @@ def prime_indexes(ag: AnalysisGraph) -> int:
 
 def warm_graph(store: GraphStore, settings: Settings | None = None) -> AnalysisGraph:
     """Build the analysis graph and the whole-graph metrics the app shows first (influence
-    table with circles, trust, quadrants and tiers, bridges), and save them as the store's snapshot.
+    table with circles, trust, quadrants and tiers, bridges, the reward ledger's
+    period-independent part), and save them as the store's snapshot.
 
     The ingest command calls this after a load that changed data, so the first page an agent
     opens afterwards reads a ready graph instead of computing it.
@@ -241,8 +244,20 @@ def warm_graph(store: GraphStore, settings: Settings | None = None) -> AnalysisG
     settings = settings or Settings()
     ag = load_graph(store, settings, snapshot=False)
     warm_graph_tables(ag)
+    warm_rewards(store, ag)
     save_snapshot(store, ag)
     return ag
+
+
+def warm_rewards(store: GraphStore, ag: AnalysisGraph) -> None:
+    """The reward ledger's period-independent part (identity groups, first policies, referral
+    decisions, each month's policies) on the whole graph, with the store's merged ids, and the
+    ledger of the latest month (the rewards page's default): the page then computes only
+    another month it is asked for (docs/metrics.md)."""
+    aliases = store.aliases()
+    graph_reward_basis(ag, aliases)
+    settled = pd.DataFrame(store.journal("reward_settled"), columns=SETTLED_COLUMNS)
+    warm_graph_ledger(ag, aliases, settled)  # the page's default month
 
 
 def warm_graph_tables(ag: AnalysisGraph) -> None:

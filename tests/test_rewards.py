@@ -437,3 +437,67 @@ def test_a_second_correction_adjusts_against_what_was_settled_in_total() -> None
         "PN:2:adj": ("R1", -0.5, "adjustment")}
     third, _ = _settle(down, "2026-03", settled)
     assert {v[2] for v in _lines(third).values()} == {"already_settled"}
+
+
+def test_graph_ledger_is_the_store_ledger_in_every_period(referral_store: SQLiteStore) -> None:
+    """The app's path (the period-independent basis kept on the analysis graph and in its
+    snapshot, then one month) gives exactly what ``graphcrm rewards`` computes from the
+    store's frames: lines, totals and exclusions, with merged ids and settled lines."""
+    from pandas.testing import assert_frame_equal
+
+    from graphcrm.workspace import read_snapshot, warm_graph
+
+    store = referral_store
+    with store.transaction():
+        # R5 was merged into R4 (an ingest merge); R4 referred PT, who bought in April
+        store.add_aliases(pd.DataFrame([{"alias_id": "R5", "client_id": "R4",
+                                         "source_file": "clients.csv", "source_row": 9,
+                                         "reason": "same phone"}]))
+        put(store, "clients", [{"client_id": "PT", "name": "PT"}])
+        put(store, "relationships", [{"src_id": "R4", "dst_id": "PT", "type": "REFERRED",
+                                      "start_date": "2026-01-01"}])
+        put(store, "policies", [{"policy_id": "PPT", "holder_id": "PT", "category": "life",
+                                 "annual_premium": 3_000.0, "start_date": "2026-04-09",
+                                 "status": "in_force", "servicing_agent_id": "A1"}])
+        # March settled, then April's first policy of N's chain would re-pay nothing
+        store.append_journal("reward_settled", _ledger(store, PERIOD).settlement())
+    aliases = store.aliases()
+    settled = pd.DataFrame(store.journal("reward_settled"), columns=rewards.SETTLED_COLUMNS)
+    assert len(settled) > 0 and aliases == {"R5": "R4"}
+
+    ag = warm_graph(store)
+    saved = read_snapshot(store, Settings())
+    assert saved is not None and isinstance(saved._cache.get(rewards.BASIS_KEY), dict)
+    for period in ("2026-03", "2026-04", "2025-06", "2026-05"):
+        want = _ledger(store, period, aliases=aliases, settled=settled)
+        for graph in (ag, saved):
+            got = rewards.graph_ledger(graph, period, aliases, settled)
+            assert_frame_equal(got.lines, want.lines)
+            assert_frame_equal(got.totals, want.totals)
+            assert_frame_equal(got.exclusions, want.exclusions)
+    # the warm-up also kept the latest month's ledger (the page's default), and only that one
+    assert rewards.warmed_ledger(saved, "2026-03") is None
+    warm = rewards.warmed_ledger(saved, "2026-04")
+    assert warm is not None
+    want = _ledger(store, "2026-04", aliases=aliases, settled=settled)
+    assert_frame_equal(warm.lines, want.lines)
+    assert_frame_equal(warm.totals, want.totals)
+    march = rewards.graph_ledger(saved, PERIOD, aliases, settled).lines
+    assert set(march["status"]) == {"already_settled", "not_eligible", "same_person"}
+    april = rewards.graph_ledger(saved, "2026-04", aliases, settled).lines
+    assert april.set_index("line_id").loc["PPT:1", "earner_id"] == "R4"
+    # a basis built with other merged ids is not reused
+    assert "R5" not in rewards.graph_reward_basis(saved, {}).groups.index
+    assert "R5" in rewards.graph_reward_basis(saved, aliases).groups.index
+
+
+def test_a_basis_of_other_policies_or_statuses_is_refused(referral_store: SQLiteStore) -> None:
+    clients, policies = referral_store.nodes(Label.CLIENT), referral_store.nodes(Label.POLICY)
+    rels = referral_store.relationships(types=["REFERRED"])
+    basis = rewards.reward_basis(clients, policies, rels)
+    with pytest.raises(ValueError, match="built from 17 policies, not these 16"):
+        rewards.period_ledger(basis, policies.iloc[1:], PERIOD)
+    other = Settings()
+    other.rewards.excluded_statuses = ("surrendered", "lapsed")
+    with pytest.raises(ValueError, match=r"other rewards\.excluded_statuses"):
+        rewards.period_ledger(basis, policies, PERIOD, other)

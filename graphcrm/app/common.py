@@ -69,6 +69,11 @@ class Ctx:
         every session: read it, never change it in place (filter or copy it first)."""
         return cached_table(self.location, self.version, name, fn, args)
 
+    def month_table(self, name: str, fn: Callable[..., T], *args: Any) -> T:
+        """Like :meth:`frame`, for results made per month a user picks (the reward ledger):
+        fewer kept at once (each can be tens of MB at 10^6 clients)."""
+        return _cached_month(self.location, self.version, name, args, fn)
+
     # -- scope and audit (graphcrm.scope; docs/privacy.md) ---------------------------------
     @property
     def scope(self) -> Scope:
@@ -136,6 +141,13 @@ def _cached_table(location: str, version: int, name: str, args: tuple[Any, ...],
     return _fn(cached_graph(location, version), *args)
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _cached_month(location: str, version: int, name: str, args: tuple[Any, ...],
+                  _fn: Callable[..., Any]) -> Any:
+    """:func:`_cached_table` for per-month results (:meth:`Ctx.month_table`), at most 8 kept."""
+    return _fn(cached_graph(location, version), *args)
+
+
 def cached_table(location: str, version: int, name: str, fn: Callable[..., pd.DataFrame],
                  args: tuple[Any, ...]) -> pd.DataFrame:
     return _cached_table(location, version, name, args, fn)
@@ -197,6 +209,7 @@ def drop_stale_caches(location: str, version: int) -> None:
     if _SEEN_VERSION.get(location, version) != version:
         cached_graph.clear()
         _cached_table.clear()
+        _cached_month.clear()
     _SEEN_VERSION[location] = version
 
 

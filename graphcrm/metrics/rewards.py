@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +60,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from graphcrm.config import Settings
+from graphcrm.graph import AnalysisGraph
 from graphcrm.model import RelType
 from graphcrm.privacy import neutralise_frame, unneutralise
 
@@ -444,24 +445,204 @@ def reward_ledger(clients: pd.DataFrame, policies: pd.DataFrame, relationships: 
     [10.0]
     """
     check_period(period)
-    r = (settings or Settings()).rewards
-    ppp = r.own_points_per_premium
-    fp = _first_policies(policies, r.excluded_statuses)
-    groups = identity_groups(clients, aliases)
-    accepted, exclusions = referral_decisions(clients, policies, relationships, aliases,
-                                              _first=fp, _groups=groups,
-                                              excluded_statuses=r.excluded_statuses)
+    basis = reward_basis(clients, policies, relationships, settings, aliases)
+    return period_ledger(basis, policies, period, settings, paid=paid, settled=settled)
 
-    start_all = policies["start_date"].astype(str).str.slice(0, 10)
-    in_period = (start_all.str.slice(0, 7) == period).to_numpy()
-    pol = policies[in_period]
+
+@dataclass(frozen=True)
+class RewardBasis:
+    """What the ledger of every period shares, computed once for the whole store.
+
+    Attributes
+    ----------
+    first : DataFrame
+        Per holder: ``first_policy, first_start, last_start`` (excluded statuses left out).
+    groups : Series
+        :func:`identity_groups` of the clients and the store's aliases.
+    accepted, exclusions : DataFrame
+        :func:`referral_decisions`.
+    by_month : dict
+        ``YYYY-MM`` -> row positions (ascending) of the policies that start in that month.
+    is_first : ndarray of bool
+        Per policy row: it is its holder's first eligible policy (``first.first_policy``).
+    excluded_statuses : tuple of str
+        The ``rewards.excluded_statuses`` the basis was built with.
+    aliases : dict
+        The merged ids it was built with.
+    """
+
+    first: pd.DataFrame
+    groups: pd.Series
+    accepted: pd.DataFrame
+    exclusions: pd.DataFrame
+    by_month: dict[str, np.ndarray]
+    is_first: np.ndarray
+    excluded_statuses: tuple[str, ...]
+    aliases: dict[str, str]
+
+
+def reward_basis(clients: pd.DataFrame, policies: pd.DataFrame, relationships: pd.DataFrame,
+                 settings: Settings | None = None,
+                 aliases: Mapping[str, str] | None = None) -> RewardBasis:
+    """The period-independent part of :func:`reward_ledger`: first policies, identity groups,
+    referral decisions and the policies of each month.
+
+    Parameters
+    ----------
+    clients, policies, relationships : DataFrame
+        The store's frames, as for :func:`reward_ledger`; :func:`period_ledger` must be given
+        the same ``policies`` (it takes rows by position).
+    settings : Settings, optional
+        ``settings.rewards.excluded_statuses`` is used.
+    aliases : mapping, optional
+        The store's merged ids (alias -> kept client id).
+
+    Returns
+    -------
+    RewardBasis
+    """
+    excluded = tuple((settings or Settings()).rewards.excluded_statuses)
+    al = {str(k): str(v) for k, v in (aliases or {}).items()}
+    fp = _first_policies(policies, excluded)
+    groups = identity_groups(clients, al)
+    accepted, exclusions = referral_decisions(clients, policies, relationships, al,
+                                              _first=fp, _groups=groups,
+                                              excluded_statuses=excluded)
+    month = policies["start_date"].astype(str).str.slice(0, 7).to_numpy()
+    by_month = {str(m): np.asarray(pos, dtype=np.int64) for m, pos in
+                pd.Series(np.arange(len(month))).groupby(month, sort=True).indices.items()}
+    is_first = policies["policy_id"].astype(str).isin(set(fp["first_policy"])).to_numpy()
+    return RewardBasis(first=fp, groups=groups, accepted=accepted, exclusions=exclusions,
+                       by_month=by_month, is_first=is_first, excluded_statuses=excluded,
+                       aliases=al)
+
+
+#: key of ``AnalysisGraph._cache`` holding the whole store's :class:`RewardBasis`
+BASIS_KEY = "reward_basis"
+
+
+def graph_reward_basis(ag: AnalysisGraph, aliases: Mapping[str, str] | None = None
+                       ) -> RewardBasis:
+    """:func:`reward_basis` of the whole analysis graph, kept on it (and so in its snapshot:
+    :func:`graphcrm.workspace.warm_graph` computes it after an ingest).
+
+    ``ag`` must be the full graph, never a user's scoped copy (which blanks colleagues'
+    phones and so changes the identity groups). ``aliases``: the store's merged ids at the
+    graph's data version; a basis built with other aliases or settings is built again.
+    """
+    al = {str(k): str(v) for k, v in (aliases or {}).items()}
+    hit = ag._cache.get(BASIS_KEY)
+    if isinstance(hit, dict) and hit.get("aliases") == al \
+            and hit.get("excluded_statuses") == tuple(ag.settings.rewards.excluded_statuses) \
+            and set(hit) == {f.name for f in fields(RewardBasis)}:
+        return RewardBasis(**hit)
+    basis = reward_basis(ag.clients.reset_index(drop=True), ag.policies.reset_index(drop=True),
+                         ag.relationships, ag.settings, al)
+    # kept as a plain dict of pandas / NumPy values: a snapshot stays readable by a checkout
+    # without this class (the app benchmark's baseline reads the same snapshot)
+    ag._cache[BASIS_KEY] = {f.name: getattr(basis, f.name) for f in fields(RewardBasis)}
+    return basis
+
+
+def graph_ledger(ag: AnalysisGraph, period: str, aliases: Mapping[str, str] | None = None,
+                 settled: pd.DataFrame | None = None) -> Ledger:
+    """The ledger of ``period`` on the whole analysis graph (the app's rewards page): the same
+    lines, totals and exclusions as :func:`reward_ledger` on the store's frames, with the
+    period-independent part read from :func:`graph_reward_basis`."""
+    return period_ledger(graph_reward_basis(ag, aliases), ag.policies, period, ag.settings,
+                         settled=settled)
+
+
+#: key of ``AnalysisGraph._cache`` holding the warm-up's ledger of the latest period
+LEDGER_KEY = "reward_ledger_latest"
+
+
+def warm_graph_ledger(ag: AnalysisGraph, aliases: Mapping[str, str] | None = None,
+                      settled: pd.DataFrame | None = None) -> str | None:
+    """Compute the ledger of the latest period (the rewards page's default) and keep it on
+    ``ag`` for :func:`warmed_ledger`; ``aliases`` and ``settled`` must be the store's at the
+    graph's data version. Returns the period, or None when no policy has a start date."""
+    periods = graph_periods(ag)
+    if not periods:
+        return None
+    ledger = graph_ledger(ag, periods[0], aliases, settled)
+    ag._cache[LEDGER_KEY] = {"period": periods[0], "data_version": ag.data_version,
+                             "lines": ledger.lines, "totals": ledger.totals,
+                             "exclusions": ledger.exclusions, "entitled": ledger.entitled}
+    return periods[0]
+
+
+def warmed_ledger(ag: AnalysisGraph, period: str) -> Ledger | None:
+    """The ledger of ``period`` kept by :func:`warm_graph_ledger` at the graph's data version,
+    or None. Valid without re-reading the store's merged ids and settled lines: merging ids
+    and settling a period each move the store's data version on (a new graph)."""
+    hit = ag._cache.get(LEDGER_KEY)
+    if not isinstance(hit, dict) or hit.get("period") != period \
+            or hit.get("data_version") != ag.data_version:
+        return None
+    return Ledger(lines=hit["lines"], totals=hit["totals"], exclusions=hit["exclusions"],
+                  entitled=hit["entitled"])
+
+
+def graph_periods(ag: AnalysisGraph) -> list[str]:
+    """The periods (``YYYY-MM``) with a policy start, latest first: from the months of the
+    reward basis when the warm-up kept one on ``ag``, else one pass over the policies."""
+    hit = ag._cache.get(BASIS_KEY)
+    if isinstance(hit, dict) and isinstance(hit.get("by_month"), dict):
+        months = list(hit["by_month"])
+    else:
+        months = ag.policies["start_date"].dropna().astype(str).str[:7].unique().tolist()
+    return sorted((m for m in months if _PERIOD.match(m)), reverse=True)
+
+
+def period_ledger(basis: RewardBasis, policies: pd.DataFrame, period: str,
+                  settings: Settings | None = None, *, paid: pd.DataFrame | None = None,
+                  settled: pd.DataFrame | None = None) -> Ledger:
+    """The ledger of ``period`` from a :func:`reward_basis` of the same ``policies``: what
+    :func:`reward_ledger` returns, without recomputing the period-independent part.
+
+    Parameters
+    ----------
+    basis : RewardBasis
+        Built from these ``policies`` with the same ``rewards.excluded_statuses``.
+    policies : DataFrame
+        The policies the basis was built from (rows are taken by position).
+    period, settings, paid, settled
+        As for :func:`reward_ledger`.
+
+    Returns
+    -------
+    Ledger
+
+    Raises
+    ------
+    ValueError
+        If ``period`` is not ``YYYY-MM`` or the basis was built from other policies or with
+        other excluded statuses.
+    """
+    check_period(period)
+    r = (settings or Settings()).rewards
+    if tuple(r.excluded_statuses) != basis.excluded_statuses:
+        raise ValueError("the reward basis was built with other rewards.excluded_statuses "
+                         f"({', '.join(basis.excluded_statuses)}): build it again")
+    if len(basis.is_first) != len(policies):
+        raise ValueError(f"the reward basis was built from {len(basis.is_first):,} policies, "
+                         f"not these {len(policies):,}: build it again")
+    ppp = r.own_points_per_premium
+    groups = basis.groups
+    accepted, exclusions = basis.accepted, basis.exclusions
+
+    rows = basis.by_month.get(period, np.empty(0, dtype=np.int64))
+    pol = policies.iloc[rows]
+    start = pol["start_date"].astype(str).str.slice(0, 10)
     pol = pd.DataFrame({
         "policy_id": pol["policy_id"].astype(str).to_numpy(),
         "holder_id": pol["holder_id"].astype(str).to_numpy(),
-        "start": start_all[in_period].to_numpy(),
+        "start": start.to_numpy(),
         "premium": pd.to_numeric(pol["annual_premium"], errors="coerce").fillna(0.0).to_numpy(),
         "category": pol["category"].astype(str).to_numpy(),
         "status": pol["status"].astype(str).to_numpy(),
+        "first": basis.is_first[rows],
     })
     not_eligible = pol[pol["status"].isin(r.excluded_statuses)].reset_index(drop=True)
     pol = pol[~pol["status"].isin(r.excluded_statuses)].reset_index(drop=True)
@@ -487,7 +668,7 @@ def reward_ledger(clients: pd.DataFrame, policies: pd.DataFrame, relationships: 
     })
 
     # referees whose first policy (ever) is one of this period's policies
-    firsts = pol[pol["policy_id"].isin(set(fp["first_policy"]))]
+    firsts = pol[pol["first"].to_numpy(dtype=bool)]
     parent = accepted.set_index("referee_id")["referrer_id"]
     ref_date = accepted.set_index("referee_id")["referral_date"]
     chain_frames = []
