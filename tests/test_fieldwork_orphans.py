@@ -187,16 +187,17 @@ def test_cli_proposes_applies_once_and_writes_safe_notices(branch: SQLiteStore,
     r = CliRunner().invoke(main, ["orphans", "--json", "--date", "2026-12-01", *base])
     assert r.exit_code == 0, r.output
     assert len(json.loads(r.output)["orphans"]) == 10
-    r = CliRunner().invoke(main, ["orphans", "assign", "--month", "2026-12", "--json", *base])
+    # T pinned: by default it is today within the month (the visit-by date is T + 15 days)
+    assign = ["orphans", "assign", "--month", "2026-12", "--date", "2026-12-01"]
+    r = CliRunner().invoke(main, [*assign, "--json", *base])
     assert r.exit_code == 0, r.output
     data = json.loads(r.output)
     assert data["applied"] is False and data["written"] == 0
     assert sum(p["agent_id"] is not None for p in data["proposal"]) == 8
     v = branch.data_version()
     notes = tmp_path / "n.csv"
-    r = CliRunner().invoke(main, ["orphans", "assign", "--month", "2026-12", "--apply",
-                                  "--approver", "S1", "--notices", str(notes), "--lang", "en",
-                                  "--json", *base])
+    r = CliRunner().invoke(main, [*assign, "--apply", "--approver", "S1", "--notices",
+                                  str(notes), "--lang", "en", "--json", *base])
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["written"] == 8 and branch.data_version() == v + 1
     csv = pd.read_csv(notes, dtype=str, encoding="utf-8-sig")
@@ -212,12 +213,12 @@ def test_cli_proposes_applies_once_and_writes_safe_notices(branch: SQLiteStore,
     assert not shown["phone"].dropna().str.fullmatch(r"\d{11}").any()
     a1 = csv.loc[csv["recipient_id"] == "A1"].iloc[0]["message"]
     assert "received 2 orphan clients" in a1 and "2026-12-16" in a1
-    r = CliRunner().invoke(main, ["orphans", "assign", "--month", "2026-12", "--apply",
-                                  "--approver", "S1", "--notices", str(notes), *base])
+    r = CliRunner().invoke(main, [*assign, "--apply", "--approver", "S1", "--notices",
+                                  str(notes), *base])
     assert r.exit_code == 0 and branch.data_version() == v + 1  # re-apply: nothing changes
     r = CliRunner().invoke(main, ["orphans", "assign", "--month", "2026-13", *base])
     assert r.exit_code == 1 and "YYYY-MM" in r.output
-    r = CliRunner().invoke(main, ["orphans", "assign", "--month", "2026-12", "--apply", *base])
+    r = CliRunner().invoke(main, [*assign, "--apply", *base])
     assert r.exit_code == 1 and "--approver" in r.output
 
 
