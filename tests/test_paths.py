@@ -395,7 +395,7 @@ def test_dijkstra_bound_is_a_lower_bound_with_the_same_reach() -> None:
     stricter = 0
     for target in (0, int(np.diff(g.indptr).argmax()), n - 1):
         exact = _hop_bounded_to(sub, target, 5)
-        got = _dijkstra_bound(g, sub, target, 5)
+        got = _dijkstra_bound(g, target, 5)
         assert np.array_equal(np.isfinite(got), np.isfinite(exact))
         assert (got[np.isfinite(got)] <= exact[np.isfinite(exact)] + 1e-12).all()
         unbounded = csgraph.dijkstra(g, directed=False, indices=target)

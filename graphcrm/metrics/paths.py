@@ -291,7 +291,7 @@ def _hop_bounded_to(sub: _Sub, target: int, hmax: int,
     return out
 
 
-def _dijkstra_bound(distance: sp.csr_matrix, sub: _Sub, target: int, hmax: int) -> np.ndarray:
+def _dijkstra_bound(distance: sp.csr_matrix, target: int, hmax: int) -> np.ndarray:
     """``B[r, v]``: the (unbounded) shortest distance from ``v`` to ``target`` where ``v`` is
     at most ``r`` ties from it, inf where it is farther: the A* heuristic of
     :func:`warm_paths` on a small graph.
@@ -385,7 +385,7 @@ def warm_paths(ag: AnalysisGraph, source: str, target: str, k: int | None = None
         si, ti = s, t
         d = c.distance
         sub = _Sub(d.indptr, d.indices, d.data)
-        bound = _dijkstra_bound(d, sub, ti, hmax)
+        bound = _dijkstra_bound(d, ti, hmax)
         if not np.isfinite(bound[hmax, si]):
             return []
     else:
