@@ -127,11 +127,31 @@ def test_bulk_load_gives_back_the_store_settings_and_indexes(tmp_path: Path) -> 
     assert con.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     names = {r[0] for r in con.execute(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'relationships'")}
-    assert {"relationships_key", "rel_dst"} <= names
+    assert names == {"relationships_key"}
     plan = " ".join(r[3] for r in con.execute(
-        "EXPLAIN QUERY PLAN SELECT * FROM relationships WHERE dst_id = 'C001'"))
-    assert "rel_dst" in plan
+        "EXPLAIN QUERY PLAN SELECT * FROM relationships WHERE src_id = 'C001'"))
+    assert "relationships_key" in plan
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    store.close()
+
+
+def test_an_older_store_loses_the_far_end_index_and_keeps_its_ties(tmp_path: Path) -> None:
+    """Stores made before ``rel_dst`` was dropped: the next writable open drops it (every
+    load would rebuild it for no query); ties of x, both ends, still come back."""
+    path = tmp_path / "crm.db"
+    store = SQLiteStore(path)
+    ingest_paths([_people(tmp_path / "people")], store)
+    ingest_paths([_write_edges(tmp_path / "e" / "relationships.csv", _edge_rows(3, 200))], store)
+    store._conn.execute("CREATE INDEX rel_dst ON relationships(dst_id)")  # as older code made
+    expected = store.relationships_of(["C030"]).sort_values(["src_id", "dst_id"])
+    store.close()
+    store = SQLiteStore(path)
+    names = {r[0] for r in store._conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "rel_dst" not in names and "relationships_key" in names
+    got = store.relationships_of(["C030"]).sort_values(["src_id", "dst_id"])
+    assert len(got) and (got["dst_id"] == "C030").any() and (got["src_id"] == "C030").any()
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True))
     store.close()
 
 

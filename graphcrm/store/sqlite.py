@@ -76,12 +76,16 @@ def _key_index(table: Table) -> str:
 
 #: secondary indexes, only those a query uses: every one costs a sort per bulk load (~0.1-0.4 s
 #: per 10^5 rows). Phone, ID number and name are not indexed: identity resolution reads the
-#: clients table whole, and search_people's ``LIKE '%text%'`` cannot use an index.
+#: clients table whole, and search_people's ``LIKE '%text%'`` cannot use an index. Nor is a
+#: relationship's far end (``dst_id``): no page or command asks "ties into x" of the store (the
+#: analysis graph answers it), only an erasure, which scans once (docs/benchmarks-ingest.md).
 _INDEXES = (
-    "CREATE INDEX IF NOT EXISTS rel_dst ON relationships(dst_id)",
     "CREATE INDEX IF NOT EXISTS int_client ON interactions(client_id)",
     "CREATE INDEX IF NOT EXISTS pol_holder ON policies(holder_id)",
 )
+
+#: indexes older stores have and this layout drops (they cost every load and serve no query)
+_OBSOLETE_INDEXES = ("rel_dst",)
 
 
 _INDEX_NAMES = tuple(re.search(r"EXISTS (\w+)", ddl).group(1)  # type: ignore[union-attr]
@@ -331,6 +335,8 @@ class SQLiteStore(GraphStore):
         need = set(_BASE_NAMES) | {t.name for t in TABLES} | set(_INDEX_NAMES)
         if not (need <= names and self._meta("schema_version") is not None):
             return False
+        if names & set(_OBSOLETE_INDEXES):  # dropped under the write lock below
+            return False
         # a column added to a template later (relationships.approved_by) makes an older
         # store not ready, so the locked path below adds it
         for table in TABLES:
@@ -366,6 +372,8 @@ class SQLiteStore(GraphStore):
                         cur.execute(f"ALTER TABLE {table.name} ADD COLUMN {c.name} {sql_type}")
             for ddl in _INDEXES:
                 cur.execute(ddl)
+            for name in _OBSOLETE_INDEXES:
+                cur.execute(f"DROP INDEX IF EXISTS {name}")
             cur.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?), ('data_version', '0'),"
                 " ('created', ?), ('store_id', ?)",
