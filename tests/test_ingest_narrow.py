@@ -20,6 +20,7 @@ from graphcrm.config import Settings
 from graphcrm.ingest.job import ingest_paths
 from graphcrm.ingest.validate import LABEL_CODES, KnownIds, duplicated_rows, key_codes
 from graphcrm.model import CLIENTS, RELATIONSHIPS, Label
+from graphcrm.store.base import StoreError
 from graphcrm.store.sqlite import ROWS_PER_STATEMENT, SQLiteStore
 
 PEOPLE = [f"C{i:03d}" for i in range(60)]
@@ -129,29 +130,9 @@ def test_bulk_load_gives_back_the_store_settings_and_indexes(tmp_path: Path) -> 
         "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'relationships'")}
     assert names == {"relationships_key"}
     plan = " ".join(r[3] for r in con.execute(
-        "EXPLAIN QUERY PLAN SELECT * FROM relationships WHERE src_id = 'C001'"))
+        "EXPLAIN QUERY PLAN SELECT * FROM relationships WHERE src = 1"))
     assert "relationships_key" in plan
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    store.close()
-
-
-def test_an_older_store_loses_the_far_end_index_and_keeps_its_ties(tmp_path: Path) -> None:
-    """Stores made before ``rel_dst`` was dropped: the next writable open drops it (every
-    load would rebuild it for no query); ties of x, both ends, still come back."""
-    path = tmp_path / "crm.db"
-    store = SQLiteStore(path)
-    ingest_paths([_people(tmp_path / "people")], store)
-    ingest_paths([_write_edges(tmp_path / "e" / "relationships.csv", _edge_rows(3, 200))], store)
-    store._conn.execute("CREATE INDEX rel_dst ON relationships(dst_id)")  # as older code made
-    expected = store.relationships_of(["C030"]).sort_values(["src_id", "dst_id"])
-    store.close()
-    store = SQLiteStore(path)
-    names = {r[0] for r in store._conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert "rel_dst" not in names and "relationships_key" in names
-    got = store.relationships_of(["C030"]).sort_values(["src_id", "dst_id"])
-    assert len(got) and (got["dst_id"] == "C030").any() and (got["src_id"] == "C030").any()
-    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True))
     store.close()
 
 
@@ -243,8 +224,8 @@ def test_sqlite_file_of_a_bulk_edge_list_passes_integrity_check(tmp_path: Path) 
     try:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         # the key index is what a "ties of x" query reads, in key order
-        rows = con.execute("SELECT src_id, type, dst_id FROM relationships "
-                           "INDEXED BY relationships_key ORDER BY src_id, type, dst_id"
+        rows = con.execute("SELECT src, type, dst FROM relationships "
+                           "INDEXED BY relationships_key ORDER BY src, type, dst"
                            ).fetchall()
         assert rows == sorted(rows) and len(rows) == len(set(rows))
     finally:
@@ -315,8 +296,9 @@ def test_mixed_columns_are_stored_row_by_row(tmp_path: Path, bulk: bool) -> None
         assert store.upsert(RELATIONSHIPS, frame) == n
     con = sqlite3.connect(tmp_path / "crm.db")
     try:
-        got = con.execute("SELECT src_id, dst_id, type, source, confidence, converted "
-                          "FROM relationships ORDER BY rowid").fetchall()
+        got = con.execute("SELECT s.id, d.id, type, source, confidence, converted "
+                          "FROM relationships r JOIN nodes s ON s.num = r.src "
+                          "JOIN nodes d ON d.num = r.dst ORDER BY r.rowid").fetchall()
     finally:
         con.close()
     want = [(people[i], people[i + 1], "REFERRED",
@@ -329,15 +311,15 @@ def test_mixed_columns_are_stored_row_by_row(tmp_path: Path, bulk: bool) -> None
 
 @pytest.mark.parametrize("blank", [None, float("nan")])
 def test_a_missing_key_value_is_still_refused(tmp_path: Path, blank: object) -> None:
-    """Key columns are bound without a scan for missing values: the table's NOT NULL still
-    refuses one, and nothing of the batch is written."""
+    """Key columns are bound without a scan for missing values: a missing relationship end
+    (looked up as a node number) is refused, and nothing of the batch is written."""
     store = SQLiteStore(tmp_path / "crm.db")
     with store.transaction():
         store.upsert(CLIENTS, _full(CLIENTS, pd.DataFrame({"client_id": ["A", "B"],
                                                            "name": ["a", "b"]})))
     frame = _full(RELATIONSHIPS, pd.DataFrame({"src_id": ["A", blank], "dst_id": ["B", "A"],
                                                "type": "REFERRED"}))
-    with pytest.raises(sqlite3.IntegrityError, match="NOT NULL"), store.transaction():
+    with pytest.raises(StoreError, match="src_id: a missing id"), store.transaction():
         store.upsert(RELATIONSHIPS, frame)
     assert store.table_rows(RELATIONSHIPS) == 0
     store.close()

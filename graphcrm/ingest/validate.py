@@ -761,7 +761,19 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
     def kept(values: Any) -> Any:
         return values if every else values[keep]  # NumPy and pandas arrays alike
 
+    # an edge list's ends as categoricals of the file's ids (turned like the rows): equal
+    # values, and the store maps each distinct id to its node number once, not each row's
+    ends_cats: dict[str, pd.Categorical] = {}
+    if ends is not None:
+        src_c, dst_c = ends.src, ends.dst
+        if swapped is not None:
+            src_c, dst_c = _turned(src_c, dst_c, swapped)
+        ends_cats = {"src_id": ends.categorical(kept(src_c)),
+                     "dst_id": ends.categorical(kept(dst_c))}
+
     def column(c: Column) -> Any:
+        if c.name in ends_cats:
+            return ends_cats[c.name]
         values = kept(_typed(c, out[c.name]) if c.kind in ("int", "bool", "float")
                       else out[c.name])
         if isinstance(values, np.ndarray) and values.dtype == object:

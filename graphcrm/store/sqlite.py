@@ -23,12 +23,15 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from graphcrm.model import (
     CLIENTS,
@@ -43,7 +46,10 @@ from graphcrm.model import (
 )
 from graphcrm.store.base import ERASED_NAME, GraphStore, StoreError, erase_in_journal
 
-SCHEMA_VERSION = 1
+#: 2: ``nodes`` numbers every node (``num``) and ``relationships`` names its two ends by those
+#: numbers (``src``, ``dst``) instead of repeating the id texts; a store of version 1 is
+#: upgraded by its next writable open (:meth:`SQLiteStore._upgrade_v1`)
+SCHEMA_VERSION = 2
 #: rows bound per INSERT statement (fewer when SQLite's bound-variable limit is lower)
 ROWS_PER_STATEMENT = 200
 
@@ -61,16 +67,28 @@ _FOREIGN_KEYS: dict[str, dict[str, str]] = {
         "writing_agent_id": "agents(agent_id)",
         "servicing_agent_id": "agents(agent_id)",
     },
-    "relationships": {"src_id": "nodes(id)", "dst_id": "nodes(id)"},
+    "relationships": {"src": "nodes(num)", "dst": "nodes(num)"},
     "interactions": {"agent_id": "agents(agent_id)", "client_id": "clients(client_id)"},
 }
 
-#: the key index of each table; relationships lead with src_id so it also serves "ties of x"
+#: columns stored under another name and type: a relationship's ends are node numbers
+#: (``nodes.num``), not id texts: its key index sorts and stores integers (about a third
+#: smaller and faster to build than the texts; docs/benchmarks-ingest.md), and the table
+#: holds each id once, in ``nodes``
+_NODE_NUMBER_COLUMNS: dict[str, dict[str, str]] = {
+    "relationships": {"src_id": "src", "dst_id": "dst"}}
+
+#: the key index of each table; relationships lead with src so it also serves "ties of x"
 _KEY_ORDER: dict[str, tuple[str, ...]] = {"relationships": ("src_id", "type", "dst_id")}
 
 
+def _stored(table: Table, column: str) -> str:
+    """The name ``column`` of ``table`` is stored under."""
+    return _NODE_NUMBER_COLUMNS.get(table.name, {}).get(column, column)
+
+
 def _key_index(table: Table) -> str:
-    cols = _KEY_ORDER.get(table.name, table.key)
+    cols = [_stored(table, c) for c in _KEY_ORDER.get(table.name, table.key)]
     return f"CREATE UNIQUE INDEX IF NOT EXISTS {table.name}_key ON {table.name}({', '.join(cols)})"
 
 
@@ -92,24 +110,29 @@ _INDEX_NAMES = tuple(re.search(r"EXISTS (\w+)", ddl).group(1)  # type: ignore[un
                      for ddl in _INDEXES)
 
 
-def _table_ddl(table: Table) -> str:
+def _table_ddl(table: Table, name: str | None = None) -> str:
     fks = _FOREIGN_KEYS.get(table.name, {})
+    numbers = _NODE_NUMBER_COLUMNS.get(table.name, {})
     cols = []
     for c in table.columns:
-        sql_type = _SQL_TYPES.get(c.kind, "TEXT")
+        stored = numbers.get(c.name, c.name)
+        sql_type = "INTEGER" if c.name in numbers else _SQL_TYPES.get(c.kind, "TEXT")
         not_null = " NOT NULL" if c.name in table.key else ""
         ref = ""
         if table.label is not None and c.name == table.key[0] and table.label != Label.POLICY:
             ref = " REFERENCES nodes(id)"
-        elif c.name in fks:
-            ref = f" REFERENCES {fks[c.name]}"
-        cols.append(f"{c.name} {sql_type}{not_null}{ref}")
-    return f"CREATE TABLE IF NOT EXISTS {table.name} (\n  " + ",\n  ".join(cols) + "\n)"
+        elif stored in fks:
+            ref = f" REFERENCES {fks[stored]}"
+        cols.append(f"{stored} {sql_type}{not_null}{ref}")
+    return (f"CREATE TABLE IF NOT EXISTS {name or table.name} (\n  " + ",\n  ".join(cols)
+            + "\n)")
 
 
 _BASE_DDL = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS nodes (id TEXT PRIMARY KEY, label TEXT NOT NULL) WITHOUT ROWID",
+    # ``num``: the node's number, how relationships name it (kept by VACUUM: INTEGER PRIMARY KEY)
+    "CREATE TABLE IF NOT EXISTS nodes (num INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
+    "label TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS aliases (
   alias_id TEXT PRIMARY KEY,
   client_id TEXT NOT NULL REFERENCES clients(client_id),
@@ -234,6 +257,51 @@ def remove_stale_temp_files(path: Path) -> list[Path]:
     return removed
 
 
+@dataclass
+class _NodeNumbers:
+    """Every stored node's id and number (``nodes.num``), as read at one ``PRAGMA
+    data_version`` (which moves when another connection commits).
+
+    Relationship ends are stored as these numbers: writing maps ids to numbers with Arrow's
+    hash lookup (a categorical column: its distinct values only, the last categories kept),
+    reading maps numbers back with a NumPy take, each id one shared Python string."""
+
+    ids: pa.Array  # string, one per node, grouped by label
+    nums: np.ndarray  # int64, the number of each of ``ids``
+    version: int
+    id_list: list[str]  # ``ids`` as Python strings
+    labels: list[str]  # the label of each of ``ids``
+    _by_num: np.ndarray | None = None
+    _last: tuple[pd.Index, np.ndarray] | None = None
+
+    def numbers(self, values: pd.Series) -> np.ndarray:
+        """The number of each value (int64), -1 for a missing value or an id that is no node."""
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            cats = values.cat.categories
+            if self._last is None or self._last[0] is not cats:
+                self._last = (cats, self._lookup(cats.to_numpy(dtype=object)))
+            codes = values.cat.codes.to_numpy()
+            return np.where(codes >= 0, self._last[1][codes], -1)
+        return self._lookup(values.to_numpy(dtype=object))
+
+    def _lookup(self, values: np.ndarray) -> np.ndarray:
+        try:
+            arr = pa.array(values, type=pa.string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # a non-text id: no node has it
+            arr = pa.array([v if isinstance(v, str) else None for v in values], type=pa.string())
+        where = pc.index_in(arr, value_set=self.ids).fill_null(-1)
+        pos = where.to_numpy(zero_copy_only=False).astype(np.int64)
+        return np.where(pos >= 0, self.nums[pos], -1)
+
+    def ids_of(self, nums: np.ndarray) -> np.ndarray:
+        """The id of each number (an object array of ``str``)."""
+        if self._by_num is None:
+            by_num = np.empty(int(self.nums.max(initial=0)) + 1, dtype=object)
+            by_num[self.nums] = self.ids.to_numpy(zero_copy_only=False)
+            self._by_num = by_num
+        return self._by_num[np.asarray(nums, dtype=np.int64)]
+
+
 class SQLiteStore(GraphStore):
     """The embedded store in one SQLite file.
 
@@ -282,6 +350,9 @@ class SQLiteStore(GraphStore):
         self._changes = 0
         self._changed_tables: set[str] = set()  # in this transaction; "*" for every table
         self._bulk_empty: str | None = None  # table being bulk-loaded from empty
+        #: every node's id and number (:meth:`_node_numbers`): dropped when this store
+        #: writes nodes or rolls back; another process's commit moves ``PRAGMA data_version``
+        self._nodes: _NodeNumbers | None = None
         self._max_variables = self._conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
 
     def _configure(self) -> None:
@@ -337,11 +408,13 @@ class SQLiteStore(GraphStore):
             return False
         if names & set(_OBSOLETE_INDEXES):  # dropped under the write lock below
             return False
+        if self._meta("schema_version") == "1":  # upgraded under the write lock below
+            return False
         # a column added to a template later (relationships.approved_by) makes an older
         # store not ready, so the locked path below adds it
         for table in TABLES:
             have = {r[1] for r in self._conn.execute(f"PRAGMA table_info({table.name})")}
-            if any(c.name not in have for c in table.columns):
+            if any(_stored(table, c.name) not in have for c in table.columns):
                 return False
         return True
 
@@ -353,8 +426,14 @@ class SQLiteStore(GraphStore):
                                  f"{SCHEMA_VERSION}")
             return
         cur = self._conn.cursor()
+        # off for the upgrade's table swap (only effective outside a transaction)
+        cur.execute("PRAGMA foreign_keys=OFF")
         cur.execute("BEGIN IMMEDIATE")
         try:
+            has_meta = cur.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+            if has_meta and self._meta("schema_version") == "1":
+                self._upgrade_v1(cur)
             for ddl in _BASE_DDL:
                 cur.execute(ddl)
             existing = {r[0] for r in cur.execute(
@@ -367,7 +446,7 @@ class SQLiteStore(GraphStore):
                 # a column added to a template later (interactions.note) joins older stores
                 have = {r[1] for r in cur.execute(f"PRAGMA table_info({table.name})")}
                 for c in table.columns:
-                    if c.name not in have:
+                    if _stored(table, c.name) not in have:
                         sql_type = _SQL_TYPES.get(c.kind, "TEXT")
                         cur.execute(f"ALTER TABLE {table.name} ADD COLUMN {c.name} {sql_type}")
             for ddl in _INDEXES:
@@ -383,11 +462,42 @@ class SQLiteStore(GraphStore):
         except BaseException:
             cur.execute("ROLLBACK")
             raise
+        finally:
+            cur.execute("PRAGMA foreign_keys=ON")
         version = self._meta("schema_version")
         if version != str(SCHEMA_VERSION):
             raise StoreError(
                 f"{self.path}: schema version {version}, this GraphCRM reads {SCHEMA_VERSION}"
             )
+
+    def _upgrade_v1(self, cur: sqlite3.Cursor) -> None:
+        """Schema 1 -> 2, inside the caller's write transaction (foreign keys off): number the
+        nodes, and rewrite ``relationships`` with its ends as those numbers, in stored order
+        (so "the later row wins" rules read the same). The data version does not move: the
+        data is the same, and an analysis snapshot of it stays valid."""
+        cur.execute("CREATE TABLE nodes_v2 (num INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
+                    "label TEXT NOT NULL)")
+        cur.execute("INSERT INTO nodes_v2 (id, label) SELECT id, label FROM nodes")
+        have = {r[1] for r in cur.execute("PRAGMA table_info(relationships)")}
+        cur.execute(_table_ddl(RELATIONSHIPS, "relationships_v2"))
+        kept = [c for c in RELATIONSHIPS.column_names
+                if c not in ("src_id", "dst_id") and c in have]
+        cur.execute(
+            f"INSERT INTO relationships_v2 (src, dst, {', '.join(kept)}) "
+            f"SELECT s.num, d.num, {', '.join('r.' + c for c in kept)} FROM relationships r "
+            "CROSS JOIN nodes_v2 s ON s.id = r.src_id CROSS JOIN nodes_v2 d ON d.id = r.dst_id "
+            "ORDER BY r.rowid")
+        moved = cur.execute("SELECT COUNT(*) FROM relationships_v2").fetchone()[0]
+        stored = cur.execute("SELECT COUNT(*) FROM relationships").fetchone()[0]
+        if moved != stored:  # a tie whose end is not a node: the foreign key says impossible
+            raise StoreError(f"{self.path}: cannot upgrade the store: {stored - moved} "
+                             "relationships name an unknown node (run an integrity check)")
+        for old in ("relationships", "nodes"):
+            cur.execute(f"DROP TABLE {old}")
+            cur.execute(f"ALTER TABLE {old}_v2 RENAME TO {old}")
+        cur.execute(_key_index(RELATIONSHIPS))
+        cur.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                    (str(SCHEMA_VERSION),))
 
     def _meta(self, key: str) -> str | None:
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -431,6 +541,7 @@ class SQLiteStore(GraphStore):
                         "FROM meta WHERE key = 'data_version') WHERE version IS NULL")
                 self._conn.execute("COMMIT")
             except BaseException:
+                self._nodes = None  # it may hold nodes this transaction added
                 self._conn.execute("ROLLBACK")
                 raise
             finally:
@@ -492,6 +603,7 @@ class SQLiteStore(GraphStore):
         table = next(t for t in TABLES if t.name == table_name)
         if table.label is None or table.label == Label.POLICY:
             return
+        self._nodes = None
         self._conn.execute(
             f"INSERT INTO nodes (id, label) SELECT {table.key[0]}, ? FROM {table.name} "
             "WHERE true ON CONFLICT(id) DO NOTHING", (table.label.value,))
@@ -508,10 +620,13 @@ class SQLiteStore(GraphStore):
         bulk = self._bulk_empty == table.name
         if table.label is not None and table.label != Label.POLICY and not bulk:
             node_ids = rows[table.key[0]].tolist()
+            self._nodes = None  # numbers may be added
             self._conn.executemany(
                 "INSERT INTO nodes (id, label) VALUES (?, ?) ON CONFLICT(id) DO NOTHING",
                 zip(node_ids, [table.label.value] * len(node_ids), strict=True),
             )
+        numbers = {c: self._node_numbers(table, c, rows[c])
+                   for c in _NODE_NUMBER_COLUMNS.get(table.name, {})}
         before = self._conn.total_changes
         non_key = [c for c in cols if c not in table.key]
         # a column blank in every row of the batch is written as a NULL literal, not bound
@@ -521,7 +636,7 @@ class SQLiteStore(GraphStore):
         def new(c: str) -> str:
             return "NULL" if c in blank else f"excluded.{c}"
 
-        conflict = f" ON CONFLICT({', '.join(table.key)}) DO "
+        conflict = f" ON CONFLICT({', '.join(_stored(table, c) for c in table.key)}) DO "
         if bulk:  # an empty table without indexes: nothing to conflict with (see bulk_transaction)
             conflict = ""
         elif non_key:
@@ -537,14 +652,61 @@ class SQLiteStore(GraphStore):
         if len(literal) == len(bound):  # keep one bound column (the row count comes from it)
             literal.pop(bound[0], None)
         bound = [c for c in bound if c not in literal]
-        self._insert_rows(table.name, bound,
-                          [_column_values(rows[c], c not in table.key) for c in bound],
-                          conflict, literal)
+        values = [numbers[c] if c in numbers else _column_values(rows[c], c not in table.key)
+                  for c in bound]
+        self._insert_rows(table.name, [_stored(table, c) for c in bound], values, conflict,
+                          literal)
         changed = self._conn.total_changes - before
         self._changes += changed
         if changed:
             self._changed_tables.add(table.name)
         return changed
+
+    def _node_table(self) -> _NodeNumbers:
+        """Every node's id, number and label, read again when a node may have changed since
+        (this store wrote one, or another connection committed).
+
+        Each label's ids and numbers come as two texts joined by SQLite and split by Python
+        (a third of the time of a row per id); a label whose ids hold the separator is read
+        row by row."""
+        with self._lock:
+            version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+            if self._nodes is not None and self._nodes.version == version:
+                return self._nodes
+            ids: list[str] = []
+            labels: list[str] = []
+            nums: list[np.ndarray] = []
+            for label, count, joined_nums, joined in self._conn.execute(
+                    "SELECT label, COUNT(*), group_concat(num), group_concat(id, char(31)) "
+                    "FROM nodes GROUP BY label").fetchall():
+                part = joined.split("\x1f") if joined is not None else []
+                if len(part) != count:  # an id holds the separator
+                    rows = self._conn.execute(
+                        "SELECT num, id FROM nodes WHERE label = ?", (label,)).fetchall()
+                    part = [r[1] for r in rows]
+                    joined_nums = ",".join(str(r[0]) for r in rows)
+                ids += part
+                labels += [label] * len(part)
+                nums.append(np.array(joined_nums.split(","), dtype=np.int64))
+            self._nodes = _NodeNumbers(
+                pa.array(ids, type=pa.string()),
+                np.concatenate(nums) if nums else np.zeros(0, dtype=np.int64), version,
+                ids, labels)
+            return self._nodes
+
+    def _node_numbers(self, table: Table, column: str, ids: pd.Series) -> list[int]:
+        """The node numbers (``nodes.num``) of the ids in ``column``, as a list of ints; an id
+        that is no node is refused as the foreign key would refuse it (the ingest job has
+        checked every end already)."""
+        pos = self._node_table().numbers(ids)
+        if (pos < 0).any():
+            bad = ids.iloc[int(np.flatnonzero(pos < 0)[0])]
+            if pd.isna(bad):
+                raise StoreError(f"{table.name}.{column}: a missing id "
+                                 "(NOT NULL constraint failed)")
+            raise StoreError(f"{table.name}.{column}: {bad!r} is not a stored agent, client or "
+                             "organization (FOREIGN KEY constraint failed)")
+        return pos.tolist()
 
     def _insert_rows(self, name: str, cols: list[str],
                      columns: Sequence[list[Any] | np.ndarray],
@@ -713,22 +875,10 @@ class SQLiteStore(GraphStore):
         return {i: Label(lbl) for i, lbl in zip(frame["id"], frame["label"], strict=True)}
 
     def node_labels(self) -> tuple[list[str], list[str]] | None:
-        """Every node id and its label, grouped by label: each label's ids come as one text
-        joined by SQLite and split by Python (a third of the time of a row per id); a label
-        whose ids hold the separator is read row by row."""
-        ids: list[str] = []
-        labels: list[str] = []
-        with self._lock:
-            for label, count, joined in self._conn.execute(
-                    "SELECT label, COUNT(*), group_concat(id, char(31)) FROM nodes "
-                    "GROUP BY label").fetchall():
-                part = joined.split("\x1f") if joined is not None else []
-                if len(part) != count:  # an id holds the separator
-                    part = [r[0] for r in self._conn.execute(
-                        "SELECT id FROM nodes WHERE label = ?", (label,))]
-                ids += part
-                labels += [label] * len(part)
-        return ids, labels
+        """Every node id and its label, grouped by label (read with the node numbers: the
+        ingest job's reference check and its relationship writes share one read)."""
+        nodes = self._node_table()
+        return list(nodes.id_list), list(nodes.labels)
 
     def nodes(self, label: Label, columns: Sequence[str] | None = None) -> pd.DataFrame:
         table = NODE_TABLES[label]
@@ -753,21 +903,53 @@ class SQLiteStore(GraphStore):
             "(SELECT id FROM _ids) OR phone IN (SELECT id FROM _ids) OR id_number IN "
             "(SELECT id FROM _ids)", (v for v in values if isinstance(v, str)))
 
+    def _relationship_frame(self, where: str = "", params: Sequence[Any] = (),
+                            columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """Relationship rows (``SELECT ... FROM relationships r {where}``) with each end's
+        number turned back into its id, nodes and rows read in one snapshot."""
+        cols = list(columns) if columns else list(RELATIONSHIPS.column_names)
+        self._select(RELATIONSHIPS, cols)  # refuses unknown columns
+        numbers = _NODE_NUMBER_COLUMNS["relationships"]
+        sql = (f"SELECT {', '.join('r.' + numbers.get(c, c) for c in cols)} "
+               f"FROM relationships r {where}")
+        with self._lock:
+            snapshot = not self._in_tx  # a write transaction is one already
+            if snapshot:
+                self._conn.execute("BEGIN")
+            try:
+                frame = self._frame(sql, params)
+                nodes = self._node_table() if len(frame) else None
+            finally:
+                if snapshot:
+                    self._conn.execute("COMMIT")
+        frame.columns = cols
+        for c in numbers:
+            if c in frame.columns:
+                frame[c] = (nodes.ids_of(frame[c].to_numpy(dtype=np.int64))
+                            if nodes is not None else frame[c].astype(object))
+        return frame
+
     def relationships(
         self, types: Sequence[str] | None = None, columns: Sequence[str] | None = None
     ) -> pd.DataFrame:
-        sql = f"SELECT {self._select(RELATIONSHIPS, columns)} FROM relationships"
         if types:
-            sql += f" WHERE type IN ({', '.join('?' * len(types))})"
-            return self._frame(sql, list(types))
-        return self._frame(sql)
+            return self._relationship_frame(
+                f"WHERE r.type IN ({', '.join('?' * len(types))})", list(types), columns)
+        return self._relationship_frame(columns=columns)
 
     def relationships_of(self, ids: Iterable[str]) -> pd.DataFrame:
-        return self._in_ids(
-            "SELECT * FROM relationships WHERE src_id IN (SELECT id FROM _ids) "
-            "UNION SELECT * FROM relationships WHERE dst_id IN (SELECT id FROM _ids)",
-            ids,
-        )
+        id_list = list(dict.fromkeys(ids))
+        with self._lock:
+            self._conn.execute("CREATE TEMP TABLE IF NOT EXISTS _ids (id TEXT PRIMARY KEY)")
+            self._conn.execute("DELETE FROM _ids")
+            self._conn.executemany("INSERT OR IGNORE INTO _ids VALUES (?)",
+                                   ((i,) for i in id_list))
+            try:
+                nums = "(SELECT num FROM nodes WHERE id IN (SELECT id FROM _ids))"
+                return self._relationship_frame(
+                    f"WHERE r.src IN {nums} OR r.dst IN {nums} ORDER BY r.rowid")
+            finally:
+                self._conn.execute("DELETE FROM _ids")
 
     def interactions(
         self, client_ids: Iterable[str] | None = None, columns: Sequence[str] | None = None
@@ -842,8 +1024,11 @@ class SQLiteStore(GraphStore):
                 ex = self._conn.execute
                 done.update(self._forget_in_journal(ids, pseudonym))
                 others = [c for c in CLIENTS.column_names if c not in ("client_id", "name")]
+                self._nodes = None
                 ex("INSERT INTO nodes (id, label) VALUES (?, 'Client') "
                    "ON CONFLICT(id) DO NOTHING", (pseudonym,))
+                cnum, pnum = (ex("SELECT num FROM nodes WHERE id = ?", (i,)).fetchone()[0]
+                              for i in (cid, pseudonym))
                 ex(f"INSERT INTO clients (client_id, name, {', '.join(others)}) "
                    f"VALUES (?, ?, {', '.join('NULL' for _ in others)}) "
                    "ON CONFLICT(client_id) DO NOTHING", (pseudonym, self.ERASED_NAME))
@@ -853,14 +1038,14 @@ class SQLiteStore(GraphStore):
                         (pseudonym, cid)).rowcount
                 # referral records are reward evidence: kept, under the pseudonym
                 moved = 0
-                for end, other in (("src_id", "dst_id"), ("dst_id", "src_id")):
+                for end, other in (("src", "dst"), ("dst", "src")):
                     moved += ex(
                         f"UPDATE OR IGNORE relationships SET {end} = ? WHERE {end} = ? AND "
-                        f"type = 'REFERRED' AND {other} <> ?", (pseudonym, cid, cid)).rowcount
+                        f"type = 'REFERRED' AND {other} <> ?", (pnum, cnum, cnum)).rowcount
                 done["relationships.referred_pseudonymised"] = moved
                 done["relationships"] = ex(
-                    "DELETE FROM relationships WHERE src_id = ? OR dst_id = ?",
-                    (cid, cid)).rowcount
+                    "DELETE FROM relationships WHERE src = ? OR dst = ?",
+                    (cnum, cnum)).rowcount
                 done["interactions"] = ex("DELETE FROM interactions WHERE client_id = ?",
                                           (cid,)).rowcount
                 done["aliases"] = ex("DELETE FROM aliases WHERE client_id = ? OR alias_id = ?",
