@@ -323,3 +323,31 @@ def test_a_missing_key_value_is_still_refused(tmp_path: Path, blank: object) -> 
         store.upsert(RELATIONSHIPS, frame)
     assert store.table_rows(RELATIONSHIPS) == 0
     store.close()
+
+
+def test_categorical_ends_cross_the_pipeline_once_and_come_back_equal() -> None:
+    """The checking process sends an edge list's categories once, then codes: each batch
+    is small, equal to the frame's rows, and every batch shares one categories object (the
+    store maps the ids to node numbers once per file)."""
+    from graphcrm.ingest.job import _from_wire, _to_wire
+
+    rng = np.random.default_rng(5)
+    ids = np.array([f"C{i:06d}" for i in range(5_000)], dtype=object)
+    src, dst = rng.integers(0, len(ids), 3_000), rng.integers(0, len(ids), 3_000)
+    frame = _full(RELATIONSHIPS, pd.DataFrame({"type": ["FRIEND_OF"] * 3_000}))
+    frame["src_id"] = pd.Categorical(ids[src], categories=ids)
+    frame["dst_id"] = pd.Categorical(ids[dst], categories=ids)
+    frame["__row"] = np.arange(2, 3_002)
+    messages = list(_to_wire(frame, 1_000))
+    assert [k for k, _ in messages] == ["categories", "arrow", "arrow", "arrow"]
+    categories = messages[0][1]
+    assert set(categories) == {"src_id", "dst_id"}
+    batches = [_from_wire(k, v, categories) for k, v in messages[1:]]
+    # a batch of 1,000 codes, not 5,000 ids again
+    assert all(len(v.to_pybytes()) < 40_000 for _, v in messages[1:])
+    back = pd.concat(batches, ignore_index=True)
+    for c in ("src_id", "dst_id"):
+        assert back[c].astype(object).tolist() == frame[c].astype(object).tolist()
+        assert len({id(b[c].cat.categories) for b in batches}) == 1
+    assert back["__row"].tolist() == frame["__row"].tolist()
+    assert list(_to_wire(frame.iloc[:0], 1_000)) == []  # nothing for an empty file

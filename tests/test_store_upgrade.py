@@ -130,3 +130,15 @@ def test_an_upgrade_that_cannot_finish_changes_nothing(tmp_path: Path) -> None:
     assert _plain(db, "SELECT value FROM meta WHERE key = 'schema_version'") == [("1",)]
     assert _plain(db, "SELECT * FROM relationships ORDER BY rowid") == rows
     assert "rel_dst" in {r[0] for r in _plain(db, "SELECT name FROM sqlite_master")}
+
+
+def test_a_version_1_store_that_cannot_be_written_says_how_to_upgrade(tmp_path: Path) -> None:
+    """The read-only open (a read-only disk: the writable open failed) of a version-1 store.
+    Tests run as root here, so the disk cannot be made read-only: the read-only open is
+    called directly, as the writable one does when SQLite refuses to write."""
+    db = _copy(tmp_path)
+    store = SQLiteStore.__new__(SQLiteStore)
+    store.path = db
+    with pytest.raises(StoreError, match=r"older GraphCRM \(schema 1\).*graphcrm stats"):
+        store._open_read_only()
+    assert _plain(db, "SELECT value FROM meta WHERE key = 'schema_version'") == [("1",)]

@@ -1007,7 +1007,17 @@ def _use_pipeline(inputs: Sequence[tuple[Table, Path]], fresh: bool, settings: S
 def _to_wire(frame: pd.DataFrame, batch_rows: int) -> Iterator[tuple[str, object]]:
     """A prepared frame as messages for the writer: Arrow IPC batches (a memory copy each way,
     ~3x cheaper than pickling a frame of Python strings), or pickled frame slices when a
-    column has mixed types Arrow cannot hold."""
+    column has mixed types Arrow cannot hold.
+
+    Categorical columns (an edge list's ends) go as their categories once (a "categories"
+    message) and then as codes: a slice would otherwise carry every category again, and the
+    writer's batches share one categories object, which the store maps to node numbers once.
+    """
+    cats = {c: frame[c].cat.categories for c in frame.columns
+            if isinstance(frame[c].dtype, pd.CategoricalDtype)}
+    if cats and len(frame):  # (no batch follows an empty frame: nor may this message)
+        yield "categories", {c: pd.CategoricalDtype(v) for c, v in cats.items()}
+        frame = frame.assign(**{c: frame[c].cat.codes for c in cats})
     try:
         table = pa.Table.from_pandas(frame, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
@@ -1022,11 +1032,18 @@ def _to_wire(frame: pd.DataFrame, batch_rows: int) -> Iterator[tuple[str, object
         yield "arrow", sink.getvalue()
 
 
-def _from_wire(kind: str, value: object) -> pd.DataFrame:
+def _from_wire(kind: str, value: object,
+               categories: Mapping[str, pd.CategoricalDtype] | None = None) -> pd.DataFrame:
+    """A batch from its message; ``categories``: the file's "categories" message, whose
+    columns came as codes."""
     if kind == "arrow":
-        return pa.ipc.open_stream(value).read_all().to_pandas()
-    assert isinstance(value, pd.DataFrame)
-    return value
+        frame = pa.ipc.open_stream(value).read_all().to_pandas()
+    else:
+        assert isinstance(value, pd.DataFrame)
+        frame = value
+    for c, dtype in (categories or {}).items():
+        frame[c] = pd.Categorical.from_codes(frame[c].to_numpy(), dtype=dtype)
+    return frame
 
 
 #: how much lower the checking process's CPU priority is than the writer's (``os.nice``)
@@ -1181,8 +1198,13 @@ class _Pipeline:
 
     def rows(self, job: _Prepared) -> Iterator[pd.DataFrame]:
         done = 0
+        categories: dict[str, pd.CategoricalDtype] = {}
         while done < job.rows_to_write:
-            batch = _from_wire(*self._get())
+            kind, value = self._get()
+            if kind == "categories":  # before the file's first batch (see _to_wire)
+                categories = value  # type: ignore[assignment]
+                continue
+            batch = _from_wire(kind, value, categories)
             done += len(batch)
             yield batch
 

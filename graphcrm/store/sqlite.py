@@ -380,6 +380,11 @@ class SQLiteStore(GraphStore):
                     with suppress(sqlite3.Error):
                         conn.close()
                 continue
+            if version == "1":
+                raise StoreError(
+                    f"{self.path}: made by an older GraphCRM (schema 1) and cannot be written "
+                    "here, so it cannot be upgraded: open it once where it can be written "
+                    "(any graphcrm command, e.g. `graphcrm stats`), then copy it back")
             if version != str(SCHEMA_VERSION):
                 raise StoreError(
                     f"{self.path}: schema version {version}, this GraphCRM reads {SCHEMA_VERSION}"
