@@ -1,9 +1,12 @@
 """The embedded graph store: one SQLite file (WAL mode, foreign keys on).
 
-A ``nodes`` table holds every agent, client and organization id with its label, so a
-relationship endpoint is a real foreign key whatever its label. Upserts skip rows identical to
-what is stored (``WHERE (cols) IS NOT (excluded cols)``), which is what makes re-running an
-ingest a no-op: no change, and the data version stays where it was.
+A ``nodes`` table holds every agent, client and organization id with its label and a number
+(``num``); a relationship names its two ends by those numbers (``src``, ``dst``), so an end is
+a real foreign key whatever its label, and an edge list stores and indexes integers instead of
+repeating id texts (schema 2; a schema-1 store is upgraded by its next writable open). The
+store's readers and writers speak ids: the numbers never leave this module. Upserts skip rows
+identical to what is stored (``WHERE (cols) IS NOT (excluded cols)``), which is what makes
+re-running an ingest a no-op: no change, and the data version stays where it was.
 
 Bulk loads (docs/benchmarks-ingest.md): a table's key is a ``UNIQUE`` index (``<table>_key``)
 rather than a ``PRIMARY KEY`` clause, so :meth:`SQLiteStore.bulk_transaction` can drop every
