@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graphcrm.config import IngestSettings
+from graphcrm.ingest.readers import blank_cells
 from graphcrm.model import (
     AGENTS,
     CLIENTS,
@@ -92,7 +93,7 @@ def _obj(arr: pa.Array) -> np.ndarray:
     out = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
     if not out.flags.writeable:
         out = out.copy()
-    blank = pc.equal(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False)
+    blank = blank_cells(arr)
     if blank.any():
         out[blank] = None
     return out
@@ -624,7 +625,7 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
         if arr is None:
             out[col.name] = _absent(col, n)
             continue
-        blank = pc.equal(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False)
+        blank = blank_cells(arr)
         if col.required and blank.any():
             pos = np.flatnonzero(blank)
             probs.add(pos, col.name, [""] * len(pos), "required value is blank")
