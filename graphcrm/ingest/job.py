@@ -693,17 +693,18 @@ def _row_hashes(raw: RawFile, table: Table,
         for i, name in enumerate(table.column_names):
             salt = np.uint64(((i + 1) * _GOLDEN) % (1 << 64))
             arr = raw.columns.get(name)
-            if arr is None:
-                v = np.full(n, salt ^ np.uint64(0xFFFF_FFFF_FFFF_FFFF), dtype=np.uint64)
-            else:
-                if isinstance(arr, pa.ChunkedArray):
-                    arr = arr.combine_chunks()
-                enc = pc.dictionary_encode(arr, null_encoding="encode")
-                if encoded is not None:
-                    encoded[name] = enc
-                words = np.asarray(enc.dictionary.to_numpy(zero_copy_only=False), dtype=object)
-                v = pd.util.hash_array(words, categorize=False)[
-                    enc.indices.to_numpy(zero_copy_only=False)]
+            if arr is None:  # the same word in every row: mixed once, then broadcast
+                one = np.array([salt ^ np.uint64(0xFFFF_FFFF_FFFF_FFFF)], dtype=np.uint64)
+                h = _mix(h ^ _mix(one + salt)[0])
+                continue
+            if isinstance(arr, pa.ChunkedArray):
+                arr = arr.combine_chunks()
+            enc = pc.dictionary_encode(arr, null_encoding="encode")
+            if encoded is not None:
+                encoded[name] = enc
+            words = np.asarray(enc.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+            v = pd.util.hash_array(words, categorize=False)[
+                enc.indices.to_numpy(zero_copy_only=False)]
             h = _mix(h ^ _mix(v + salt))
     return h
 
