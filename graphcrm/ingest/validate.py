@@ -99,6 +99,33 @@ def _obj(arr: pa.Array) -> np.ndarray:
     return out
 
 
+def _distinct_dtype(distinct: np.ndarray) -> pd.CategoricalDtype:
+    """A categorical dtype of values known to be distinct (an Arrow dictionary's), without
+    pandas checking that again where this pandas has the way to (its check builds a hash
+    table of every value: ~40 ms for an edge list's 100,000 ids)."""
+    index = pd.Index(distinct, dtype=object)
+    fast = getattr(pd.CategoricalDtype, "_from_fastpath", None)  # pandas 2.x, not public
+    if fast is None:
+        return pd.CategoricalDtype(index)
+    dtype = fast(index, False)
+    assert isinstance(dtype, pd.CategoricalDtype)
+    return dtype
+
+
+def _text_categorical(values: np.ndarray) -> pd.Categorical | None:
+    """Text values (None for missing) as a categorical of their distinct values, encoded by
+    Arrow (pandas hashes a categorical through its distinct values: the same hashes as of
+    the values, for a fraction of the time); None when they are not all text."""
+    try:
+        arr = pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    enc = pc.dictionary_encode(arr)  # (missing values: null indices)
+    codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return pd.Categorical.from_codes(codes, dtype=_distinct_dtype(
+        np.asarray(enc.dictionary.to_numpy(zero_copy_only=False), dtype=object)))
+
+
 @dataclass
 class _Endpoints:
     """``src_id`` and ``dst_id`` of a relationships file encoded together by Arrow: the
@@ -143,9 +170,8 @@ class _Endpoints:
         if self.blank >= 0:
             codes = np.where(codes == self.blank, -1, codes)
         if self._categories is None:
-            self._categories = pd.CategoricalDtype(pd.Index(
-                np.asarray(self.ids.to_numpy(zero_copy_only=False), dtype=object),
-                dtype=object))
+            self._categories = _distinct_dtype(
+                np.asarray(self.ids.to_numpy(zero_copy_only=False), dtype=object))
         return pd.Categorical.from_codes(codes, dtype=self._categories)
 
     def values(self) -> tuple[np.ndarray, np.ndarray]:
@@ -691,9 +717,14 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
     dup_keys = None
     if good.any():
         key_values: list[object] = [out[c] for c in key_cols]
+        texts: dict[str, pd.Categorical] = {}  # the other key columns of an edge list
         if ends is not None:  # the ends' indices are codes already
             key_values[key_cols.index("src_id")] = ends.src
             key_values[key_cols.index("dst_id")] = ends.dst
+            for i, c in enumerate(key_cols):
+                cat = None if c in ("src_id", "dst_id") else _text_categorical(out[c])
+                if cat is not None:  # its codes are codes too
+                    texts[c], key_values[i] = cat, cat.codes.astype(np.int64)
         if swapped is not None:  # one key for A–B and B–A; the direction told apart
             src_i, dst_i = key_cols.index("src_id"), key_cols.index("dst_id")
             key_values[src_i], key_values[dst_i] = _turned(
@@ -704,7 +735,8 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
             gcode = gcode * 2 + swapped[good]
         dup = pd.Series(gcode).duplicated(keep="first").to_numpy()
         # the keys as values, turned like the codes: a changed-rows re-run hashes them
-        kv: dict[str, object] = {c: _as_object(out[c]) for c in key_cols
+        kv: dict[str, object] = {c: texts[c] if c in texts else _as_object(out[c])
+                                 for c in key_cols
                                  if ends is None or c not in ("src_id", "dst_id")}
         if ends is not None:  # the ends as categoricals of the file's ids (turned codes)
             for c in ("src_id", "dst_id"):
