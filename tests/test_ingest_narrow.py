@@ -242,6 +242,7 @@ def test_key_notes_hash_the_plain_key_values(tmp_path: Path, seed: int) -> None:
 
     rows = _edge_rows(seed, 2000)
     rows += [("", "", "FRIEND_OF"), ("C001", "", "FRIEND_OF")]  # blank ends, both and one
+    rows += [("C002", "C003", ""), ("C004", "C005", "REFERRED")]  # a blank type, and after it
     path = _write_edges(tmp_path / "relationships.csv", rows)
     settings = Settings()
     raw = read_file(path, RELATIONSHIPS, settings.ingest)
@@ -259,7 +260,7 @@ def test_key_notes_hash_the_plain_key_values(tmp_path: Path, seed: int) -> None:
     # the keys, rule by rule: rows with both ends and no self-tie, an undirected tie turned
     want_pos, want = [], []
     for i, (src, dst, typ) in enumerate(rows):
-        if src and dst and src != dst:
+        if src and dst and src != dst and typ:
             turned = typ == "FRIEND_OF" and dst < src
             want_pos.append(i)
             want.append({"src_id": dst if turned else src, "dst_id": src if turned else dst,

@@ -1,0 +1,164 @@
+"""The Arrow reader's columns checked on their bytes (graphcrm.ingest.readers.text_bytes):
+cleaning, blank cells, line breaks and the formula apostrophe must come out as the
+row-by-row rules say, for plain ASCII columns (the byte path) and any other (Arrow's path),
+sliced or not; and the re-run row hashes of a file that lacks template columns."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from graphcrm.config import IngestSettings
+from graphcrm.ingest.job import _row_hashes
+from graphcrm.ingest.readers import (
+    _drop_blank_rows,
+    _has_line_break,
+    _unquote,
+    blank_cells,
+    clean_text,
+    clean_value,
+    read_file,
+    text_bytes,
+)
+from graphcrm.model import RELATIONSHIPS
+from graphcrm.privacy import unneutralise
+
+#: cells of every kind the byte path must tell apart from the plain ones
+SPECIAL = ["", " ", "  a", "b  ", " c ", "\td", "e\t", "f\x00g", "\x7fh", "i\x1f", "'=1+1",
+           "''@x", "'plain", "j'", "１２３", "k\u200bl", "m\u00a0", "\ufeffn", "o\r", "p\nq",
+           "~", "!", "x y"]
+PLAIN = ["A1", "b-2", "C 3", "d_4", "E.5", "~!@#$%^&*()"]
+
+
+def _cells(seed: int, n: int, special: float) -> list[str]:
+    rng = random.Random(seed)
+    return [rng.choice(SPECIAL) if rng.random() < special else rng.choice(PLAIN)
+            for _ in range(n)]
+
+
+def _variants(cells: list[str]) -> list[tuple[str, pa.Array, list[str]]]:
+    """The cells as a string and a large_string column, whole and as a slice."""
+    out = []
+    for typ in (pa.string(), pa.large_string()):
+        arr = pa.array(cells, type=typ)
+        out.append((f"{typ} whole", arr, cells))
+        out.append((f"{typ} slice", arr.slice(3, len(cells) - 7), cells[3:-4]))
+    return out
+
+
+@pytest.mark.parametrize("special", [0.0, 0.2])
+@pytest.mark.parametrize("folded", [True, False])
+def test_clean_text_cleans_as_cell_by_cell(special: float, folded: bool) -> None:
+    cells = _cells(1, 400, special)
+    if special == 0.0:  # a plain column, with and without a space to trim
+        cells[10] = " padded "
+    for name, arr, want in _variants(cells):
+        got = clean_text(arr, folded=folded).to_pylist()
+        assert got == [clean_value(c, folded) for c in want], name
+    for arr in (pa.array(PLAIN), pa.array(["A1", "B2"])):  # nothing to trim: untouched
+        assert clean_text(arr, folded=False).to_pylist() == arr.to_pylist()
+
+
+@pytest.mark.parametrize("special", [0.0, 0.3])
+def test_blank_cells_and_blank_rows(special: float) -> None:
+    a_cells, b_cells = _cells(2, 300, special), _cells(3, 300, special)
+    for k in range(0, 300, 17):
+        a_cells[k] = b_cells[k] = ""  # blank rows
+    a_cells[5] = ""  # one blank cell, the row not blank
+    for (name, a, want_a), (_, b, want_b) in zip(_variants(a_cells), _variants(b_cells),
+                                                strict=True):
+        assert blank_cells(a).tolist() == [c == "" for c in want_a], name
+        rows = np.arange(len(want_a), dtype=np.int64) + 2
+        cols, kept, n_blank = _drop_blank_rows({"a": a, "b": b}, rows)
+        keep = [i for i in range(len(want_a)) if want_a[i] or want_b[i]]
+        assert n_blank == len(want_a) - len(keep), name
+        assert kept.tolist() == [int(rows[i]) for i in keep]
+        assert cols["a"].to_pylist() == [want_a[i] for i in keep]
+        assert cols["b"].to_pylist() == [want_b[i] for i in keep]
+
+
+def test_line_breaks_found_inside_the_slice_only() -> None:
+    cells = ["a", "b\nc", "d", "e\rf", "g", "h", "i"]
+    for typ in (pa.string(), pa.large_string()):
+        arr = pa.array(cells, type=typ)
+        assert _has_line_break(arr)
+        assert not _has_line_break(arr.slice(4))  # the breaks are in the buffer, not in it
+        assert not _has_line_break(arr.slice(0, 1))
+        assert _has_line_break(arr.slice(3, 1))  # a carriage return alone
+        assert _has_line_break(arr.slice(1, 1))
+        assert _has_line_break(pa.array(["ü", "x\n"], type=typ))  # not ASCII, a break
+        assert not _has_line_break(pa.array(["ü", "\t"], type=typ))  # not ASCII, no break
+    assert not _has_line_break(pa.array(["", ""]))
+    assert text_bytes(pa.array(["a", None])) is None  # missing values: Arrow's path
+
+
+def test_unquote_undoes_the_formula_apostrophe_only() -> None:
+    cells = _cells(4, 300, 0.3)
+    for name, arr, want in _variants(cells):
+        assert _unquote(arr).to_pylist() == [unneutralise(c) for c in want], name
+    arr = pa.array(["'=x", "a", "b"])
+    assert _unquote(arr.slice(1)).to_pylist() == ["a", "b"]  # the apostrophe is not in it
+    assert _unquote(pa.array(["", "a"])).to_pylist() == ["", "a"]
+
+
+def test_a_quoted_line_break_reads_row_by_row(tmp_path: Path) -> None:
+    path = tmp_path / "relationships.csv"
+    path.write_text('src_id,dst_id,type\nC1,C2,FRIEND_OF\nC3,"C\n4",FRIEND_OF\n'
+                    + "".join(f"C{i},C{i + 1},FRIEND_OF\n" for i in range(5, 200)),
+                    encoding="utf-8")
+    settings = IngestSettings(arrow_min_bytes=0)  # the Arrow reader even for a small file
+    raw = read_file(path, RELATIONSHIPS, settings)
+    assert raw.columns["dst_id"].to_pylist()[:2] == ["C2", "C\n4"]
+    assert raw.n == 197
+
+
+# -- row hashes ------------------------------------------------------------------------------
+_M = (1 << 64) - 1
+
+
+def _mix(x: int) -> int:
+    """SplitMix64's finaliser, on a Python int."""
+    x ^= x >> 30
+    x = (x * 0xBF58476D1CE4E5B9) & _M
+    x ^= x >> 27
+    x = (x * 0x94D049BB133111EB) & _M
+    return x ^ (x >> 31)
+
+
+def _plain_row_hash(row: dict[str, str]) -> int:
+    """The row hash as documented, one row at a time: per template column (in template
+    order) the SipHash of its text, or a fixed word for a column the file lacks."""
+    h = 0
+    for i, name in enumerate(RELATIONSHIPS.column_names):
+        salt = ((i + 1) * 0x9E3779B97F4A7C15) & _M
+        if name in row:
+            v = int(pd.util.hash_array(np.array([row[name]], dtype=object),
+                                       categorize=False)[0])
+        else:
+            v = salt ^ _M
+        h = _mix(h ^ _mix((v + salt) & _M))
+    return h
+
+
+@pytest.mark.parametrize("columns", [("src_id", "dst_id", "type"),
+                                     ("type", "dst_id", "source", "src_id", "confidence")])
+def test_row_hashes_of_a_file_missing_columns(tmp_path: Path, columns: tuple[str, ...]
+                                              ) -> None:
+    rng = random.Random(5)
+    values = {"src_id": ["C1", "C2", "C3"], "dst_id": ["C4", "C5", ""],
+              "type": ["FRIEND_OF", "REFERRED"], "source": ["", "fair", "call"],
+              "confidence": ["0.5", "1", ""]}
+    rows = [{c: rng.choice(values[c]) for c in columns} for _ in range(50)]
+    path = tmp_path / "relationships.csv"
+    path.write_text(",".join(columns) + "\n" + "".join(
+        ",".join(r[c] for c in columns) + "\n" for r in rows), encoding="utf-8")
+    raw = read_file(path, RELATIONSHIPS, IngestSettings())
+    assert raw.n == len(rows)
+    got = _row_hashes(raw, RELATIONSHIPS)
+    assert got.dtype == np.uint64
+    assert [int(h) for h in got] == [_plain_row_hash(r) for r in rows]
