@@ -64,6 +64,17 @@ def test_clean_text_cleans_as_cell_by_cell(special: float, folded: bool) -> None
         assert clean_text(arr, folded=False).to_pylist() == arr.to_pylist()
 
 
+@pytest.mark.parametrize("cell", SPECIAL)
+def test_one_odd_cell_among_plain_ones(cell: str) -> None:
+    """A plain column but for one cell: the column must leave the byte path or be cleaned
+    right on it."""
+    cells = [PLAIN[k % len(PLAIN)] for k in range(50)] + [cell] + PLAIN
+    for folded in (True, False):
+        for name, arr, want in _variants(cells):
+            got = clean_text(arr, folded=folded).to_pylist()
+            assert got == [clean_value(c, folded) for c in want], (name, cell)
+
+
 @pytest.mark.parametrize("special", [0.0, 0.3])
 def test_blank_cells_and_blank_rows(special: float) -> None:
     a_cells, b_cells = _cells(2, 300, special), _cells(3, 300, special)
