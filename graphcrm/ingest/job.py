@@ -60,7 +60,13 @@ from graphcrm.ingest.readers import (
     table_for_headers,
     table_for_stem,
 )
-from graphcrm.ingest.validate import REJECT_COLUMNS, KnownIds, merge_reversed_ties, validate
+from graphcrm.ingest.validate import (
+    REJECT_COLUMNS,
+    KeyNotes,
+    KnownIds,
+    merge_reversed_ties,
+    validate,
+)
 from graphcrm.model import (
     AGENTS,
     CLIENTS,
@@ -634,7 +640,7 @@ class _Checked:
     originals: list[dict[str, object]]
     rejects: pd.DataFrame
     accepted: int
-    keys: pd.DataFrame | None
+    keys: KeyNotes | None
     ties_merged: int = 0
     validated: pd.DataFrame | None = None  # the good rows before identity resolution
 
@@ -709,13 +715,6 @@ def _row_hashes(raw: RawFile, table: Table,
     return h
 
 
-def _key_hashes(keys: pd.DataFrame) -> np.ndarray:
-    """A uint64 hash of each row's key (columns as validation normalised them)."""
-    if keys.empty:
-        return np.zeros(0, dtype=np.uint64)
-    return pd.util.hash_pandas_object(keys, index=False).to_numpy(dtype=np.uint64)
-
-
 def _self_referencing(table: Table) -> bool:
     """A template whose rows refer to rows of the same template (agents' supervisors): a
     changed row can make an unchanged one wrong (a supervisor circle), so every row is
@@ -777,7 +776,7 @@ def _apart(table: Table, done: _Checked, old_keys: np.ndarray, store: GraphStore
         return False
     if done.keys is None or done.keys.empty or not len(old_keys):
         return True
-    mine = np.sort(_key_hashes(done.keys))  # a few changed rows against many unchanged
+    mine = np.sort(done.keys.hashes)  # a few changed rows against many unchanged
     at = np.minimum(np.searchsorted(mine, old_keys), len(mine) - 1)
     return not bool((mine[at] == old_keys).any())
 
@@ -827,10 +826,8 @@ def _row_record(table: Table, raw: RawFile, hashes: np.ndarray, unchanged: np.nd
         if derived is not None:
             own &= ~derived[delta]
         self_pos = np.flatnonzero(own)
-        key_hash = pd.Series(_key_hashes(done.keys), index=done.keys.index)
-        self_keys = key_hash.reindex(self_pos).to_numpy()
-        ok = ~pd.isna(self_keys)  # (every accepted row had its key looked at)
-        self_pos, self_keys = self_pos[ok], self_keys[ok].astype(np.uint64)
+        ok, self_keys = done.keys.at(self_pos)  # (every accepted row had its key looked at)
+        self_pos = self_pos[ok]
     row_h = np.concatenate([hashes[unchanged], hashes[delta[self_pos]]])
     key_h = np.concatenate([old_keys, self_keys]).astype(np.uint64)
     if not len(row_h):

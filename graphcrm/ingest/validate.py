@@ -99,31 +99,39 @@ def _obj(arr: pa.Array) -> np.ndarray:
     return out
 
 
-def _distinct_dtype(distinct: np.ndarray) -> pd.CategoricalDtype:
-    """A categorical dtype of values known to be distinct (an Arrow dictionary's), without
-    pandas checking that again where this pandas has the way to (its check builds a hash
-    table of every value: ~40 ms for an edge list's 100,000 ids)."""
-    index = pd.Index(distinct, dtype=object)
-    fast = getattr(pd.CategoricalDtype, "_from_fastpath", None)  # pandas 2.x, not public
-    if fast is None:
-        return pd.CategoricalDtype(index)
-    dtype = fast(index, False)
-    assert isinstance(dtype, pd.CategoricalDtype)
-    return dtype
+try:  # how pandas' hash_pandas_object combines a frame's column hashes into row hashes
+    from pandas.core.util.hashing import combine_hash_arrays as _combine_hashes
+except ImportError:  # pragma: no cover (another pandas: the key columns hashed as a frame)
+    _combine_hashes = None
+
+#: pandas' hash of a missing value (``hash_array`` of a categorical's missing code)
+_MISSING_HASH = np.uint64(np.iinfo(np.uint64).max)
 
 
-def _text_categorical(values: np.ndarray) -> pd.Categorical | None:
-    """Text values (None for missing) as a categorical of their distinct values, encoded by
-    Arrow (pandas hashes a categorical through its distinct values: the same hashes as of
-    the values, for a fraction of the time); None when they are not all text."""
+def _coded_hashes(distinct: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """pandas' hash (``hash_array``) of each value given as an index into ``distinct`` values
+    (-1: missing), each distinct value hashed once: as pandas hashes a categorical, and the
+    same hashes as of the values themselves."""
+    codes = np.asarray(codes, dtype=np.int64)
+    if not len(distinct):
+        return np.full(len(codes), _MISSING_HASH, dtype=np.uint64)
+    out = pd.util.hash_array(np.asarray(distinct, dtype=object), categorize=False)[codes]
+    missing = codes < 0
+    if missing.any():
+        out[missing] = _MISSING_HASH
+    return out
+
+
+def _text_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Text values (None for missing) as (codes, distinct values) encoded by Arrow, -1 for
+    missing; None when they are not all text."""
     try:
         arr = pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
     enc = pc.dictionary_encode(arr)  # (missing values: null indices)
     codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return pd.Categorical.from_codes(codes, dtype=_distinct_dtype(
-        np.asarray(enc.dictionary.to_numpy(zero_copy_only=False), dtype=object)))
+    return codes, np.asarray(enc.dictionary.to_numpy(zero_copy_only=False), dtype=object)
 
 
 @dataclass
@@ -137,7 +145,7 @@ class _Endpoints:
     src: np.ndarray  # int64 index into ids, per row
     dst: np.ndarray
     blank: int  # index of "" in ids, -1 when no end is blank
-    _categories: pd.CategoricalDtype | None = field(default=None, repr=False)
+    _distinct: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, src: pa.Array, dst: pa.Array,
@@ -162,21 +170,20 @@ class _Endpoints:
         blank = pc.index(enc.dictionary, "").as_py()
         return cls(enc.dictionary, idx[:len(src)], idx[len(src):], int(blank))
 
-    def categorical(self, codes: np.ndarray) -> pd.Categorical:
-        """Indices into :attr:`ids` as a categorical of the ids (blank missing): equal
-        values, and pandas hashes a categorical through its distinct values alone
-        (``hash_pandas_object`` gives the same hashes as for the object values)."""
-        codes = np.asarray(codes, dtype=np.int64)
-        if self.blank >= 0:
-            codes = np.where(codes == self.blank, -1, codes)
-        if self._categories is None:
-            self._categories = _distinct_dtype(
-                np.asarray(self.ids.to_numpy(zero_copy_only=False), dtype=object))
-        return pd.Categorical.from_codes(codes, dtype=self._categories)
+    def distinct(self) -> np.ndarray:
+        """:attr:`ids` as an object array of ``str`` (made once)."""
+        if self._distinct is None:
+            self._distinct = np.asarray(self.ids.to_numpy(zero_copy_only=False), dtype=object)
+        return self._distinct
+
+    def codes(self, indices: np.ndarray) -> np.ndarray:
+        """Indices into :attr:`ids` with -1 for a blank end."""
+        indices = np.asarray(indices, dtype=np.int64)
+        return np.where(indices == self.blank, -1, indices) if self.blank >= 0 else indices
 
     def values(self) -> tuple[np.ndarray, np.ndarray]:
         """Both ends as object arrays of ``str`` (None for blank), one object per id."""
-        distinct = np.asarray(self.ids.to_numpy(zero_copy_only=False), dtype=object)
+        distinct = self.distinct().copy()
         if self.blank >= 0:
             distinct[self.blank] = None
         return distinct[self.src], distinct[self.dst]
@@ -541,6 +548,37 @@ class KnownIds:
 
 # -- the validator ---------------------------------------------------------------------------
 @dataclass
+class KeyNotes:
+    """The key of each row still good when duplicate keys were looked for, as a re-run that
+    checks only a file's changed rows compares them with its other rows' keys: ``pos`` the
+    rows' positions (ascending), ``hashes`` pandas' ``hash_pandas_object`` (no index) of the
+    key columns' values as validation normalised them, an undirected tie turned round as
+    stored (A–B and B–A: one key)."""
+
+    pos: np.ndarray
+    hashes: np.ndarray
+
+    @property
+    def empty(self) -> bool:
+        return not len(self.pos)
+
+    @classmethod
+    def of_frame(cls, keys: pd.DataFrame) -> KeyNotes:
+        """The notes of a frame of key values (index: the rows' positions, ascending)."""
+        hashes = (pd.util.hash_pandas_object(keys, index=False).to_numpy(dtype=np.uint64)
+                  if len(keys) else np.zeros(0, dtype=np.uint64))
+        return cls(keys.index.to_numpy(dtype=np.int64), hashes)
+
+    def at(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mask of ``positions`` that have a key, their keys' hashes)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.pos, positions), max(len(self.pos) - 1, 0))
+        found = (self.pos[at] == positions) if len(self.pos) else np.zeros(len(positions),
+                                                                            dtype=bool)
+        return found, self.hashes[at[found]]
+
+
+@dataclass
 class Validated:
     """Result of :func:`validate`: the good rows and every problem."""
 
@@ -550,10 +588,8 @@ class Validated:
     #: relationships: the rows of ``frame`` that repeat an undirected tie of an earlier row in
     #: reverse (for :func:`merge_reversed_ties`); None for other templates
     reversed_repeats: np.ndarray | None = None
-    #: the key of every row still good when duplicate keys were looked for (index: the row's
-    #: position; an undirected tie turned round as stored, so A–B and B–A have one key); a
-    #: re-run that checks only a file's changed rows compares them with its other rows' keys
-    keys: pd.DataFrame | None = None
+    #: the key of every row still good when duplicate keys were looked for (see KeyNotes)
+    keys: KeyNotes | None = None
 
 
 def _label_name(label: str) -> str:
@@ -717,14 +753,14 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
     dup_keys = None
     if good.any():
         key_values: list[object] = [out[c] for c in key_cols]
-        texts: dict[str, pd.Categorical] = {}  # the other key columns of an edge list
+        texts: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # an edge list's other keys
         if ends is not None:  # the ends' indices are codes already
             key_values[key_cols.index("src_id")] = ends.src
             key_values[key_cols.index("dst_id")] = ends.dst
             for i, c in enumerate(key_cols):
-                cat = None if c in ("src_id", "dst_id") else _text_categorical(out[c])
-                if cat is not None:  # its codes are codes too
-                    texts[c], key_values[i] = cat, cat.codes.astype(np.int64)
+                coded = None if c in ("src_id", "dst_id") else _text_codes(out[c])
+                if coded is not None:  # its codes are codes too
+                    texts[c], key_values[i] = coded, coded[0]
         if swapped is not None:  # one key for A–B and B–A; the direction told apart
             src_i, dst_i = key_cols.index("src_id"), key_cols.index("dst_id")
             key_values[src_i], key_values[dst_i] = _turned(
@@ -734,17 +770,26 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
         if swapped is not None:
             gcode = gcode * 2 + swapped[good]
         dup = pd.Series(gcode).duplicated(keep="first").to_numpy()
-        # the keys as values, turned like the codes: a changed-rows re-run hashes them
-        kv: dict[str, object] = {c: texts[c] if c in texts else _as_object(out[c])
-                                 for c in key_cols
-                                 if ends is None or c not in ("src_id", "dst_id")}
-        if ends is not None:  # the ends as categoricals of the file's ids (turned codes)
-            for c in ("src_id", "dst_id"):
-                kv[c] = ends.categorical(key_values[key_cols.index(c)])
-            kv = {c: kv[c] for c in key_cols}
-        elif swapped is not None:
-            kv["src_id"], kv["dst_id"] = _turned(kv["src_id"], kv["dst_id"], swapped)
-        dup_keys = pd.DataFrame(kv)[good]  # index: the rows' positions
+        # the keys' hashes, of the values turned like the codes (a changed-rows re-run)
+        if ends is not None and _combine_hashes is not None:
+            # an edge list's keys as codes of distinct values: each value hashed once
+            coded = {c: (ends.distinct(), ends.codes(key_values[key_cols.index(c)]))
+                     for c in ("src_id", "dst_id")}
+            coded.update({c: (texts[c][1], texts[c][0]) for c in texts})
+            column_hashes = [_coded_hashes(coded[c][0], coded[c][1][good]) if c in coded
+                             else pd.util.hash_array(_as_object(out[c])[good])
+                             for c in key_cols]
+            dup_keys = KeyNotes(np.flatnonzero(good),
+                                _combine_hashes(iter(column_hashes), len(key_cols)))
+        else:
+            kv: dict[str, object] = {c: _as_object(out[c]) for c in key_cols}
+            if ends is not None:
+                for c in ("src_id", "dst_id"):
+                    codes = ends.codes(key_values[key_cols.index(c)])
+                    kv[c] = np.where(codes < 0, None, ends.distinct()[codes])
+            elif swapped is not None:
+                kv["src_id"], kv["dst_id"] = _turned(kv["src_id"], kv["dst_id"], swapped)
+            dup_keys = KeyNotes.of_frame(pd.DataFrame(kv)[good])  # index: the positions
         if dup.any():
             gpos = np.flatnonzero(good)
             first_row = pd.factorize(gcode)[0]  # groups in order of first appearance
