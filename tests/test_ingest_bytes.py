@@ -16,6 +16,7 @@ import pytest
 from graphcrm.config import IngestSettings
 from graphcrm.ingest.job import _row_hashes
 from graphcrm.ingest.readers import (
+    RawFile,
     _drop_blank_rows,
     _has_line_break,
     _unquote,
@@ -173,3 +174,44 @@ def test_row_hashes_of_a_file_missing_columns(tmp_path: Path, columns: tuple[str
     got = _row_hashes(raw, RELATIONSHIPS)
     assert got.dtype == np.uint64
     assert [int(h) for h in got] == [_plain_row_hash(r) for r in rows]
+
+
+# -- the re-run notes: rows by hash, with their keys' hashes --------------------------------
+@pytest.mark.parametrize("distinct", [True, False])
+def test_row_record_keeps_the_first_row_of_equal_hashes(distinct: bool) -> None:
+    """Notes sorted by row hash, one per hash: of rows with equal hashes the first in row
+    order (the unchanged rows, then the checked ones) gives the key."""
+    from graphcrm.ingest.identity import MERGE_COLUMNS
+    from graphcrm.ingest.job import _Checked, _row_record
+    from graphcrm.ingest.validate import KeyNotes
+
+    rng = np.random.default_rng(9)
+    n = 3000
+    top = 1 << 62 if distinct else 400  # few distinct hashes: many equal ones
+    hashes = rng.choice(top, size=n, replace=not distinct).astype(np.uint64)
+    unchanged = rng.random(n) < 0.3
+    delta = np.flatnonzero(~unchanged)
+    old_keys = rng.integers(0, 1 << 62, size=int(unchanged.sum())).astype(np.uint64)
+    rows = np.arange(2, n + 2, dtype=np.int64)
+    accepted = rng.random(len(delta)) < 0.9  # the checked rows that were written
+    keys = KeyNotes(np.arange(len(delta), dtype=np.int64),
+                    rng.integers(0, 1 << 62, size=len(delta)).astype(np.uint64))
+    frame = pd.DataFrame({"__row": rows[delta][accepted]})
+    done = _Checked(frame, pd.DataFrame(columns=MERGE_COLUMNS), 0, [], pd.DataFrame(),
+                    int(accepted.sum()), keys)
+    raw = _raw_for(rows)
+    got = _row_record(RELATIONSHIPS, raw, hashes, unchanged, old_keys, delta, done, "r")
+    assert got is not None
+    want: dict[int, int] = {}
+    for h, k in zip(hashes[unchanged], old_keys, strict=True):
+        want.setdefault(int(h), int(k))
+    for i in np.flatnonzero(accepted):
+        want.setdefault(int(hashes[delta[i]]), int(keys.hashes[i]))
+    assert got[0] == "r"
+    assert got[1].tolist() == sorted(want)
+    assert got[2].tolist() == [want[h] for h in sorted(want)]
+
+
+def _raw_for(rows: np.ndarray) -> RawFile:
+    """A RawFile with row numbers only."""
+    return RawFile(Path("relationships.csv"), RELATIONSHIPS, "utf-8", {}, rows)

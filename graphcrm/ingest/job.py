@@ -828,12 +828,16 @@ def _row_record(table: Table, raw: RawFile, hashes: np.ndarray, unchanged: np.nd
         self_pos = np.flatnonzero(own)
         ok, self_keys = done.keys.at(self_pos)  # (every accepted row had its key looked at)
         self_pos = self_pos[ok]
-    row_h = np.concatenate([hashes[unchanged], hashes[delta[self_pos]]])
-    key_h = np.concatenate([old_keys, self_keys]).astype(np.uint64)
-    if not len(row_h):
+    all_row_h = np.concatenate([hashes[unchanged], hashes[delta[self_pos]]])
+    all_key_h = np.concatenate([old_keys, self_keys]).astype(np.uint64)
+    if not len(all_row_h):
         return None
-    order = np.argsort(row_h, kind="stable")
-    row_h, key_h = row_h[order], key_h[order]
+    order = np.argsort(all_row_h)  # (~2/3 of the time of a stable sort of 300,000 hashes)
+    row_h = all_row_h[order]
+    if (row_h[1:] == row_h[:-1]).any():  # equal hashes: the first in row order must lead
+        order = np.argsort(all_row_h, kind="stable")
+        row_h = all_row_h[order]
+    key_h = all_key_h[order]
     first = np.ones(len(row_h), dtype=bool)
     first[1:] = row_h[1:] != row_h[:-1]
     return rules, row_h[first], key_h[first]

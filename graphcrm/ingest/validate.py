@@ -193,7 +193,7 @@ Fast = Callable[[pa.Array], tuple[np.ndarray, np.ndarray] | None]
 
 
 def _by_unique(arr: pa.Array, parse: Callable[[str], tuple[object, str | None]],
-               fast: Fast | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               fast: Fast | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | str]:
     """Apply ``parse(text) -> (value, reason or None)`` once per distinct value.
 
     ``fast(uniques)``, when given, settles the common spellings in Arrow first: it returns
@@ -219,8 +219,10 @@ def _by_unique(arr: pa.Array, parse: Callable[[str], tuple[object, str | None]],
         values[rest] = sub
         reasons[rest] = [q[1] or "" for q in parsed]
     idx = enc.indices.to_numpy(zero_copy_only=False)
-    out_r = reasons[idx]
-    return values[idx], out_r != "", out_r
+    bad_values = reasons != ""
+    if not bad_values.any():  # the usual column: no reason to lay out row by row
+        return values[idx], np.zeros(len(idx), dtype=bool), ""
+    return values[idx], bad_values[idx], reasons[idx]
 
 
 def _fast_iso_dates(uniques: pa.Array) -> tuple[np.ndarray, np.ndarray]:
