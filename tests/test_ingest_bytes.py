@@ -215,3 +215,55 @@ def test_row_record_keeps_the_first_row_of_equal_hashes(distinct: bool) -> None:
 def _raw_for(rows: np.ndarray) -> RawFile:
     """A RawFile with row numbers only."""
     return RawFile(Path("relationships.csv"), RELATIONSHIPS, "utf-8", {}, rows)
+
+
+# -- relationship checks on the types as codes -------------------------------------------------
+def test_relationship_checks_on_coded_types_match_the_plain_ones() -> None:
+    """Kinds, undirected ties and endpoint labels checked on the types as codes of their
+    distinct values give the rows and messages of the per-row string comparisons."""
+    from graphcrm.ingest.validate import (
+        KnownIds,
+        Problems,
+        _check_relationships,
+        _Coded,
+        check_endpoints,
+        undirected_reversed,
+    )
+    from graphcrm.model import Label
+
+    rng = random.Random(8)
+    people = [f"C{i:03d}" for i in range(40)]
+    agents = [f"A{i:02d}" for i in range(5)]
+    orgs = [f"O{i:02d}" for i in range(5)]
+    types = ["FRIEND_OF", "REFERRED", "SERVES", "WORKS_AT", "RELATIVE_OF", "BUSINESS_TIE",
+             "COLLEAGUE_OF", None]
+    kinds = [None, "spouse", "parent", "partner", "customer", "sibling"]
+    n = 3000
+    ids = people + agents + orgs + ["X1"]
+    out: dict[str, object] = {
+        "src_id": np.array([rng.choice(ids) for _ in range(n)], dtype=object),
+        "dst_id": np.array([rng.choice(ids) for _ in range(n)], dtype=object),
+        "type": np.array([rng.choice(types) for _ in range(n)], dtype=object),
+        "kind": np.array([rng.choice(kinds) for _ in range(n)], dtype=object),
+    }
+    known = KnownIds(None, ask_store=False)
+    known.add(np.array(people, dtype=object), Label.CLIENT)
+    known.add(np.array(agents, dtype=object), Label.AGENT)
+    known.add(np.array(orgs, dtype=object), Label.ORGANIZATION)
+    bad0 = np.array([rng.random() < 0.05 for _ in range(n)])
+    coded = _Coded.of(out["type"])
+    assert coded is not None
+    results = []
+    for c in (None, coded):
+        probs = Problems()
+        bad = bad0 | _check_relationships(out, probs, bad0, None, c)
+        turn = undirected_reversed(out, bad, None, c)
+        bad = bad | check_endpoints(out, probs, bad, known, None, c)
+        results.append((bad, turn, probs.frame("f", np.arange(n) + 2)))
+    (bad_a, turn_a, rej_a), (bad_b, turn_b, rej_b) = results
+    assert bad_a.tolist() == bad_b.tolist() and bad_a.sum() > bad0.sum()
+    assert turn_a.tolist() == turn_b.tolist() and turn_a.any()
+    pd.testing.assert_frame_equal(rej_a, rej_b)
+    assert {"unknown id", "relationship to itself"} <= set(rej_a["reason"])
+    assert rej_a["reason"].str.contains("must start at").any()
+    assert rej_a["reason"].str.contains("needs a kind").any()

@@ -108,14 +108,19 @@ except ImportError:  # pragma: no cover (another pandas: the key columns hashed 
 _MISSING_HASH = np.uint64(np.iinfo(np.uint64).max)
 
 
-def _coded_hashes(distinct: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """pandas' hash (``hash_array``) of each value given as an index into ``distinct`` values
-    (-1: missing), each distinct value hashed once: as pandas hashes a categorical, and the
-    same hashes as of the values themselves."""
+def _distinct_hashes(distinct: np.ndarray) -> np.ndarray:
+    """pandas' hash (``hash_array``) of each of ``distinct`` values (for :func:`_coded_hashes`)."""
+    return pd.util.hash_array(np.asarray(distinct, dtype=object), categorize=False)
+
+
+def _coded_hashes(distinct_hashes: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """pandas' hash of each value given as an index into distinct values (-1: missing),
+    from the hashes of the distinct values (:func:`_distinct_hashes`): as pandas hashes a
+    categorical, and the same hashes as of the values themselves."""
     codes = np.asarray(codes, dtype=np.int64)
-    if not len(distinct):
+    if not len(distinct_hashes):
         return np.full(len(codes), _MISSING_HASH, dtype=np.uint64)
-    out = pd.util.hash_array(np.asarray(distinct, dtype=object), categorize=False)[codes]
+    out = distinct_hashes[codes]
     missing = codes < 0
     if missing.any():
         out[missing] = _MISSING_HASH
@@ -132,6 +137,38 @@ def _text_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     enc = pc.dictionary_encode(arr)  # (missing values: null indices)
     codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     return codes, np.asarray(enc.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+
+
+@dataclass
+class _Coded:
+    """A text column as codes of its distinct values (-1: missing): compared with a few
+    values by one integer test per row instead of a string comparison per row and value."""
+
+    codes: np.ndarray
+    distinct: np.ndarray
+
+    @classmethod
+    def of(cls, values: object) -> _Coded | None:
+        """None when the values are not all text (or missing)."""
+        coded = _text_codes(np.asarray(values, dtype=object))
+        return None if coded is None else cls(*coded)
+
+    def isin(self, wanted: Iterable[str]) -> np.ndarray:
+        """Bool per row: its value is one of ``wanted`` (missing: False)."""
+        wanted = set(wanted)
+        hit = np.array([v in wanted for v in self.distinct] + [False], dtype=bool)
+        return hit[self.codes]  # (-1: the False at the end)
+
+    def positions(self, names: Sequence[str]) -> np.ndarray:
+        """Per row the index of its value in ``names``, -1 when not among them."""
+        at = {v: i for i, v in enumerate(names)}
+        index = np.array([at.get(v, -1) for v in self.distinct] + [-1], dtype=np.int64)
+        return index[self.codes]
+
+
+def _equals(values: np.ndarray, coded: _Coded | None, value: str) -> np.ndarray:
+    """Bool per row: ``values == value`` (through ``coded`` when given)."""
+    return coded.isin([value]) if coded is not None else values == value
 
 
 @dataclass
@@ -740,9 +777,11 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
     swapped = None
     bad |= check_plausible(table, out, probs, bad, settings, today or dt.date.today(),
                            supervisors)
+    #: a relationships file's types as codes, for the checks that compare them
+    types = _Coded.of(out["type"]) if table is RELATIONSHIPS else None
     if table is RELATIONSHIPS:
-        bad |= _check_relationships(out, probs, bad, ends)
-        swapped = undirected_reversed(out, bad, ends)
+        bad |= _check_relationships(out, probs, bad, ends, types)
+        swapped = undirected_reversed(out, bad, ends, types)
     if table is INTERACTIONS:
         _derive_interaction_ids(out, bad)
 
@@ -760,7 +799,9 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
             key_values[key_cols.index("src_id")] = ends.src
             key_values[key_cols.index("dst_id")] = ends.dst
             for i, c in enumerate(key_cols):
-                coded = None if c in ("src_id", "dst_id") else _text_codes(out[c])
+                coded = (None if c in ("src_id", "dst_id")
+                         else (types.codes, types.distinct) if c == "type" and types is not None
+                         else _text_codes(out[c]))
                 if coded is not None:  # its codes are codes too
                     texts[c], key_values[i] = coded, coded[0]
         if swapped is not None:  # one key for A–B and B–A; the direction told apart
@@ -775,9 +816,10 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
         # the keys' hashes, of the values turned like the codes (a changed-rows re-run)
         if ends is not None and _combine_hashes is not None:
             # an edge list's keys as codes of distinct values: each value hashed once
-            coded = {c: (ends.distinct(), ends.codes(key_values[key_cols.index(c)]))
+            id_hashes = _distinct_hashes(ends.distinct())  # (once for both ends)
+            coded = {c: (id_hashes, ends.codes(key_values[key_cols.index(c)]))
                      for c in ("src_id", "dst_id")}
-            coded.update({c: (texts[c][1], texts[c][0]) for c in texts})
+            coded.update({c: (_distinct_hashes(texts[c][1]), texts[c][0]) for c in texts})
             column_hashes = [_coded_hashes(coded[c][0], coded[c][1][good]) if c in coded
                              else pd.util.hash_array(_as_object(out[c])[good])
                              for c in key_cols]
@@ -824,7 +866,7 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
 
     # references: ids that exist with the right label
     if table is RELATIONSHIPS:
-        bad |= check_endpoints(out, probs, bad, known, ends)
+        bad |= check_endpoints(out, probs, bad, known, ends, types)
         # Arrow's pool keeps freed buffers resident: an edge list's encodings and look-ups
         # are done with here (300k rows: ~20 MiB off the ingest's peak)
         pa.default_memory_pool().release_unused()
@@ -1013,8 +1055,10 @@ def _check_refs(table: Table, out: dict[str, object], probs: Problems, bad: np.n
 
 
 def _check_relationships(out: dict[str, object], probs: Problems, bad: np.ndarray,
-                         ends: _Endpoints | None = None) -> np.ndarray:
-    """Kind per relationship type and self-ties (endpoints: :func:`check_endpoints`)."""
+                         ends: _Endpoints | None = None, coded: _Coded | None = None
+                         ) -> np.ndarray:
+    """Kind per relationship type and self-ties (endpoints: :func:`check_endpoints`);
+    ``coded``: the types as codes."""
     new_bad = np.zeros(len(bad), dtype=bool)
     types = np.asarray(out["type"], dtype=object)
     kinds = np.asarray(out["kind"], dtype=object)
@@ -1023,7 +1067,7 @@ def _check_relationships(out: dict[str, object], probs: Problems, bad: np.ndarra
     no_kinds = pd.isna(kinds)
     any_kind = not no_kinds.all()  # an edge list has no kind column
     for rel_type, allowed in KINDS_BY_TYPE.items():
-        is_t = types == rel_type.value
+        is_t = _equals(types, coded, rel_type.value)
         missing = is_t & no_kinds & ~bad
         probs.add(np.flatnonzero(missing), "kind", [""] * int(missing.sum()),
                   f"{rel_type.value} needs a kind: {', '.join(allowed)}")
@@ -1124,19 +1168,20 @@ def _as_object(values: object) -> np.ndarray:
 
 
 def undirected_reversed(out: dict[str, object], bad: np.ndarray,
-                        ends: _Endpoints | None = None) -> np.ndarray:
+                        ends: _Endpoints | None = None, coded: _Coded | None = None
+                        ) -> np.ndarray:
     """Rows of an undirected tie (model.UNDIRECTED) whose ``src_id`` is the larger id: the
     validator turns them round, so A–B and B–A have one key in the store.
 
     ``ends``: the file's ids (compared as Arrow strings: UTF-8 bytes order as code points,
-    as Python compares ``str``)."""
+    as Python compares ``str``); ``coded``: the types as codes."""
     types = np.asarray(out["type"], dtype=object)
     kinds = pd.Series(np.asarray(out["kind"], dtype=object))
     src = np.asarray(out["src_id"], dtype=object)
     dst = np.asarray(out["dst_id"], dtype=object)
     sym = np.zeros(len(types), dtype=bool)
     for rel_type, sym_kinds in UNDIRECTED.items():
-        is_t = types == str(rel_type)
+        is_t = _equals(types, coded, str(rel_type))
         if sym_kinds is not None and is_t.any():
             is_t &= kinds.isin([str(k) for k in sym_kinds]).to_numpy()
         if sym_kinds is None or is_t.any():
@@ -1176,13 +1221,16 @@ def merge_reversed_ties(frame: pd.DataFrame, repeats: np.ndarray | None = None
 
 
 def check_endpoints(out: dict[str, object], probs: Problems, bad: np.ndarray,
-                    known: KnownIds, ends: _Endpoints | None = None) -> np.ndarray:
+                    known: KnownIds, ends: _Endpoints | None = None,
+                    coded: _Coded | None = None) -> np.ndarray:
     """Endpoint ids exist with the labels their relationship type allows (model.ENDPOINTS).
 
-    ``ends``: the file's ids; each distinct id is then looked up once for both ends."""
-    types = np.asarray(out["type"], dtype=object)
+    ``ends``: the file's ids; each distinct id is then looked up once for both ends.
+    ``coded``: the types as codes."""
     type_names = [str(t) for t in ENDPOINTS]
-    all_tcodes = pd.Categorical(types, categories=type_names).codes
+    all_tcodes = (coded.positions(type_names) if coded is not None else
+                  pd.Categorical(np.asarray(out["type"], dtype=object),
+                                 categories=type_names).codes)
     new_bad = np.zeros(len(bad), dtype=bool)
     file_ends = ends  # (``ends`` below: a type's allowed labels)
     distinct_codes = known.lookup_distinct(file_ends.ids) if file_ends is not None else None
