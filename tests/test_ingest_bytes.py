@@ -236,7 +236,7 @@ def test_relationship_checks_on_coded_types_match_the_plain_ones() -> None:
     agents = [f"A{i:02d}" for i in range(5)]
     orgs = [f"O{i:02d}" for i in range(5)]
     types = ["FRIEND_OF", "REFERRED", "SERVES", "WORKS_AT", "RELATIVE_OF", "BUSINESS_TIE",
-             "COLLEAGUE_OF", None]
+             "COLLEAGUE_OF", None, "BOGUS"]  # (BOGUS: not a type validation lets through)
     kinds = [None, "spouse", "parent", "partner", "customer", "sibling"]
     n = 3000
     ids = people + agents + orgs + ["X1"]
