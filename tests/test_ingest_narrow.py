@@ -233,16 +233,19 @@ def test_sqlite_file_of_a_bulk_edge_list_passes_integrity_check(tmp_path: Path) 
 
 
 @pytest.mark.parametrize("seed", [5, 6])
-def test_key_notes_hash_the_plain_key_values(tmp_path: Path, seed: int) -> None:
+def test_key_notes_hash_the_plain_key_values(tmp_path: Path, seed: int,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """The re-run notes hash each row's key: the edge list's ends travel as categoricals of
     the file's ids and share the row hashes' encodings, and must hash exactly as the plain
     values do (a note written by an older GraphCRM is compared with them)."""
-    from graphcrm.ingest.job import _key_hashes, _row_hashes
+    import graphcrm.ingest.validate as validate_module
+    from graphcrm.ingest.job import _row_hashes
     from graphcrm.ingest.readers import read_file
     from graphcrm.ingest.validate import validate
 
     rows = _edge_rows(seed, 2000)
     rows += [("", "", "FRIEND_OF"), ("C001", "", "FRIEND_OF")]  # blank ends, both and one
+    rows += [("C002", "C003", ""), ("C004", "C005", "REFERRED")]  # a blank type, and after it
     path = _write_edges(tmp_path / "relationships.csv", rows)
     settings = Settings()
     raw = read_file(path, RELATIONSHIPS, settings.ingest)
@@ -255,23 +258,33 @@ def test_key_notes_hash_the_plain_key_values(tmp_path: Path, seed: int) -> None:
     shared, alone = (validate(raw.columns, raw.rows, RELATIONSHIPS, file="f", known=known,
                               settings=settings.ingest, aliases={}, encoded=e)
                      for e in (encoded, None))
+    # the keys hashed as a frame of plain values (a pandas without the column combiner)
+    monkeypatch.setattr(validate_module, "_combine_hashes", None)
+    as_frame = validate(raw.columns, raw.rows, RELATIONSHIPS, file="f", known=known,
+                        settings=settings.ingest, aliases={}, encoded=encoded)
     pd.testing.assert_frame_equal(shared.frame, alone.frame)
     pd.testing.assert_frame_equal(shared.rejects, alone.rejects)
     # the keys, rule by rule: rows with both ends and no self-tie, an undirected tie turned
     want_pos, want = [], []
     for i, (src, dst, typ) in enumerate(rows):
-        if src and dst and src != dst:
+        if src and dst and src != dst and typ:
             turned = typ == "FRIEND_OF" and dst < src
             want_pos.append(i)
             want.append({"src_id": dst if turned else src, "dst_id": src if turned else dst,
                          "type": typ})
     plain = pd.DataFrame(want, columns=list(RELATIONSHIPS.key), dtype=object)
     expected = pd.util.hash_pandas_object(plain, index=False).to_numpy(dtype=np.uint64)
-    for checked in (shared, alone):
+    for checked in (shared, alone, as_frame):
         assert checked.keys is not None
-        assert checked.keys.index.tolist() == want_pos
-        assert list(checked.keys.columns) == list(RELATIONSHIPS.key)
-        assert np.array_equal(_key_hashes(checked.keys), expected)
+        assert checked.keys.pos.tolist() == want_pos
+        assert checked.keys.hashes.dtype == np.uint64
+        assert np.array_equal(checked.keys.hashes, expected)
+        # a row's key found by its position; rows without a key (rejected) not found
+        probe = np.array([want_pos[0], want_pos[-1], len(rows), *sorted(
+            set(range(len(rows))) - set(want_pos))[:3]], dtype=np.int64)
+        found, hashes = checked.keys.at(probe)
+        assert found.tolist() == [True, True] + [False] * (len(probe) - 2)
+        assert hashes.tolist() == [expected[0], expected[-1]]
 
 
 @pytest.mark.parametrize("bulk", [True, False])

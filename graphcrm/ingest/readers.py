@@ -491,6 +491,46 @@ def _csv_records(text: str, ncols: int, max_bytes: int) -> Iterator[list[str]]:
                 yield [line.rstrip("\r\n")]
 
 
+def text_bytes(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """A string column without missing values as NumPy views of its Arrow buffers (no copy):
+    the ``len(arr) + 1`` offsets and the UTF-8 bytes of its cells (``offsets[0]`` is where
+    ``bytes`` starts); None for any other array, which the callers check with Arrow instead.
+    """
+    if (isinstance(arr, pa.ChunkedArray) or arr.null_count or len(arr) == 0
+            or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type))):
+        return None
+    _, off_buf, data_buf = arr.buffers()
+    width = np.int32 if pa.types.is_string(arr.type) else np.int64
+    offsets = np.frombuffer(off_buf, dtype=width)[arr.offset:arr.offset + len(arr) + 1]
+    data = (np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None and data_buf.size
+            else np.zeros(0, dtype=np.uint8))
+    return offsets, data[offsets[0]:offsets[-1]]
+
+
+def printable_ascii(data: np.ndarray) -> bool:
+    """Whether every byte is printable ASCII (space to ``~``): no control character, no
+    line break, no tab, nothing beyond ASCII."""
+    return bool(((data - np.uint8(0x20)) < np.uint8(0x5F)).all())  # (bytes below 0x20 wrap)
+
+
+def blank_cells(arr: pa.Array) -> np.ndarray:
+    """Bool per cell: the cell is empty (``""``)."""
+    view = text_bytes(arr)
+    if view is not None:
+        return view[0][1:] == view[0][:-1]
+    return pc.equal(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False)
+
+
+def _has_line_break(arr: pa.Array) -> bool:
+    """Whether a cell holds a line feed or a carriage return."""
+    view = text_bytes(arr)
+    if view is None:
+        return bool(pc.any(pc.match_substring(arr, "\n")).as_py()
+                    or pc.any(pc.match_substring(arr, "\r")).as_py())
+    data = view[1]
+    return not printable_ascii(data) and bool(((data == 0x0A) | (data == 0x0D)).any())
+
+
 def _arrow_csv(path: Path, encoding: str, ncols: int) -> list[pa.Array]:
     names = [f"c{i}" for i in range(ncols)]
     table = pacsv.read_csv(
@@ -512,7 +552,15 @@ def _unquote(column: pa.Array) -> pa.Array:
     """Undo the CSV formula neutralisation of files GraphCRM wrote (``'=x`` -> ``=x``, see
     graphcrm.privacy): one apostrophe before (apostrophes and) ``= + - @``, tab or CR goes.
     Nothing in a cell is ever evaluated. Only columns with a leading apostrophe are rewritten."""
-    if len(column) == 0 or not pc.any(pc.starts_with(column, "'")).as_py():
+    if len(column) == 0:
+        return column
+    view = text_bytes(column)
+    if view is not None:
+        offsets, data = view
+        starts = offsets[:-1][offsets[:-1] < offsets[1:]] - offsets[0]  # non-blank cells
+        if not (data[starts] == ord("'")).any():
+            return column
+    elif not pc.any(pc.starts_with(column, "'")).as_py():
         return column
     return pc.replace_substring_regex(column, QUOTED.pattern, r"\1", max_replacements=1)
 
@@ -576,8 +624,7 @@ def read_file(path: str | Path, table: Table, settings: IngestSettings | None = 
         if encoding in ("utf-8", "utf-8-sig", "gb18030") and data is None:
             try:
                 arrow = _arrow_csv(p, encoding, ncols)
-                if any(pc.any(pc.match_substring(a, "\n")).as_py()
-                       or pc.any(pc.match_substring(a, "\r")).as_py() for a in arrow):
+                if any(_has_line_break(a) for a in arrow):
                     raise pa.ArrowInvalid("a quoted field spans lines: was its quote a stray "
                                           "one? (read row by row)")
                 numbers = np.arange(2, 2 + (len(arrow[0]) if arrow else 0), dtype=np.int64)
@@ -663,6 +710,18 @@ def clean_text(arr: pa.Array, folded: bool) -> pa.Array:
     """
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
+    view = text_bytes(arr)
+    if view is not None and printable_ascii(view[1]):
+        # the usual column: nothing to remove or fold, and the only space is " "; trimmed
+        # only when a cell starts or ends with one (one pass over the bytes, ~0.5 ms per
+        # 300,000 cells, where Arrow's checks and trim take ~12 ms)
+        offsets, data = view
+        filled = offsets[:-1] < offsets[1:]
+        first = offsets[:-1][filled] - offsets[0]
+        last = offsets[1:][filled] - offsets[0] - 1
+        if not ((data[first] == 0x20).any() or (data[last] == 0x20).any()):
+            return arr
+        return pc.ascii_trim_whitespace(arr)
     # the checks are single fast passes (~1 ms per 50,000 cells); the rewrites run only on the
     # columns that need them
     if pc.all(pc.string_is_ascii(arr)).as_py():
@@ -738,17 +797,15 @@ def _drop_blank_rows(columns: dict[str, pa.Array], rows: np.ndarray
                      ) -> tuple[dict[str, pa.Array], np.ndarray, int]:
     if not columns or len(rows) == 0:
         return columns, rows, 0
-    blank = None
+    blank = np.ones(len(rows), dtype=bool)
     for arr in columns.values():
-        b = pc.equal(pc.utf8_length(arr), 0)
-        blank = b if blank is None else pc.and_(blank, b)
-    assert blank is not None
-    n_blank = pc.sum(blank).as_py() or 0
+        blank &= blank_cells(arr)
+    n_blank = int(blank.sum())
     if not n_blank:
         return columns, rows, 0
-    keep = pc.invert(blank)
-    mask = keep.to_numpy(zero_copy_only=False)
-    return ({k: pc.filter(v, keep) for k, v in columns.items()}, rows[mask], int(n_blank))
+    mask = ~blank
+    keep = pa.array(mask)
+    return ({k: pc.filter(v, keep) for k, v in columns.items()}, rows[mask], n_blank)
 
 
 # -- documentation ------------------------------------------------------------------------------

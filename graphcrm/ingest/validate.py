@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graphcrm.config import IngestSettings
+from graphcrm.ingest.readers import blank_cells
 from graphcrm.model import (
     AGENTS,
     CLIENTS,
@@ -92,10 +93,82 @@ def _obj(arr: pa.Array) -> np.ndarray:
     out = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
     if not out.flags.writeable:
         out = out.copy()
-    blank = pc.equal(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False)
+    blank = blank_cells(arr)
     if blank.any():
         out[blank] = None
     return out
+
+
+try:  # how pandas' hash_pandas_object combines a frame's column hashes into row hashes
+    from pandas.core.util.hashing import combine_hash_arrays as _combine_hashes
+except ImportError:  # pragma: no cover (another pandas: the key columns hashed as a frame)
+    _combine_hashes = None
+
+#: pandas' hash of a missing value (``hash_array`` of a categorical's missing code)
+_MISSING_HASH = np.uint64(np.iinfo(np.uint64).max)
+
+
+def _distinct_hashes(distinct: np.ndarray) -> np.ndarray:
+    """pandas' hash (``hash_array``) of each of ``distinct`` values (for :func:`_coded_hashes`)."""
+    return pd.util.hash_array(np.asarray(distinct, dtype=object), categorize=False)
+
+
+def _coded_hashes(distinct_hashes: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """pandas' hash of each value given as an index into distinct values (-1: missing),
+    from the hashes of the distinct values (:func:`_distinct_hashes`): as pandas hashes a
+    categorical, and the same hashes as of the values themselves."""
+    codes = np.asarray(codes, dtype=np.int64)
+    if not len(distinct_hashes):
+        return np.full(len(codes), _MISSING_HASH, dtype=np.uint64)
+    out = distinct_hashes[codes]
+    missing = codes < 0
+    if missing.any():
+        out[missing] = _MISSING_HASH
+    return out
+
+
+def _text_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Text values (None for missing) as (codes, distinct values) encoded by Arrow, -1 for
+    missing; None when they are not all text."""
+    try:
+        arr = pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    enc = pc.dictionary_encode(arr)  # (missing values: null indices)
+    codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, np.asarray(enc.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+
+
+@dataclass
+class _Coded:
+    """A text column as codes of its distinct values (-1: missing): compared with a few
+    values by one integer test per row instead of a string comparison per row and value."""
+
+    codes: np.ndarray
+    distinct: np.ndarray
+
+    @classmethod
+    def of(cls, values: object) -> _Coded | None:
+        """None when the values are not all text (or missing)."""
+        coded = _text_codes(np.asarray(values, dtype=object))
+        return None if coded is None else cls(*coded)
+
+    def isin(self, wanted: Iterable[str]) -> np.ndarray:
+        """Bool per row: its value is one of ``wanted`` (missing: False)."""
+        wanted = set(wanted)
+        hit = np.array([v in wanted for v in self.distinct] + [False], dtype=bool)
+        return hit[self.codes]  # (-1: the False at the end)
+
+    def positions(self, names: Sequence[str]) -> np.ndarray:
+        """Per row the index of its value in ``names``, -1 when not among them."""
+        at = {v: i for i, v in enumerate(names)}
+        index = np.array([at.get(v, -1) for v in self.distinct] + [-1], dtype=np.int64)
+        return index[self.codes]
+
+
+def _equals(values: np.ndarray, coded: _Coded | None, value: str) -> np.ndarray:
+    """Bool per row: ``values == value`` (through ``coded`` when given)."""
+    return coded.isin([value]) if coded is not None else values == value
 
 
 @dataclass
@@ -109,7 +182,7 @@ class _Endpoints:
     src: np.ndarray  # int64 index into ids, per row
     dst: np.ndarray
     blank: int  # index of "" in ids, -1 when no end is blank
-    _categories: pd.CategoricalDtype | None = field(default=None, repr=False)
+    _distinct: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, src: pa.Array, dst: pa.Array,
@@ -134,22 +207,20 @@ class _Endpoints:
         blank = pc.index(enc.dictionary, "").as_py()
         return cls(enc.dictionary, idx[:len(src)], idx[len(src):], int(blank))
 
-    def categorical(self, codes: np.ndarray) -> pd.Categorical:
-        """Indices into :attr:`ids` as a categorical of the ids (blank missing): equal
-        values, and pandas hashes a categorical through its distinct values alone
-        (``hash_pandas_object`` gives the same hashes as for the object values)."""
-        codes = np.asarray(codes, dtype=np.int64)
-        if self.blank >= 0:
-            codes = np.where(codes == self.blank, -1, codes)
-        if self._categories is None:
-            self._categories = pd.CategoricalDtype(pd.Index(
-                np.asarray(self.ids.to_numpy(zero_copy_only=False), dtype=object),
-                dtype=object))
-        return pd.Categorical.from_codes(codes, dtype=self._categories)
+    def distinct(self) -> np.ndarray:
+        """:attr:`ids` as an object array of ``str`` (made once)."""
+        if self._distinct is None:
+            self._distinct = np.asarray(self.ids.to_numpy(zero_copy_only=False), dtype=object)
+        return self._distinct
+
+    def codes(self, indices: np.ndarray) -> np.ndarray:
+        """Indices into :attr:`ids` with -1 for a blank end."""
+        indices = np.asarray(indices, dtype=np.int64)
+        return np.where(indices == self.blank, -1, indices) if self.blank >= 0 else indices
 
     def values(self) -> tuple[np.ndarray, np.ndarray]:
         """Both ends as object arrays of ``str`` (None for blank), one object per id."""
-        distinct = np.asarray(self.ids.to_numpy(zero_copy_only=False), dtype=object)
+        distinct = self.distinct().copy()
         if self.blank >= 0:
             distinct[self.blank] = None
         return distinct[self.src], distinct[self.dst]
@@ -159,7 +230,7 @@ Fast = Callable[[pa.Array], tuple[np.ndarray, np.ndarray] | None]
 
 
 def _by_unique(arr: pa.Array, parse: Callable[[str], tuple[object, str | None]],
-               fast: Fast | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               fast: Fast | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | str]:
     """Apply ``parse(text) -> (value, reason or None)`` once per distinct value.
 
     ``fast(uniques)``, when given, settles the common spellings in Arrow first: it returns
@@ -185,8 +256,10 @@ def _by_unique(arr: pa.Array, parse: Callable[[str], tuple[object, str | None]],
         values[rest] = sub
         reasons[rest] = [q[1] or "" for q in parsed]
     idx = enc.indices.to_numpy(zero_copy_only=False)
-    out_r = reasons[idx]
-    return values[idx], out_r != "", out_r
+    bad_values = reasons != ""
+    if not bad_values.any():  # the usual column: no reason to lay out row by row
+        return values[idx], np.zeros(len(idx), dtype=bool), ""
+    return values[idx], bad_values[idx], reasons[idx]
 
 
 def _fast_iso_dates(uniques: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -459,8 +532,9 @@ class KnownIds:
             return False
         ids, labels = listed
         if ids:
-            codes = (pd.Series(labels, dtype=object).map(LABEL_CODES)
-                     .to_numpy(dtype=np.int8))
+            # (a dict look-up per id: a third of the time of pandas' map over 100,000 ids)
+            codes = np.fromiter(map(LABEL_CODES.__getitem__, labels), dtype=np.int8,
+                                count=len(labels))
             self._append(pa.array(ids, type=pa.string()), codes)
         self._scanned = True
         pa.default_memory_pool().release_unused()  # the scan's temporary buffers
@@ -478,15 +552,16 @@ class KnownIds:
 
         Each distinct id is looked up once (an edge list names each person several times)."""
         enc = pc.dictionary_encode(_as_arrow(ids))
-        codes = self._lookup_distinct(enc.dictionary)
+        codes = self.lookup_distinct(enc.dictionary)
         idx = enc.indices
         if idx.null_count:  # blank: the extra code -1 at the end
             codes = np.append(codes, np.int8(-1))
             idx = idx.fill_null(len(codes) - 1)
         return codes[idx.to_numpy(zero_copy_only=False)]
 
-    def _lookup_distinct(self, arr: pa.Array) -> np.ndarray:
-        """:meth:`lookup_codes` of distinct, non-null ids."""
+    def lookup_distinct(self, arr: pa.Array) -> np.ndarray:
+        """:meth:`lookup_codes` of ids known to be distinct and non-null (an edge list's
+        distinct ids: not encoded again)."""
         pos = self._positions(arr)
         if self._store is not None and not self._scanned and (pos < 0).any():
             unknown = arr.filter(pa.array(pos < 0))
@@ -512,6 +587,37 @@ class KnownIds:
 
 # -- the validator ---------------------------------------------------------------------------
 @dataclass
+class KeyNotes:
+    """The key of each row still good when duplicate keys were looked for, as a re-run that
+    checks only a file's changed rows compares them with its other rows' keys: ``pos`` the
+    rows' positions (ascending), ``hashes`` pandas' ``hash_pandas_object`` (no index) of the
+    key columns' values as validation normalised them, an undirected tie turned round as
+    stored (A–B and B–A: one key)."""
+
+    pos: np.ndarray
+    hashes: np.ndarray
+
+    @property
+    def empty(self) -> bool:
+        return not len(self.pos)
+
+    @classmethod
+    def of_frame(cls, keys: pd.DataFrame) -> KeyNotes:
+        """The notes of a frame of key values (index: the rows' positions, ascending)."""
+        hashes = (pd.util.hash_pandas_object(keys, index=False).to_numpy(dtype=np.uint64)
+                  if len(keys) else np.zeros(0, dtype=np.uint64))
+        return cls(keys.index.to_numpy(dtype=np.int64), hashes)
+
+    def at(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mask of ``positions`` that have a key, their keys' hashes)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.pos, positions), max(len(self.pos) - 1, 0))
+        found = (self.pos[at] == positions) if len(self.pos) else np.zeros(len(positions),
+                                                                            dtype=bool)
+        return found, self.hashes[at[found]]
+
+
+@dataclass
 class Validated:
     """Result of :func:`validate`: the good rows and every problem."""
 
@@ -521,10 +627,8 @@ class Validated:
     #: relationships: the rows of ``frame`` that repeat an undirected tie of an earlier row in
     #: reverse (for :func:`merge_reversed_ties`); None for other templates
     reversed_repeats: np.ndarray | None = None
-    #: the key of every row still good when duplicate keys were looked for (index: the row's
-    #: position; an undirected tie turned round as stored, so A–B and B–A have one key); a
-    #: re-run that checks only a file's changed rows compares them with its other rows' keys
-    keys: pd.DataFrame | None = None
+    #: the key of every row still good when duplicate keys were looked for (see KeyNotes)
+    keys: KeyNotes | None = None
 
 
 def _label_name(label: str) -> str:
@@ -624,7 +728,7 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
         if arr is None:
             out[col.name] = _absent(col, n)
             continue
-        blank = pc.equal(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False)
+        blank = blank_cells(arr)
         if col.required and blank.any():
             pos = np.flatnonzero(blank)
             probs.add(pos, col.name, [""] * len(pos), "required value is blank")
@@ -673,9 +777,11 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
     swapped = None
     bad |= check_plausible(table, out, probs, bad, settings, today or dt.date.today(),
                            supervisors)
+    #: a relationships file's types as codes, for the checks that compare them
+    types = _Coded.of(out["type"]) if table is RELATIONSHIPS else None
     if table is RELATIONSHIPS:
-        bad |= _check_relationships(out, probs, bad, ends)
-        swapped = undirected_reversed(out, bad, ends)
+        bad |= _check_relationships(out, probs, bad, ends, types)
+        swapped = undirected_reversed(out, bad, ends, types)
     if table is INTERACTIONS:
         _derive_interaction_ids(out, bad)
 
@@ -688,9 +794,16 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
     dup_keys = None
     if good.any():
         key_values: list[object] = [out[c] for c in key_cols]
+        texts: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # an edge list's other keys
         if ends is not None:  # the ends' indices are codes already
             key_values[key_cols.index("src_id")] = ends.src
             key_values[key_cols.index("dst_id")] = ends.dst
+            for i, c in enumerate(key_cols):
+                coded = (None if c in ("src_id", "dst_id")
+                         else (types.codes, types.distinct) if c == "type" and types is not None
+                         else _text_codes(out[c]))
+                if coded is not None:  # its codes are codes too
+                    texts[c], key_values[i] = coded, coded[0]
         if swapped is not None:  # one key for A–B and B–A; the direction told apart
             src_i, dst_i = key_cols.index("src_id"), key_cols.index("dst_id")
             key_values[src_i], key_values[dst_i] = _turned(
@@ -700,16 +813,27 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
         if swapped is not None:
             gcode = gcode * 2 + swapped[good]
         dup = pd.Series(gcode).duplicated(keep="first").to_numpy()
-        # the keys as values, turned like the codes: a changed-rows re-run hashes them
-        kv: dict[str, object] = {c: _as_object(out[c]) for c in key_cols
-                                 if ends is None or c not in ("src_id", "dst_id")}
-        if ends is not None:  # the ends as categoricals of the file's ids (turned codes)
-            for c in ("src_id", "dst_id"):
-                kv[c] = ends.categorical(key_values[key_cols.index(c)])
-            kv = {c: kv[c] for c in key_cols}
-        elif swapped is not None:
-            kv["src_id"], kv["dst_id"] = _turned(kv["src_id"], kv["dst_id"], swapped)
-        dup_keys = pd.DataFrame(kv)[good]  # index: the rows' positions
+        # the keys' hashes, of the values turned like the codes (a changed-rows re-run)
+        if ends is not None and _combine_hashes is not None:
+            # an edge list's keys as codes of distinct values: each value hashed once
+            id_hashes = _distinct_hashes(ends.distinct())  # (once for both ends)
+            coded = {c: (id_hashes, ends.codes(key_values[key_cols.index(c)]))
+                     for c in ("src_id", "dst_id")}
+            coded.update({c: (_distinct_hashes(texts[c][1]), texts[c][0]) for c in texts})
+            column_hashes = [_coded_hashes(coded[c][0], coded[c][1][good]) if c in coded
+                             else pd.util.hash_array(_as_object(out[c])[good])
+                             for c in key_cols]
+            dup_keys = KeyNotes(np.flatnonzero(good),
+                                _combine_hashes(iter(column_hashes), len(key_cols)))
+        else:
+            kv: dict[str, object] = {c: _as_object(out[c]) for c in key_cols}
+            if ends is not None:
+                for c in ("src_id", "dst_id"):
+                    codes = ends.codes(key_values[key_cols.index(c)])
+                    kv[c] = np.where(codes < 0, None, ends.distinct()[codes])
+            elif swapped is not None:
+                kv["src_id"], kv["dst_id"] = _turned(kv["src_id"], kv["dst_id"], swapped)
+            dup_keys = KeyNotes.of_frame(pd.DataFrame(kv)[good])  # index: the positions
         if dup.any():
             gpos = np.flatnonzero(good)
             first_row = pd.factorize(gcode)[0]  # groups in order of first appearance
@@ -742,7 +866,7 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
 
     # references: ids that exist with the right label
     if table is RELATIONSHIPS:
-        bad |= check_endpoints(out, probs, bad, known, ends)
+        bad |= check_endpoints(out, probs, bad, known, ends, types)
         # Arrow's pool keeps freed buffers resident: an edge list's encodings and look-ups
         # are done with here (300k rows: ~20 MiB off the ingest's peak)
         pa.default_memory_pool().release_unused()
@@ -943,8 +1067,10 @@ def _check_refs(table: Table, out: dict[str, object], probs: Problems, bad: np.n
 
 
 def _check_relationships(out: dict[str, object], probs: Problems, bad: np.ndarray,
-                         ends: _Endpoints | None = None) -> np.ndarray:
-    """Kind per relationship type and self-ties (endpoints: :func:`check_endpoints`)."""
+                         ends: _Endpoints | None = None, coded: _Coded | None = None
+                         ) -> np.ndarray:
+    """Kind per relationship type and self-ties (endpoints: :func:`check_endpoints`);
+    ``coded``: the types as codes."""
     new_bad = np.zeros(len(bad), dtype=bool)
     types = np.asarray(out["type"], dtype=object)
     kinds = np.asarray(out["kind"], dtype=object)
@@ -953,7 +1079,7 @@ def _check_relationships(out: dict[str, object], probs: Problems, bad: np.ndarra
     no_kinds = pd.isna(kinds)
     any_kind = not no_kinds.all()  # an edge list has no kind column
     for rel_type, allowed in KINDS_BY_TYPE.items():
-        is_t = types == rel_type.value
+        is_t = _equals(types, coded, rel_type.value)
         missing = is_t & no_kinds & ~bad
         probs.add(np.flatnonzero(missing), "kind", [""] * int(missing.sum()),
                   f"{rel_type.value} needs a kind: {', '.join(allowed)}")
@@ -1054,19 +1180,20 @@ def _as_object(values: object) -> np.ndarray:
 
 
 def undirected_reversed(out: dict[str, object], bad: np.ndarray,
-                        ends: _Endpoints | None = None) -> np.ndarray:
+                        ends: _Endpoints | None = None, coded: _Coded | None = None
+                        ) -> np.ndarray:
     """Rows of an undirected tie (model.UNDIRECTED) whose ``src_id`` is the larger id: the
     validator turns them round, so A–B and B–A have one key in the store.
 
     ``ends``: the file's ids (compared as Arrow strings: UTF-8 bytes order as code points,
-    as Python compares ``str``)."""
+    as Python compares ``str``); ``coded``: the types as codes."""
     types = np.asarray(out["type"], dtype=object)
     kinds = pd.Series(np.asarray(out["kind"], dtype=object))
     src = np.asarray(out["src_id"], dtype=object)
     dst = np.asarray(out["dst_id"], dtype=object)
     sym = np.zeros(len(types), dtype=bool)
     for rel_type, sym_kinds in UNDIRECTED.items():
-        is_t = types == str(rel_type)
+        is_t = _equals(types, coded, str(rel_type))
         if sym_kinds is not None and is_t.any():
             is_t &= kinds.isin([str(k) for k in sym_kinds]).to_numpy()
         if sym_kinds is None or is_t.any():
@@ -1106,16 +1233,19 @@ def merge_reversed_ties(frame: pd.DataFrame, repeats: np.ndarray | None = None
 
 
 def check_endpoints(out: dict[str, object], probs: Problems, bad: np.ndarray,
-                    known: KnownIds, ends: _Endpoints | None = None) -> np.ndarray:
+                    known: KnownIds, ends: _Endpoints | None = None,
+                    coded: _Coded | None = None) -> np.ndarray:
     """Endpoint ids exist with the labels their relationship type allows (model.ENDPOINTS).
 
-    ``ends``: the file's ids; each distinct id is then looked up once for both ends."""
-    types = np.asarray(out["type"], dtype=object)
+    ``ends``: the file's ids; each distinct id is then looked up once for both ends.
+    ``coded``: the types as codes."""
     type_names = [str(t) for t in ENDPOINTS]
-    all_tcodes = pd.Categorical(types, categories=type_names).codes
+    all_tcodes = (coded.positions(type_names) if coded is not None else
+                  pd.Categorical(np.asarray(out["type"], dtype=object),
+                                 categories=type_names).codes)
     new_bad = np.zeros(len(bad), dtype=bool)
     file_ends = ends  # (``ends`` below: a type's allowed labels)
-    distinct_codes = known.lookup_codes(file_ends.ids) if file_ends is not None else None
+    distinct_codes = known.lookup_distinct(file_ends.ids) if file_ends is not None else None
     for side, column in ((0, "src_id"), (1, "dst_id")):
         ids = np.asarray(out[column], dtype=object)
         if file_ends is not None and distinct_codes is not None:
