@@ -143,3 +143,34 @@ def test_a_version_1_store_that_cannot_be_written_says_how_to_upgrade(tmp_path: 
     with pytest.raises(StoreError, match=r"older GraphCRM \(schema 1\).*graphcrm stats"):
         store._open_read_only()
     assert _plain(db, "SELECT value FROM meta WHERE key = 'schema_version'") == [("1",)]
+
+
+def test_a_few_ties_into_a_large_store_look_their_ends_up_one_by_one(tmp_path: Path) -> None:
+    """A re-run's few changed ties: their ends are looked up in SQLite, not by reading every
+    node; both ways give the same numbers, and an unknown end is refused either way."""
+    from graphcrm.model import CLIENTS
+
+    store = SQLiteStore(tmp_path / "crm.db")
+    people = [f"P{i:04d}" for i in range(400)]
+    try:
+        with store.transaction():
+            store.upsert(CLIENTS, pd.DataFrame({c: (people if c == "client_id" else None)
+                                                for c in CLIENTS.column_names}))
+        ties = pd.DataFrame({c: None for c in RELATIONSHIPS.column_names}, index=range(3))
+        ties["src_id"], ties["dst_id"] = ["P0001", "P0002", "P0399"], ["P0390", "P0003", "P0000"]
+        ties["type"] = "FRIEND_OF"
+        store._nodes = None  # as after another process's commit
+        with store.transaction():
+            store.upsert(RELATIONSHIPS, ties)
+        assert store._nodes is None  # looked up, not read whole
+        got = store.relationships()[["src_id", "dst_id"]]
+        assert list(got.itertuples(index=False, name=None)) == list(
+            zip(ties["src_id"], ties["dst_id"], strict=True))
+        assert _plain(tmp_path / "crm.db", "SELECT r.src = s.num FROM relationships r "
+                      "JOIN nodes s ON s.id = 'P0001' LIMIT 1") == [(1,)]
+        ties.loc[1, "dst_id"] = "NOBODY"
+        with pytest.raises(StoreError, match="'NOBODY' is not a stored"), store.transaction():
+            store.upsert(RELATIONSHIPS, ties)
+        assert store.table_rows(RELATIONSHIPS) == 3
+    finally:
+        store.close()

@@ -74,6 +74,12 @@ _FOREIGN_KEYS: dict[str, dict[str, str]] = {
     "interactions": {"agent_id": "agents(agent_id)", "client_id": "clients(client_id)"},
 }
 
+#: a batch of relationships whose distinct ends number fewer than the stored nodes divided by
+#: this looks them up in SQLite (a temporary table and an indexed search each, ~8 times the
+#: cost per id of reading every node: a re-run's few changed ties in a store of 10^6 people
+#: then take milliseconds, not the ~2 s of reading every node)
+_NODE_SCAN_RATIO = 8
+
 #: columns stored under another name and type: a relationship's ends are node numbers
 #: (``nodes.num``), not id texts: its key index sorts and stores integers (about a third
 #: smaller and faster to build than the texts; docs/benchmarks-ingest.md), and the table
@@ -705,8 +711,32 @@ class SQLiteStore(GraphStore):
     def _node_numbers(self, table: Table, column: str, ids: pd.Series) -> list[int]:
         """The node numbers (``nodes.num``) of the ids in ``column``, as a list of ints; an id
         that is no node is refused as the foreign key would refuse it (the ingest job has
-        checked every end already)."""
-        pos = self._node_table().numbers(ids)
+        checked every end already).
+
+        From every node's number when read already (and current); otherwise a batch with few
+        distinct ids for the store's size (a re-run's changed ties) looks them up in SQLite,
+        a larger one reads every node once (:data:`_NODE_SCAN_RATIO`)."""
+        with self._lock:
+            version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+            nodes = self._nodes if self._nodes is not None and self._nodes.version == version \
+                else None
+            if nodes is None:
+                if isinstance(ids.dtype, pd.CategoricalDtype):
+                    codes = ids.cat.codes.to_numpy()
+                    distinct = ids.cat.categories.to_numpy(dtype=object)[
+                        np.unique(codes[codes >= 0])]
+                else:
+                    distinct = pd.unique(ids.dropna().to_numpy(dtype=object))
+                stored = self._conn.execute("SELECT MAX(num) FROM nodes").fetchone()[0] or 0
+                if len(distinct) * _NODE_SCAN_RATIO < stored:
+                    found = self._in_ids("SELECT num, id FROM nodes WHERE id IN "
+                                         "(SELECT id FROM _ids)", distinct.tolist())
+                    nodes = _NodeNumbers(pa.array(found["id"].tolist(), type=pa.string()),
+                                         found["num"].to_numpy(dtype=np.int64), -1,
+                                         found["id"].tolist(), [])
+                else:
+                    nodes = self._node_table()
+        pos = nodes.numbers(ids)
         if (pos < 0).any():
             bad = ids.iloc[int(np.flatnonzero(pos < 0)[0])]
             if pd.isna(bad):
