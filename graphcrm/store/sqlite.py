@@ -721,14 +721,15 @@ class SQLiteStore(GraphStore):
             nodes = self._nodes if self._nodes is not None and self._nodes.version == version \
                 else None
             if nodes is None:
+                # a categorical's categories are its file's ids (this batch may be one of
+                # many): the file decides; a bulk load reads every node at once
                 if isinstance(ids.dtype, pd.CategoricalDtype):
-                    codes = ids.cat.codes.to_numpy()
-                    distinct = ids.cat.categories.to_numpy(dtype=object)[
-                        np.unique(codes[codes >= 0])]
+                    distinct = ids.cat.categories.to_numpy(dtype=object)
                 else:
                     distinct = pd.unique(ids.dropna().to_numpy(dtype=object))
                 stored = self._conn.execute("SELECT MAX(num) FROM nodes").fetchone()[0] or 0
-                if len(distinct) * _NODE_SCAN_RATIO < stored:
+                if (self._bulk_empty != table.name
+                        and len(distinct) * _NODE_SCAN_RATIO < stored):
                     found = self._in_ids("SELECT num, id FROM nodes WHERE id IN "
                                          "(SELECT id FROM _ids)", distinct.tolist())
                     nodes = _NodeNumbers(pa.array(found["id"].tolist(), type=pa.string()),
