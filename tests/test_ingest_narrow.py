@@ -7,6 +7,7 @@ ids and self-ties are rejects), written independently of the vectorised code und
 
 from __future__ import annotations
 
+import pickle
 import random
 import sqlite3
 from pathlib import Path
@@ -348,10 +349,11 @@ def test_categorical_ends_cross_the_pipeline_once_and_come_back_equal() -> None:
     ids = np.array([f"C{i:06d}" for i in range(5_000)], dtype=object)
     src, dst = rng.integers(0, len(ids), 3_000), rng.integers(0, len(ids), 3_000)
     frame = _full(RELATIONSHIPS, pd.DataFrame({"type": ["FRIEND_OF"] * 3_000}))
-    frame["src_id"] = pd.Categorical(ids[src], categories=ids)
-    frame["dst_id"] = pd.Categorical(ids[dst], categories=ids)
+    shared = pd.CategoricalDtype(ids)  # as validation makes them: one dtype for both ends
+    frame["src_id"] = pd.Categorical.from_codes(src, dtype=shared)
+    frame["dst_id"] = pd.Categorical.from_codes(dst, dtype=shared)
     frame["__row"] = np.arange(2, 3_002)
-    messages = list(_to_wire(frame, 1_000))
+    messages = [pickle.loads(pickle.dumps(m)) for m in _to_wire(frame, 1_000)]  # as sent
     assert [k for k, _ in messages] == ["categories", "arrow", "arrow", "arrow"]
     categories = messages[0][1]
     assert set(categories) == {"src_id", "dst_id"}
@@ -361,6 +363,37 @@ def test_categorical_ends_cross_the_pipeline_once_and_come_back_equal() -> None:
     back = pd.concat(batches, ignore_index=True)
     for c in ("src_id", "dst_id"):
         assert back[c].astype(object).tolist() == frame[c].astype(object).tolist()
-        assert len({id(b[c].cat.categories) for b in batches}) == 1
+    # one categories object for both ends in every batch: the store maps the ids once
+    assert len({id(b[c].cat.categories) for b in batches for c in ("src_id", "dst_id")}) == 1
     assert back["__row"].tolist() == frame["__row"].tolist()
     assert list(_to_wire(frame.iloc[:0], 1_000)) == []  # nothing for an empty file
+
+
+def test_the_store_maps_each_categories_object_once(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches of an edge list whose two ends have different categories objects (as a file
+    sent by an older checking process would): each object's ids are looked up once, not once
+    per batch."""
+    from graphcrm.store import sqlite as sqlite_store
+
+    calls: list[int] = []
+    lookup = sqlite_store._NodeNumbers._lookup
+
+    def counting(self: object, values: np.ndarray) -> np.ndarray:
+        calls.append(len(values))
+        return lookup(self, values)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sqlite_store._NodeNumbers, "_lookup", counting)
+    store = SQLiteStore(tmp_path / "crm.db")
+    ingest_paths([_people(tmp_path / "people")], store)
+    src_dtype, dst_dtype = pd.CategoricalDtype(PEOPLE), pd.CategoricalDtype(PEOPLE)
+    with store.bulk_transaction(RELATIONSHIPS.name):
+        for k in range(5):
+            ties = _full(RELATIONSHIPS, pd.DataFrame({"type": ["FRIEND_OF"] * 2}))
+            ties["src_id"] = pd.Categorical.from_codes([k, k + 10], dtype=src_dtype)
+            ties["dst_id"] = pd.Categorical.from_codes([k + 20, k + 30], dtype=dst_dtype)
+            store.upsert(RELATIONSHIPS, ties)
+    assert calls == [len(PEOPLE), len(PEOPLE)]
+    got = store.relationships()
+    assert len(got) == 10 and set(got["src_id"]) == {PEOPLE[k] for k in range(15) if k % 10 < 5}
+    store.close()

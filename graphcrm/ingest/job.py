@@ -1015,10 +1015,12 @@ def _to_wire(frame: pd.DataFrame, batch_rows: int) -> Iterator[tuple[str, object
     message) and then as codes: a slice would otherwise carry every category again, and the
     writer's batches share one categories object, which the store maps to node numbers once.
     """
-    cats = {c: frame[c].cat.categories for c in frame.columns
+    cats = {c: frame[c].dtype for c in frame.columns
             if isinstance(frame[c].dtype, pd.CategoricalDtype)}
     if cats and len(frame):  # (no batch follows an empty frame: nor may this message)
-        yield "categories", {c: pd.CategoricalDtype(v) for c, v in cats.items()}
+        # the dtypes themselves: columns sharing one (an edge list's two ends) still share
+        # one after unpickling (pickle keeps shared objects shared within a message)
+        yield "categories", cats
         frame = frame.assign(**{c: frame[c].cat.codes for c in cats})
     try:
         table = pa.Table.from_pandas(frame, preserve_index=False)

@@ -26,7 +26,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
@@ -281,16 +281,20 @@ class _NodeNumbers:
     id_list: list[str]  # ``ids`` as Python strings
     labels: list[str]  # the label of each of ``ids``
     _by_num: np.ndarray | None = None
-    _last: tuple[pd.Index, np.ndarray] | None = None
+    #: the numbers of recent categories, by categories object (an edge list's two ends
+    #: share one; each entry keeps its categories alive, so an id() is never reused)
+    _mapped: dict[int, tuple[pd.Index, np.ndarray]] = field(default_factory=dict)
 
     def numbers(self, values: pd.Series) -> np.ndarray:
         """The number of each value (int64), -1 for a missing value or an id that is no node."""
         if isinstance(values.dtype, pd.CategoricalDtype):
             cats = values.cat.categories
-            if self._last is None or self._last[0] is not cats:
-                self._last = (cats, self._lookup(cats.to_numpy(dtype=object)))
+            if id(cats) not in self._mapped:
+                if len(self._mapped) >= 4:
+                    self._mapped.clear()
+                self._mapped[id(cats)] = (cats, self._lookup(cats.to_numpy(dtype=object)))
             codes = values.cat.codes.to_numpy()
-            return np.where(codes >= 0, self._last[1][codes], -1)
+            return np.where(codes >= 0, self._mapped[id(cats)][1][codes], -1)
         return self._lookup(values.to_numpy(dtype=object))
 
     def _lookup(self, values: np.ndarray) -> np.ndarray:
@@ -721,14 +725,15 @@ class SQLiteStore(GraphStore):
             nodes = self._nodes if self._nodes is not None and self._nodes.version == version \
                 else None
             if nodes is None:
+                # a categorical's categories are its file's ids (this batch may be one of
+                # many): the file decides; a bulk load reads every node at once
                 if isinstance(ids.dtype, pd.CategoricalDtype):
-                    codes = ids.cat.codes.to_numpy()
-                    distinct = ids.cat.categories.to_numpy(dtype=object)[
-                        np.unique(codes[codes >= 0])]
+                    distinct = ids.cat.categories.to_numpy(dtype=object)
                 else:
                     distinct = pd.unique(ids.dropna().to_numpy(dtype=object))
                 stored = self._conn.execute("SELECT MAX(num) FROM nodes").fetchone()[0] or 0
-                if len(distinct) * _NODE_SCAN_RATIO < stored:
+                if (self._bulk_empty != table.name
+                        and len(distinct) * _NODE_SCAN_RATIO < stored):
                     found = self._in_ids("SELECT num, id FROM nodes WHERE id IN "
                                          "(SELECT id FROM _ids)", distinct.tolist())
                     nodes = _NodeNumbers(pa.array(found["id"].tolist(), type=pa.string()),
