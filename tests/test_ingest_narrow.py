@@ -397,3 +397,46 @@ def test_the_store_maps_each_categories_object_once(tmp_path: Path,
     got = store.relationships()
     assert len(got) == 10 and set(got["src_id"]) == {PEOPLE[k] for k in range(15) if k % 10 < 5}
     store.close()
+
+
+def test_ties_of_a_merged_client_still_reach_the_store_as_one_categorical(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tie naming a merged client's second id is written to the kept client; the file's
+    ends (no longer only the file's ids) still reach the store as categoricals of one
+    categories object, so the ids are looked up once (at 10^6 a few merged clients had
+    turned every batch into a look-up of every row)."""
+    from graphcrm.store import sqlite as sqlite_store
+
+    from .test_identity import idn
+
+    calls: list[int] = []
+    lookup = sqlite_store._NodeNumbers._lookup
+
+    def counting(self: object, values: np.ndarray) -> np.ndarray:
+        calls.append(len(values))
+        return lookup(self, values)  # type: ignore[arg-type]
+
+    twin = idn("11010519900307123")
+    people = tmp_path / "people"
+    people.mkdir()
+    (people / "clients.csv").write_text(
+        "client_id,name,gender,birth_date,phone,id_number\n"
+        + "".join(f"{c},人{c},,,,\n" for c in PEOPLE)
+        + f"K1,王芳,F,1990-03-07,13800000001,{twin}\nK2,王 芳,F,1990-03-07,13600000009,{twin}\n",
+        encoding="utf-8")
+    store = SQLiteStore(tmp_path / "crm.db")
+    ingest_paths([people], store)
+    assert store.aliases() == {"K2": "K1"}
+    monkeypatch.setattr(sqlite_store._NodeNumbers, "_lookup", counting)
+    settings = Settings()
+    settings.ingest.batch_rows = 20  # several batches
+    rows = [(PEOPLE[i], PEOPLE[i + 1], "FRIEND_OF") for i in range(50)] + [
+        ("K2", PEOPLE[3], "FRIEND_OF"), (PEOPLE[7], "K2", "REFERRED")]
+    ingest_paths([_write_edges(tmp_path / "e" / "relationships.csv", rows)], store,
+                 settings=settings)
+    assert len(calls) == 1  # one categories object for both ends and every batch
+    got = set(store.relationships()[["src_id", "dst_id", "type"]].itertuples(index=False,
+                                                                              name=None))
+    assert ("C003", "K1", "FRIEND_OF") in got and ("C007", "K1", "REFERRED") in got
+    assert not any("K2" in t for t in got)
+    store.close()
