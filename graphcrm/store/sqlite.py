@@ -75,15 +75,15 @@ _FOREIGN_KEYS: dict[str, dict[str, str]] = {
 }
 
 #: a batch of relationships whose distinct ends number fewer than the stored nodes divided by
-#: this looks them up in SQLite (a temporary table and an indexed search each, ~8 times the
-#: cost per id of reading every node: a re-run's few changed ties in a store of 10^6 people
-#: then take milliseconds, not the ~2 s of reading every node)
+#: this looks them up in SQLite (a temporary table and an indexed search per id, estimated at
+#: several times the cost per node of reading them all: a re-run's few changed ties in a
+#: store of 10^6 people then skip the ~1.5-2 s of reading every node)
 _NODE_SCAN_RATIO = 8
 
 #: columns stored under another name and type: a relationship's ends are node numbers
-#: (``nodes.num``), not id texts: its key index sorts and stores integers (about a third
-#: smaller and faster to build than the texts; docs/benchmarks-ingest.md), and the table
-#: holds each id once, in ``nodes``
+#: (``nodes.num``), not id texts: its rows and key index hold integers (cheaper to bind,
+#: sort and write than the texts; docs/benchmarks-ingest.md), and each id is stored once, in
+#: ``nodes``
 _NODE_NUMBER_COLUMNS: dict[str, dict[str, str]] = {
     "relationships": {"src_id": "src", "dst_id": "dst"}}
 
