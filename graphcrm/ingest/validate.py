@@ -184,21 +184,6 @@ def _distinct_dtype(distinct: np.ndarray) -> pd.CategoricalDtype:
     return dtype
 
 
-def _shared_categoricals(src: np.ndarray, dst: np.ndarray) -> dict[str, pd.Categorical]:
-    """Two text columns as categoricals of one categories object (encoded together by
-    Arrow), keyed ``src_id`` and ``dst_id``; nothing when they are not all text."""
-    try:
-        both = pa.array(np.concatenate([src, dst]), type=pa.string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return {}
-    enc = pc.dictionary_encode(both)
-    codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    dtype = _distinct_dtype(np.asarray(enc.dictionary.to_numpy(zero_copy_only=False),
-                                       dtype=object))
-    return {"src_id": pd.Categorical.from_codes(codes[:len(src)], dtype=dtype),
-            "dst_id": pd.Categorical.from_codes(codes[len(src):], dtype=dtype)}
-
-
 @dataclass
 class _Endpoints:
     """``src_id`` and ``dst_id`` of a relationships file encoded together by Arrow: the
@@ -933,8 +918,15 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
                      "dst_id": ends.categorical(kept(dst_c))}
     elif table is RELATIONSHIPS and "src_id" in out and "dst_id" in out:
         # the ends no longer the file's ids (a merged client's id moved to the kept one)
-        ends_cats = _shared_categoricals(kept(_as_object(out["src_id"])),
-                                         kept(_as_object(out["dst_id"])))
+        # (kept rows have no blank end: encoded together as the file's own ends are)
+        try:
+            moved = _Endpoints.of(_as_arrow(kept(_as_object(out["src_id"]))),
+                                  _as_arrow(kept(_as_object(out["dst_id"]))))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: left as values
+            moved = None
+        if moved is not None:
+            ends_cats = {"src_id": moved.categorical(moved.src),
+                         "dst_id": moved.categorical(moved.dst)}
 
     def column(c: Column) -> Any:
         if c.name in ends_cats:

@@ -272,7 +272,7 @@ class _NodeNumbers:
     data_version`` (which moves when another connection commits).
 
     Relationship ends are stored as these numbers: writing maps ids to numbers with Arrow's
-    hash lookup (a categorical column: its distinct values only, the last categories kept),
+    hash lookup (a categorical column: its categories only, kept for its next batches),
     reading maps numbers back with a NumPy take, each id one shared Python string."""
 
     ids: pa.Array  # string, one per node, grouped by label
@@ -680,6 +680,13 @@ class SQLiteStore(GraphStore):
             self._changed_tables.add(table.name)
         return changed
 
+    def _current_nodes(self) -> tuple[_NodeNumbers | None, int]:
+        """The node read kept from before when still current (no node written by this store,
+        no commit by another connection since), and ``PRAGMA data_version`` now."""
+        version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+        current = self._nodes is not None and self._nodes.version == version
+        return (self._nodes if current else None), version
+
     def _node_table(self) -> _NodeNumbers:
         """Every node's id, number and label, read again when a node may have changed since
         (this store wrote one, or another connection committed).
@@ -688,9 +695,9 @@ class SQLiteStore(GraphStore):
         (a third of the time of a row per id); a label whose ids hold the separator is read
         row by row."""
         with self._lock:
-            version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
-            if self._nodes is not None and self._nodes.version == version:
-                return self._nodes
+            kept, version = self._current_nodes()
+            if kept is not None:
+                return kept
             ids: list[str] = []
             labels: list[str] = []
             nums: list[np.ndarray] = []
@@ -721,9 +728,7 @@ class SQLiteStore(GraphStore):
         distinct ids for the store's size (a re-run's changed ties) looks them up in SQLite,
         a larger one reads every node once (:data:`_NODE_SCAN_RATIO`)."""
         with self._lock:
-            version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
-            nodes = self._nodes if self._nodes is not None and self._nodes.version == version \
-                else None
+            nodes, _version = self._current_nodes()
             if nodes is None:
                 # a categorical's categories are its file's ids (this batch may be one of
                 # many): the file decides; a bulk load reads every node at once
@@ -889,17 +894,24 @@ class SQLiteStore(GraphStore):
         frame = pd.DataFrame.from_records(data, columns=names)
         return frame if columns is None else frame[list(columns)]
 
-    def _in_ids(self, sql: str, ids: Iterable[str], columns: Sequence[str] | None = None
-                ) -> pd.DataFrame:
-        """Run ``sql`` (which selects ``... WHERE x IN (SELECT id FROM _ids)``) for many ids."""
+    @contextmanager
+    def _ids_table(self, ids: Iterable[str]) -> Iterator[None]:
+        """The temporary table ``_ids`` holding ``ids`` (emptied afterwards)."""
         id_list = list(dict.fromkeys(ids))
         with self._lock:
             self._conn.execute("CREATE TEMP TABLE IF NOT EXISTS _ids (id TEXT PRIMARY KEY)")
             self._conn.execute("DELETE FROM _ids")
             self._conn.executemany("INSERT OR IGNORE INTO _ids VALUES (?)", ((i,) for i in id_list))
-            frame = self._frame(sql, (), columns)
-            self._conn.execute("DELETE FROM _ids")
-        return frame
+            try:
+                yield
+            finally:
+                self._conn.execute("DELETE FROM _ids")
+
+    def _in_ids(self, sql: str, ids: Iterable[str], columns: Sequence[str] | None = None
+                ) -> pd.DataFrame:
+        """Run ``sql`` (which selects ``... WHERE x IN (SELECT id FROM _ids)``) for many ids."""
+        with self._ids_table(ids):
+            return self._frame(sql, (), columns)
 
     @staticmethod
     def _select(table: Table, columns: Sequence[str] | None) -> str:
@@ -981,18 +993,10 @@ class SQLiteStore(GraphStore):
         return self._relationship_frame(columns=columns)
 
     def relationships_of(self, ids: Iterable[str]) -> pd.DataFrame:
-        id_list = list(dict.fromkeys(ids))
-        with self._lock:
-            self._conn.execute("CREATE TEMP TABLE IF NOT EXISTS _ids (id TEXT PRIMARY KEY)")
-            self._conn.execute("DELETE FROM _ids")
-            self._conn.executemany("INSERT OR IGNORE INTO _ids VALUES (?)",
-                                   ((i,) for i in id_list))
-            try:
-                nums = "(SELECT num FROM nodes WHERE id IN (SELECT id FROM _ids))"
-                return self._relationship_frame(
-                    f"WHERE r.src IN {nums} OR r.dst IN {nums} ORDER BY r.rowid")
-            finally:
-                self._conn.execute("DELETE FROM _ids")
+        nums = "(SELECT num FROM nodes WHERE id IN (SELECT id FROM _ids))"
+        with self._ids_table(ids):
+            return self._relationship_frame(
+                f"WHERE r.src IN {nums} OR r.dst IN {nums} ORDER BY r.rowid")
 
     def interactions(
         self, client_ids: Iterable[str] | None = None, columns: Sequence[str] | None = None
