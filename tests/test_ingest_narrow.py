@@ -144,7 +144,7 @@ def test_node_labels_reads_an_id_holding_the_separator(tmp_path: Path) -> None:
         store.upsert(CLIENTS, _full(CLIENTS, pd.DataFrame({"client_id": ids,
                                                            "name": ["a", "b", "c"]})))
     got_ids, got_labels = store.node_labels()
-    assert sorted(got_ids) == sorted(ids)
+    assert sorted(got_ids.to_pylist()) == sorted(ids)  # (an Arrow string array)
     assert got_labels == [Label.CLIENT.value] * 3
     store.close()
 
@@ -439,4 +439,99 @@ def test_ties_of_a_merged_client_still_reach_the_store_as_one_categorical(
                                                                               name=None))
     assert ("C003", "K1", "FRIEND_OF") in got and ("C007", "K1", "REFERRED") in got
     assert not any("K2" in t for t in got)
+    store.close()
+
+
+@pytest.mark.parametrize("bulk", [True, False])
+def test_a_row_note_made_while_the_store_writes_serves_the_next_rerun(tmp_path: Path,
+                                                                      bulk: bool) -> None:
+    """An edge list loaded on its own into a store holding its people gets its row note after
+    validation (in a bulk load, on a worker thread while SQLite builds the key index), its
+    row hashes from validation's joint encoding of the two ends. They must be the hashes of
+    the rows as read, each column encoded alone (what a re-run computes), or the re-run of
+    an edited copy would check every row; and it must end as checking every row does."""
+    from graphcrm.ingest.job import _row_hashes
+    from graphcrm.ingest.readers import read_file
+
+    settings = Settings()
+    settings.ingest.progress_min_rows = 0 if bulk else 10**9  # bulk_transaction or not
+    messy = _write_edges(tmp_path / "m" / "relationships.csv", _edge_rows(4, 3000))
+    store = SQLiteStore(tmp_path / "messy.db")
+    ingest_paths([_people(tmp_path / "people")], store)
+    ingest_paths([messy], store, settings=settings)
+    with sqlite3.connect(store.path) as conn:
+        blob = conn.execute("SELECT row_hashes FROM ingested_rows "
+                            "WHERE table_name = 'relationships'").fetchone()[0]
+    store.close()
+    noted = np.frombuffer(blob, dtype="<u8")
+    as_read = _row_hashes(read_file(messy, RELATIONSHIPS, settings.ingest), RELATIONSHIPS)
+    assert len(noted) > 1000 and np.isin(noted, as_read).all()
+
+    # every pair of people once (no repeat whose first row an edit would change)
+    rows = [(a, b, "FRIEND_OF") for i, a in enumerate(PEOPLE) for b in PEOPLE[i + 1:]]
+    edges = _write_edges(tmp_path / "e" / "relationships.csv", rows)
+    fast, full = SQLiteStore(tmp_path / "fast.db"), SQLiteStore(tmp_path / "full.db")
+    for store in (fast, full):
+        ingest_paths([_people(tmp_path / "people")], store)
+        ingest_paths([edges], store, settings=settings)
+    edited = list(rows)
+    for i in range(5, len(rows), 170):  # ten ties turn into referrals
+        edited[i] = (rows[i][0], rows[i][1], "REFERRED")
+    _write_edges(edges, edited)
+    fast_report = ingest_paths([edges], fast, settings=settings)
+    everything = Settings()
+    everything.ingest.progress_min_rows = settings.ingest.progress_min_rows
+    everything.ingest.rerun_changed_rows_only = False
+    full_report = ingest_paths([edges], full, settings=everything)
+    checked = fast_report.files[0].rows_checked
+    assert checked == 11  # the edited rows alone
+    assert [(f.accepted, f.rejected, f.merged, f.changed) for f in fast_report.files] == [
+        (f.accepted, f.rejected, f.merged, f.changed) for f in full_report.files]
+    pd.testing.assert_frame_equal(
+        fast.relationships().sort_values(["src_id", "type", "dst_id"]).reset_index(drop=True),
+        full.relationships().sort_values(["src_id", "type", "dst_id"]).reset_index(drop=True))
+    fast.close()
+    full.close()
+
+
+def test_work_handed_to_a_bulk_load_runs_beside_the_index_build_and_commits_with_the_rows(
+        tmp_path: Path) -> None:
+    """:class:`BulkLoad`: ``compute`` runs on another thread, ``apply`` on the writer's once
+    the key index is back, inside the transaction; a failing ``compute`` rolls back every
+    row of the load."""
+    import threading
+
+    store = SQLiteStore(tmp_path / "crm.db")
+    ingest_paths([_people(tmp_path / "people")], store)
+    ties = _full(RELATIONSHIPS, pd.DataFrame({"src_id": PEOPLE[:20], "dst_id": PEOPLE[20:40],
+                                              "type": "FRIEND_OF"}))
+    seen: dict[str, object] = {}
+
+    def compute() -> np.ndarray:
+        seen["compute"] = threading.get_ident()
+        return np.arange(3, dtype=np.uint64)
+
+    def apply(hashes: np.ndarray) -> None:
+        seen["apply"] = threading.get_ident()
+        seen["index"] = store._conn.execute(
+            "SELECT name FROM sqlite_master WHERE name = 'relationships_key'").fetchone()
+        store.record_ingested_rows(RELATIONSHIPS, "f.csv", "r", hashes, hashes)
+
+    with store.bulk_transaction(RELATIONSHIPS.name) as load:
+        store.upsert(RELATIONSHIPS, ties)
+        load.before_commit(compute, apply)
+    assert seen["compute"] != threading.get_ident() == seen["apply"]
+    assert seen["index"] == ("relationships_key",)  # rebuilt before ``apply``
+    noted = store.ingested_rows(RELATIONSHIPS, "f.csv", "r")
+    assert noted is not None and noted[0].tolist() == [0, 1, 2]
+
+    def fail() -> None:
+        raise RuntimeError("hashing failed")
+
+    more = ties.assign(type="COLLEAGUE_OF")
+    with (pytest.raises(RuntimeError, match="hashing failed"),
+          store.bulk_transaction(RELATIONSHIPS.name) as load):
+        store.upsert(RELATIONSHIPS, more)
+        load.before_commit(fail, apply)
+    assert len(store.relationships()) == len(ties)  # the second load left nothing
     store.close()

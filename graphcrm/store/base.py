@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from graphcrm.model import Label, RelType, Table
 
@@ -77,6 +80,40 @@ def erase_in_journal(records: Iterable[tuple[object, str, str]], ids: Sequence[s
         else:
             delete.append(key)
     return rewrite, delete
+
+
+class BulkLoad:
+    """What the writer of a bulk transaction (the embedded store's ``bulk_transaction``) can
+    hand over: work to do while the store rebuilds its indexes.
+
+    SQLite releases the GIL while it sorts an index (seconds at 10^6 rows), so Python work
+    the commit needs but the rows do not (the ingest job's notes for a re-run) runs then on
+    a worker thread instead of before or after it.
+    """
+
+    def __init__(self) -> None:
+        self._work: list[tuple[Callable[[], Any], Callable[[Any], None]]] = []
+
+    def before_commit(self, compute: Callable[[], Any], apply: Callable[[Any], None]) -> None:
+        """Run ``compute()`` on a worker thread while the indexes are rebuilt, then
+        ``apply(its result)`` in the transaction, before the commit (both in turn when there
+        is no index to rebuild). ``compute`` must not touch the store; an exception from
+        either rolls the transaction back."""
+        self._work.append((compute, apply))
+
+    @contextmanager
+    def overlapped(self) -> Iterator[None]:
+        """For the store: every ``compute`` runs on a worker thread during the block, then
+        every ``apply``."""
+        if not self._work:
+            yield
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="graphcrm-bulk") as pool:
+            futures = [pool.submit(compute) for compute, _apply in self._work]
+            yield
+            results = [f.result() for f in futures]  # (a failed block waits for them too)
+        for (_compute, apply), result in zip(self._work, results, strict=True):
+            apply(result)
 
 
 class GraphStore(ABC):
@@ -192,10 +229,11 @@ class GraphStore(ABC):
         """
         raise StoreError(f"{self.location}: erasure is not available for this back end yet")
 
-    def node_labels(self) -> tuple[list[str], list[str]] | None:
-        """Every node id with its label value, as two lists, in one read (the ingest job's
-        reference check uses it when a file names many ids); None when the back end has no
-        cheap way (the job then asks :meth:`labels_of` about the ids it needs)."""
+    def node_labels(self) -> tuple[Sequence[str] | pa.Array, list[str]] | None:
+        """Every node id (a list or an Arrow string array) with its label value, in one
+        read (the ingest job's reference check uses it when a file names many ids); None
+        when the back end has no cheap way (the job then asks :meth:`labels_of` about the
+        ids it needs)."""
         return None
 
     def record_ingested_file(self, table: Table, digest: str, info: dict[str, int]) -> None:  # noqa: B027

@@ -47,7 +47,13 @@ from graphcrm.model import (
     RelType,
     Table,
 )
-from graphcrm.store.base import ERASED_NAME, GraphStore, StoreError, erase_in_journal
+from graphcrm.store.base import (
+    ERASED_NAME,
+    BulkLoad,
+    GraphStore,
+    StoreError,
+    erase_in_journal,
+)
 
 #: 2: ``nodes`` numbers every node (``num``) and ``relationships`` names its two ends by those
 #: numbers (``src``, ``dst``) instead of repeating the id texts; a store of version 1 is
@@ -278,7 +284,6 @@ class _NodeNumbers:
     ids: pa.Array  # string, one per node, grouped by label
     nums: np.ndarray  # int64, the number of each of ``ids``
     version: int
-    id_list: list[str]  # ``ids`` as Python strings
     labels: list[str]  # the label of each of ``ids``
     _by_num: np.ndarray | None = None
     #: the numbers of recent categories, by categories object (an edge list's two ends
@@ -567,7 +572,7 @@ class SQLiteStore(GraphStore):
 
     @contextmanager
     def bulk_transaction(self, table_name: str, sort_cache_kib: int = 2_000
-                         ) -> Iterator[None]:
+                         ) -> Iterator[BulkLoad]:
         """A :meth:`transaction` for a large load into one table (used by the ingest job).
 
         Foreign keys are not enforced inside it (the ingest job has checked every reference
@@ -582,6 +587,8 @@ class SQLiteStore(GraphStore):
         outside one): SQLite then sorts in cache-sized runs and merges them, half the CPU
         time of one sort in the store's 256 MiB cache with in-memory temporary storage, and
         less memory (setting ``ingest.bulk_sort_cache_kib``; docs/benchmarks-ingest.md).
+
+        It yields a :class:`BulkLoad`: work handed to it runs while the indexes are rebuilt.
         """
         if table_name not in {t.name for t in TABLES}:
             raise StoreError(f"unknown table {table_name}")
@@ -600,15 +607,18 @@ class SQLiteStore(GraphStore):
                     for name, _sql in indexes:
                         self._conn.execute(f"DROP INDEX {name}")
                     self._bulk_empty = table_name if empty else None
-                    yield
+                    load = BulkLoad()
+                    yield load
                     self._bulk_empty = None
-                    if indexes:
-                        self._conn.execute(f"PRAGMA cache_size=-{max(int(sort_cache_kib), 1)}")
-                        try:
-                            for _name, sql in indexes:
-                                self._conn.execute(sql)
-                        finally:
-                            self._conn.execute(f"PRAGMA cache_size={_CACHE_SIZE}")
+                    with load.overlapped():
+                        if indexes:
+                            self._conn.execute(
+                                f"PRAGMA cache_size=-{max(int(sort_cache_kib), 1)}")
+                            try:
+                                for _name, sql in indexes:
+                                    self._conn.execute(sql)
+                            finally:
+                                self._conn.execute(f"PRAGMA cache_size={_CACHE_SIZE}")
                     if empty:
                         self._add_nodes_from(table_name)
             finally:
@@ -698,25 +708,28 @@ class SQLiteStore(GraphStore):
             kept, version = self._current_nodes()
             if kept is not None:
                 return kept
-            ids: list[str] = []
+            ids: list[pa.Array] = []
             labels: list[str] = []
             nums: list[np.ndarray] = []
             for label, count, joined_nums, joined in self._conn.execute(
                     "SELECT label, COUNT(*), group_concat(num), group_concat(id, char(31)) "
                     "FROM nodes GROUP BY label").fetchall():
-                part = joined.split("\x1f") if joined is not None else []
+                # split by Arrow and NumPy: no Python string per id (a third of the time)
+                part = pc.split_pattern(pa.array([joined or ""], type=pa.large_string()),
+                                        "\x1f").flatten().cast(pa.string())
                 if len(part) != count:  # an id holds the separator
                     rows = self._conn.execute(
                         "SELECT num, id FROM nodes WHERE label = ?", (label,)).fetchall()
-                    part = [r[1] for r in rows]
+                    part = pa.array([r[1] for r in rows], type=pa.string())
                     joined_nums = ",".join(str(r[0]) for r in rows)
-                ids += part
+                ids.append(part)
                 labels += [label] * len(part)
-                nums.append(np.array(joined_nums.split(","), dtype=np.int64))
+                nums.append(np.fromstring(joined_nums, dtype=np.int64, sep=",") if count
+                            else np.zeros(0, dtype=np.int64))
             self._nodes = _NodeNumbers(
-                pa.array(ids, type=pa.string()),
+                pa.concat_arrays(ids) if ids else pa.array([], type=pa.string()),
                 np.concatenate(nums) if nums else np.zeros(0, dtype=np.int64), version,
-                ids, labels)
+                labels)
             return self._nodes
 
     def _node_numbers(self, table: Table, column: str, ids: pd.Series) -> list[int]:
@@ -742,8 +755,7 @@ class SQLiteStore(GraphStore):
                     found = self._in_ids("SELECT num, id FROM nodes WHERE id IN "
                                          "(SELECT id FROM _ids)", distinct.tolist())
                     nodes = _NodeNumbers(pa.array(found["id"].tolist(), type=pa.string()),
-                                         found["num"].to_numpy(dtype=np.int64), -1,
-                                         found["id"].tolist(), [])
+                                         found["num"].to_numpy(dtype=np.int64), -1, [])
                 else:
                     nodes = self._node_table()
         pos = nodes.numbers(ids)
@@ -929,11 +941,12 @@ class SQLiteStore(GraphStore):
         frame = self._in_ids("SELECT id, label FROM nodes WHERE id IN (SELECT id FROM _ids)", ids)
         return {i: Label(lbl) for i, lbl in zip(frame["id"], frame["label"], strict=True)}
 
-    def node_labels(self) -> tuple[list[str], list[str]] | None:
-        """Every node id and its label, grouped by label (read with the node numbers: the
-        ingest job's reference check and its relationship writes share one read)."""
+    def node_labels(self) -> tuple[pa.Array, list[str]] | None:
+        """Every node id (an Arrow string array) and its label, grouped by label (read with
+        the node numbers: the ingest job's reference check and its relationship writes share
+        one read)."""
         nodes = self._node_table()
-        return list(nodes.id_list), list(nodes.labels)
+        return nodes.ids, list(nodes.labels)
 
     def nodes(self, label: Label, columns: Sequence[str] | None = None) -> pd.DataFrame:
         table = NODE_TABLES[label]
