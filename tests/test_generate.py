@@ -256,6 +256,28 @@ def test_bench_ingest_reports_both_contenders(tmp_path: Path) -> None:
     assert "total" in format_table(res)
 
 
+def test_bench_narrow_runs_rounds_in_turn_and_reports_medians(tmp_path: Path) -> None:
+    """`graphcrm bench ingest --narrow`: every round of ours and both baselines really ran
+    (the stores hold the edge list), the figures are medians of the rounds and each ratio
+    lies within the range it reports."""
+    import sqlite3
+
+    from graphcrm.bench.ingest import bench_narrow, format_narrow
+
+    res = bench_narrow(300, 900, seed=5, workdir=tmp_path, rounds=2)
+    edges = sum(1 for _ in (tmp_path / "edges" / "relationships.csv").open()) - 1
+    assert res["rows"] == edges and res["rounds"] == 2
+    assert res["ours"]["accepted"] == edges and res["ours"]["rejected"] == 0
+    for kind in ("narrow-baseline", "narrow-baseline-indexed"):
+        for ratio in ("speed", "cpu_speed", "memory"):
+            low, high = res[kind][f"{ratio}_range"]
+            assert 0 < low <= res[kind][ratio] <= high
+    for db in ("narrow-run.db", "b.db", "bi.db"):  # (the last round's files)
+        with sqlite3.connect(tmp_path / db) as con:
+            assert con.execute("SELECT COUNT(*) FROM relationships").fetchone()[0] == edges
+    assert "medians of 2 rounds" in format_narrow(res)
+
+
 def test_values_fit_every_column_kind(frames: dict[str, pd.DataFrame]) -> None:
     """Required fields filled, enums canonical, dates ISO, numbers in range, booleans."""
     iso = r"^\d{4}-\d{2}-\d{2}$"

@@ -22,6 +22,7 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,6 +38,8 @@ from graphcrm.model import TABLES
 TARGET_SECONDS = 60.0
 TARGET_PEAK_MB = 3 * 1024.0
 BASELINE_CHUNKSIZE = 50_000
+#: rounds of the narrow-file benchmark (ours and the baselines in turn; medians reported)
+NARROW_ROUNDS = 5
 
 
 def _peak_mb(who: int = resource.RUSAGE_SELF) -> float:
@@ -233,10 +236,14 @@ def write_edge_list(clients_csv: Path, out: Path, rows: int, seed: int) -> int:
 
 
 def bench_narrow(clients: int, edges: int, seed: int = 7, workdir: str | Path | None = None,
-                 echo: Any = None) -> dict[str, Any]:
+                 echo: Any = None, rounds: int = NARROW_ROUNDS) -> dict[str, Any]:
     """An edge-list relationships file of ``edges`` rows into a store holding ``clients``
     people: ours vs ``read_csv`` + ``to_sql``, and vs the same plus the store's indexes, each
-    in a fresh process; figures as ratios (speed = baseline seconds / ours)."""
+    in a fresh process; figures as ratios (speed = baseline seconds / ours).
+
+    The three run in turn ``rounds`` times (a fresh process of the baseline alone varies up
+    to 2x on this machine); each figure is the median over the rounds, each ratio the
+    median of the rounds' ratios, with its range."""
     from graphcrm.ingest.job import ingest_paths
     from graphcrm.store.sqlite import SQLiteStore
     from graphcrm.synth import generate
@@ -258,22 +265,37 @@ def bench_narrow(clients: int, edges: int, seed: int = 7, workdir: str | Path | 
             Path(f"{db}{suffix}").unlink(missing_ok=True)
         with SQLiteStore(db) as store:
             ingest_paths([nodes], store)
-        figures: dict[str, dict[str, Any]] = {}
-        for kind, target in (("narrow-ours", db), ("narrow-baseline", root / "b.db"),
-                             ("narrow-baseline-indexed", root / "bi.db")):
-            say(f"{kind} ...")
-            figures[kind] = _child(kind, edge_file, target)
-            say(f"  {figures[kind]['seconds']:.2f}s, peak {figures[kind]['peak_mb']:,.0f} MiB")
+        runs: dict[str, list[dict[str, Any]]] = {}
+        for k in range(max(int(rounds), 1)):
+            for kind, target in (("narrow-ours", db), ("narrow-baseline", root / "b.db"),
+                                 ("narrow-baseline-indexed", root / "bi.db")):
+                say(f"round {k + 1}/{rounds}: {kind} ...")
+                got = _child(kind, edge_file, target)
+                runs.setdefault(kind, []).append(got)
+                say(f"  {got['seconds']:.2f}s (CPU {got['cpu_seconds']:.2f}s), "
+                    f"peak {got['peak_mb']:,.0f} MiB")
     finally:
         if not workdir:
             shutil.rmtree(root, ignore_errors=True)
-    ours = figures["narrow-ours"]
-    out: dict[str, Any] = {"clients": clients, "rows": n, "ours": ours}
+
+    def median(values: list[float]) -> float:
+        return float(statistics.median(values))
+
+    def middle(kind: str) -> dict[str, Any]:
+        """The first run's counts with the median of each measure."""
+        return {**runs[kind][0], **{m: median([r[m] for r in runs[kind]])
+                                    for m in ("seconds", "cpu_seconds", "peak_mb")}}
+
+    ours = middle("narrow-ours")
+    out: dict[str, Any] = {"clients": clients, "rows": n, "rounds": len(runs["narrow-ours"]),
+                           "ours": ours}
     for kind in ("narrow-baseline", "narrow-baseline-indexed"):
-        base = figures[kind]
-        out[kind] = {**base, "speed": base["seconds"] / ours["seconds"],
-                     "cpu_speed": base["cpu_seconds"] / ours["cpu_seconds"],
-                     "memory": ours["peak_mb"] / base["peak_mb"]}
+        pairs = list(zip(runs["narrow-ours"], runs[kind], strict=True))
+        ratios = {"speed": [b["seconds"] / o["seconds"] for o, b in pairs],
+                  "cpu_speed": [b["cpu_seconds"] / o["cpu_seconds"] for o, b in pairs],
+                  "memory": [o["peak_mb"] / b["peak_mb"] for o, b in pairs]}
+        out[kind] = {**middle(kind), **{m: median(v) for m, v in ratios.items()},
+                     **{f"{m}_range": [min(v), max(v)] for m, v in ratios.items()}}
     return out
 
 
@@ -288,9 +310,15 @@ def format_narrow(res: dict[str, Any]) -> str:
     for kind, what in (("narrow-baseline", "read_csv + to_sql"),
                        ("narrow-baseline-indexed", "read_csv + to_sql + the key index")):
         b = res[kind]
+        lo, hi = b["speed_range"]
+        clo, chi = b["cpu_speed_range"]
+        mlo, mhi = b["memory_range"]
         lines.append(f"vs {what}: {b['seconds']:.2f}s (CPU {b['cpu_seconds']:.2f}s), peak "
-                     f"{b['peak_mb']:,.0f} MiB -> speed {b['speed']:.2f}x (CPU time "
-                     f"{b['cpu_speed']:.2f}x), memory {b['memory']:.2f}x")
+                     f"{b['peak_mb']:,.0f} MiB -> speed {b['speed']:.2f}x ({lo:.2f}-{hi:.2f}; "
+                     f"CPU time {b['cpu_speed']:.2f}x, {clo:.2f}-{chi:.2f}), memory "
+                     f"{b['memory']:.2f}x ({mlo:.2f}-{mhi:.2f})")
+    lines.append(f"(medians of {res['rounds']} rounds, the three in turn, each in a fresh "
+                 "process; a ratio is the median of the rounds' ratios, its range after it)")
     return "\n".join(lines)
 
 

@@ -36,10 +36,14 @@ def bench() -> None:
 @click.option("--narrow", type=int, default=None, metavar="ROWS",
               help="Instead: an edge-list relationships file (src_id,dst_id,type) of ROWS "
                    "rows into a store holding the generated people.")
+@click.option("--rounds", type=click.IntRange(min=1), default=ingest_bench.NARROW_ROUNDS,
+              show_default=True,
+              help="With --narrow: run ours and the baselines in turn this many times and "
+                   "report medians (one fresh process of either varies up to 2x).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def bench_ingest_command(clients: int, seed: int, workdir: str | None, keep: bool,
                          rerun: bool, changed_share: float, narrow: int | None,
-                         as_json: bool) -> None:
+                         rounds: int, as_json: bool) -> None:
     """Generate data, ingest it, and compare with pandas read_csv + to_sql in the same run.
 
     导入基准测试: 生成数据并导入, 与 pandas read_csv + to_sql 基线对比
@@ -54,7 +58,7 @@ def bench_ingest_command(clients: int, seed: int, workdir: str | None, keep: boo
     echo = None if as_json else (lambda s: click.echo(s, err=True))
     try:
         if narrow is not None:
-            res = ingest_bench.bench_narrow(clients, narrow, seed, workdir, echo)
+            res = ingest_bench.bench_narrow(clients, narrow, seed, workdir, echo, rounds)
         else:
             res = ingest_bench.bench_ingest(clients, seed, workdir, keep, echo, rerun,
                                             changed_share)
