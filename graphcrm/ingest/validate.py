@@ -546,13 +546,15 @@ class KnownIds:
         idx = pc.index_in(arr, value_set=self._ids)
         return idx.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
 
-    def _append(self, arr: pa.Array, codes: np.ndarray) -> None:
+    def _append(self, arr: pa.Array, codes: np.ndarray, distinct: bool = False) -> None:
+        """Add ``arr`` (``distinct``: known to hold each id once, as a store's ids do)."""
         keep = self._positions(arr) < 0
         if not keep.all():
             arr, codes = arr.filter(pa.array(keep)), codes[keep]
         if len(arr) == 0:
             return
-        if len(pc.unique(arr)) != len(arr):  # first occurrence wins inside the new ids too
+        # first occurrence wins inside the new ids too
+        if not distinct and len(pc.unique(arr)) != len(arr):
             first = ~pd.Series(arr.to_numpy(zero_copy_only=False)).duplicated().to_numpy()
             arr, codes = arr.filter(pa.array(first)), codes[first]
         self._ids = pa.concat_arrays([self._ids, arr])
@@ -578,7 +580,7 @@ class KnownIds:
             # (a dict look-up per id: a third of the time of pandas' map over 100,000 ids)
             codes = np.fromiter(map(LABEL_CODES.__getitem__, labels), dtype=np.int8,
                                 count=len(labels))
-            self._append(_as_arrow(ids), codes)
+            self._append(_as_arrow(ids), codes, distinct=True)  # (stored ids are unique)
         self._scanned = True
         pa.default_memory_pool().release_unused()  # the scan's temporary buffers
         return True

@@ -230,8 +230,8 @@ class GraphStore(ABC):
         raise StoreError(f"{self.location}: erasure is not available for this back end yet")
 
     def node_labels(self) -> tuple[Sequence[str] | pa.Array, list[str]] | None:
-        """Every node id (a list or an Arrow string array) with its label value, in one
-        read (the ingest job's reference check uses it when a file names many ids); None
+        """Every node id, each once (a list or an Arrow string array), with its label value,
+        in one read (the ingest job's reference check uses it when a file names many ids); None
         when the back end has no cheap way (the job then asks :meth:`labels_of` about the
         ids it needs)."""
         return None
