@@ -1010,7 +1010,9 @@ def _write_file(store: GraphStore, job: _Prepared, rows: Iterable[pd.DataFrame],
             # written: free the rows before the store builds its indexes (and while the next
             # file validates); the last batch is a view of them all
             batch = job.frame = job.frame.iloc[:0]
-            if isinstance(load, BulkLoad):
+            # the row note made while SQLite builds the indexes, when it can (see BulkLoad)
+            later = isinstance(job.row_record, _RecordLater) and isinstance(load, BulkLoad)
+            if later:  # its worker's own malloc arena must not stack on the freed rows
                 _give_back_memory(collect=False)
             if len(job.merges):
                 added = store.add_aliases(job.merges)
@@ -1023,12 +1025,12 @@ def _write_file(store: GraphStore, job: _Prepared, rows: Iterable[pd.DataFrame],
                 store.record_ingested_file(job.table, job.stamp.digest, {
                     "rows_read": job.rows_read, "accepted": job.accepted,
                     "merged": job.merged})
-            # committed with the rows too; made while SQLite builds the indexes when it can
-            def note(record: RowRecord | None) -> None:
+            def note(record: RowRecord | None) -> None:  # committed with the rows too
                 if record is not None:
                     store.record_ingested_rows(job.table, job.path.name, *record)
 
-            if isinstance(job.row_record, _RecordLater) and isinstance(load, BulkLoad):
+            if later:
+                assert isinstance(load, BulkLoad) and isinstance(job.row_record, _RecordLater)
                 load.before_commit(job.row_record, note)
             else:
                 note(job.row_record() if isinstance(job.row_record, _RecordLater)

@@ -259,14 +259,9 @@ class _Columns(dict[str, object]):
     def __missing__(self, key: str) -> object:
         if self.ends is None or key not in ("src_id", "dst_id"):
             raise KeyError(key)
-        self.lay_out_ends()
+        self["src_id"], self["dst_id"] = self.ends.values()  # both, from here on as values
+        self.ends = None
         return self[key]
-
-    def lay_out_ends(self) -> None:
-        """Both ends as values from here on (they are to be changed as values)."""
-        if self.ends is not None:
-            self["src_id"], self["dst_id"] = self.ends.values()
-            self.ends = None
 
 
 Fast = Callable[[pa.Array], tuple[np.ndarray, np.ndarray] | None]
@@ -821,9 +816,7 @@ def validate(raw_columns: dict[str, pa.Array], rows: np.ndarray, table: Table, *
                     v = v.copy()
                     v[hit] = alias_target[pos[hit]]
                     out[col.name] = v
-                    ends = None  # no longer the file's ids
-        if ends is None:
-            out.lay_out_ends()
+                    ends = None  # no longer the file's ids (reading them laid them out)
 
     key = table.key[0]
     swapped = None

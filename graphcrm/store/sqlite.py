@@ -724,8 +724,7 @@ class SQLiteStore(GraphStore):
                     joined_nums = ",".join(str(r[0]) for r in rows)
                 ids.append(part)
                 labels += [label] * len(part)
-                nums.append(np.fromstring(joined_nums, dtype=np.int64, sep=",") if count
-                            else np.zeros(0, dtype=np.int64))
+                nums.append(np.fromstring(joined_nums, dtype=np.int64, sep=","))
             self._nodes = _NodeNumbers(
                 pa.concat_arrays(ids) if ids else pa.array([], type=pa.string()),
                 np.concatenate(nums) if nums else np.zeros(0, dtype=np.int64), version,
